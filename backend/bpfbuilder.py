@@ -1,0 +1,390 @@
+"""BPF-aware construction of llvmlite modules: maps, global data, programs, helpers.
+
+`BPFModule` owns the llvmlite module with the BPF triple, data layout, license,
+BTF-defined maps and global data. `ProgramBuilder` builds one BPF program and
+wraps the helper calls; its `ir` attribute is the plain llvmlite IRBuilder for
+ordinary arithmetic and control flow. Helper ids appear nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from llvmlite import ir
+
+from backend import codegen
+from backend.debuginfo import DebugInfo, MapField
+from backend.helpers import BPF_NOEXIST, I8, I32, I64, VOIDP, Helper
+
+LICENSE = "GPL"  # GPL-only helpers (probe_read_*, get_stackid, ...) need it.
+
+
+class MapType(IntEnum):
+    HASH = 1
+    ARRAY = 2
+    PERF_EVENT_ARRAY = 4
+    PERCPU_HASH = 5
+    PERCPU_ARRAY = 6
+    STACK_TRACE = 7
+    RINGBUF = 27
+
+
+PERF_MAX_STACK_DEPTH = 127
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """What the loader and the manifest need to know about a map."""
+
+    name: str
+    type: MapType
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int = 0
+
+
+@dataclass(frozen=True)
+class BPFMap:
+    spec: MapSpec
+    var: ir.GlobalVariable
+    key_type: ir.Type | None
+    value_type: ir.Type | None
+
+
+@dataclass(frozen=True)
+class GlobalData:
+    name: str
+    section: str  # ".data", ".bss" or ".rodata"
+    type: ir.Type
+    var: ir.GlobalVariable
+
+
+KeyOrSize = ir.Type | int
+
+
+class BPFModule:
+    def __init__(self, name: str, filename: str = "<kllvm>", source: str | None = None,
+                 directory: str = "") -> None:
+        self.module = ir.Module(name)
+        self.module.triple = codegen.TRIPLE
+        self.module.data_layout = codegen.data_layout()
+        self.debug = DebugInfo(self.module, filename, directory, source)
+        self.maps: dict[str, BPFMap] = {}
+        self.globals: dict[str, GlobalData] = {}
+        self.programs: dict[str, ProgramBuilder] = {}
+        self._license()
+
+    def _license(self) -> None:
+        data = bytearray(LICENSE.encode() + b"\0")
+        gv = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(data)), "_license")
+        gv.initializer = ir.Constant(gv.value_type, data)
+        gv.section = "license"
+
+    def sizeof(self, ty: ir.Type) -> int:
+        return self.debug.size_bits(ty) // 8
+
+    # -- maps ----------------------------------------------------------------
+
+    def _declare_map(self, spec: MapSpec, fields: list[MapField], line: int,
+                     key_type: ir.Type | None, value_type: ir.Type | None) -> BPFMap:
+        if spec.name in self.maps or spec.name in self.globals:
+            raise ValueError(f"duplicate BPF symbol {spec.name!r}")
+        # The global's contents are never read: libbpf takes everything from
+        # its BTF. It only has to be as large as the definition struct.
+        ty = ir.LiteralStructType([VOIDP] * len(fields))
+        gv = ir.GlobalVariable(self.module, ty, spec.name)
+        gv.initializer = ir.Constant(ty, None)
+        gv.section = ".maps"
+        gv.align = 8
+        self.debug.global_variable(gv, self.debug.map_definition(fields), line)
+        bpf_map = BPFMap(spec, gv, key_type, value_type)
+        self.maps[spec.name] = bpf_map
+        return bpf_map
+
+    def _kv_field(self, which: str, kv: KeyOrSize) -> tuple[MapField, int, ir.Type | None]:
+        if isinstance(kv, int):
+            return MapField(f"{which}_size", kv), kv, None
+        return MapField(which, self.debug.type_for(kv)), self.sizeof(kv), kv
+
+    def _keyed_map(self, name: str, type_: MapType, key: KeyOrSize, value: KeyOrSize,
+                   max_entries: int, flags: int, line: int) -> BPFMap:
+        key_field, key_size, key_type = self._kv_field("key", key)
+        value_field, value_size, value_type = self._kv_field("value", value)
+        fields = [MapField("type", int(type_)), MapField("max_entries", max_entries),
+                  key_field, value_field]
+        if flags:
+            fields.append(MapField("map_flags", flags))
+        spec = MapSpec(name, type_, key_size, value_size, max_entries, flags)
+        return self._declare_map(spec, fields, line, key_type, value_type)
+
+    def hash_map(self, name: str, key: KeyOrSize, value: KeyOrSize, max_entries: int, *,
+                 percpu: bool = False, flags: int = 0, line: int = 0) -> BPFMap:
+        """`key`/`value` are llvmlite types (BTF `__type`) or byte sizes (`key_size`)."""
+        type_ = MapType.PERCPU_HASH if percpu else MapType.HASH
+        return self._keyed_map(name, type_, key, value, max_entries, flags, line)
+
+    def array_map(self, name: str, value: KeyOrSize, max_entries: int, *,
+                  percpu: bool = False, flags: int = 0, line: int = 0) -> BPFMap:
+        type_ = MapType.PERCPU_ARRAY if percpu else MapType.ARRAY
+        return self._keyed_map(name, type_, I32, value, max_entries, flags, line)
+
+    def stack_trace_map(self, name: str, max_entries: int, *, line: int = 0) -> BPFMap:
+        value_size = PERF_MAX_STACK_DEPTH * 8
+        return self._keyed_map(name, MapType.STACK_TRACE, 4, value_size, max_entries, 0, line)
+
+    def ringbuf(self, name: str, size: int, *, line: int = 0) -> BPFMap:
+        """`size` in bytes: a power of two and a multiple of the page size."""
+        if size <= 0 or size & (size - 1):
+            raise ValueError(f"ring buffer size {size} is not a power of two")
+        fields = [MapField("type", int(MapType.RINGBUF)), MapField("max_entries", size)]
+        return self._declare_map(MapSpec(name, MapType.RINGBUF, 0, 0, size), fields, line,
+                                 None, None)
+
+    # -- global data ----------------------------------------------------------
+
+    def _declare_global(self, name: str, section: str, ty: ir.Type,
+                        init: ir.Constant | None, signed: bool, line: int) -> GlobalData:
+        if name in self.maps or name in self.globals:
+            raise ValueError(f"duplicate BPF symbol {name!r}")
+        gv = ir.GlobalVariable(self.module, ty, name)
+        gv.initializer = init if init is not None else ir.Constant(ty, None)
+        gv.section = section
+        gv.align = 8
+        self.debug.global_variable(gv, self.debug.type_for(ty, signed), line)
+        data = GlobalData(name, section, ty, gv)
+        self.globals[name] = data
+        return data
+
+    def global_variable(self, name: str, ty: ir.Type, init: ir.Constant | None = None, *,
+                        signed: bool = False, line: int = 0) -> GlobalData:
+        """A writable global: `.data` when it has an initial value, else `.bss`."""
+        section = ".bss" if init is None else ".data"
+        return self._declare_global(name, section, ty, init, signed, line)
+
+    def rodata(self, name: str, ty: ir.Type, init: ir.Constant, *, signed: bool = False,
+               line: int = 0) -> GlobalData:
+        """Read-only for programs and settable by the loader before load.
+
+        Deliberately not an LLVM `constant`: llvmlite has no volatile loads, and
+        LLVM would fold a constant's initial value into the code.
+        """
+        return self._declare_global(name, ".rodata", ty, init, signed, line)
+
+    # -- programs ---------------------------------------------------------------
+
+    def program(self, name: str, section: str, *, line: int = 0,
+                ctx_name: str = "ctx") -> ProgramBuilder:
+        """`section` is libbpf's: `tracepoint/<sys>/<ev>`, `raw_tracepoint/<ev>`,
+        `perf_event`, `uprobe/...`, `uretprobe/...`."""
+        if name in self.programs:
+            raise ValueError(f"duplicate program {name!r}")
+        prog = ProgramBuilder(self, name, section, line, ctx_name)
+        self.programs[name] = prog
+        return prog
+
+    def llvm_ir(self) -> str:
+        with self.debug.finalized():
+            return str(self.module)
+
+    def __str__(self) -> str:
+        return self.llvm_ir()
+
+
+class ProgramBuilder:
+    """One BPF program: `i32 name(i8* ctx)` in its own ELF section.
+
+    `ir` is the llvmlite IRBuilder positioned in the program body.
+    """
+
+    def __init__(self, bpf: BPFModule, name: str, section: str, line: int,
+                 ctx_name: str) -> None:
+        self.bpf = bpf
+        self.name = name
+        self.section = section
+        fnty = ir.FunctionType(I32, [VOIDP])
+        self.function = ir.Function(bpf.module, fnty, name)
+        self.function.section = section
+        # Without nounwind LLVM emits an .eh_frame section.
+        self.function.attributes.add("nounwind")
+        self.function.args[0].name = ctx_name
+        debug = bpf.debug
+        self.subprogram = debug.subprogram(
+            self.function, line, debug.basic_type("int", 32, True),
+            [(ctx_name, debug.void_ptr)],
+        )
+        # Allocas live in an entry block of their own, ahead of its branch to the
+        # body: an alloca anywhere else is a dynamic stack allocation, which the
+        # BPF backend refuses. O2 merges the two blocks.
+        entry = self.function.append_basic_block("entry")
+        body = self.function.append_basic_block("body")
+        self._allocas = ir.IRBuilder(entry)
+        self._allocas.position_before(self._allocas.branch(body))
+        self.ir = ir.IRBuilder(body)
+        self.set_location(line)
+
+    @property
+    def ctx(self) -> ir.Argument:
+        return self.function.args[0]
+
+    def set_location(self, line: int, column: int = 0) -> None:
+        """Attach this source position to every instruction emitted next."""
+        self.ir.debug_metadata = self.bpf.debug.location(self.subprogram, line, column)
+
+    # -- stack ---------------------------------------------------------------
+
+    def alloca(self, ty: ir.Type, name: str = "") -> ir.AllocaInstr:
+        return self._allocas.alloca(ty, name=name)
+
+    def spill(self, value: ir.Value, name: str = "") -> ir.AllocaInstr:
+        """A stack slot holding `value`, for helpers that take pointers."""
+        slot = self.alloca(value.type, name)
+        self.ir.store(value, slot)
+        return slot
+
+    # -- helpers -------------------------------------------------------------
+
+    def _coerce(self, value: ir.Value | int, ty: ir.Type) -> ir.Value:
+        if isinstance(value, int):
+            return ir.Constant(ty, value) if isinstance(ty, ir.IntType) \
+                else ir.Constant(I64, value).inttoptr(ty)
+        if value.type == ty:
+            return value
+        if isinstance(ty, ir.PointerType):
+            if isinstance(value.type, ir.IntType):
+                return self.ir.inttoptr(value, ty)
+            return self.ir.bitcast(value, ty)
+        if isinstance(value.type, ir.PointerType):
+            return self.ir.ptrtoint(value, ty)
+        if value.type.width < ty.width:
+            return self.ir.zext(value, ty)
+        return self.ir.trunc(value, ty)
+
+    def call_helper(self, helper: Helper, *args: ir.Value | int) -> ir.Value:
+        sig = helper.value
+        fnty = sig.function_type()
+        if len(args) != len(sig.args):
+            raise TypeError(f"{helper.name} takes {len(sig.args)} arguments")
+        # A constant-expression callee: an inttoptr instruction can be hoisted
+        # into a register, and the resulting `callx` is rejected by the kernel.
+        callee = ir.Constant(I64, sig.id).inttoptr(fnty.as_pointer())
+        # llvmlite's CallInstr reads `function_type`, which only named values have.
+        callee.function_type = fnty
+        return self.ir.call(callee, [self._coerce(a, t) for a, t in zip(args, sig.args,
+                                                                          strict=True)])
+
+    def _map_ptr(self, bpf_map: BPFMap) -> ir.Value:
+        return bpf_map.var.bitcast(VOIDP)
+
+    def map_lookup_elem(self, bpf_map: BPFMap, key_ptr: ir.Value) -> ir.Value:
+        """Pointer to the value (typed when the map's value type is known), or null."""
+        ptr = self.call_helper(Helper.MAP_LOOKUP_ELEM, self._map_ptr(bpf_map), key_ptr)
+        if bpf_map.value_type is not None:
+            return self.ir.bitcast(ptr, bpf_map.value_type.as_pointer())
+        return ptr
+
+    def map_update_elem(self, bpf_map: BPFMap, key_ptr: ir.Value, value_ptr: ir.Value,
+                        flags: int | ir.Value = 0) -> ir.Value:
+        return self.call_helper(Helper.MAP_UPDATE_ELEM, self._map_ptr(bpf_map), key_ptr,
+                                value_ptr, flags)
+
+    def map_delete_elem(self, bpf_map: BPFMap, key_ptr: ir.Value) -> ir.Value:
+        return self.call_helper(Helper.MAP_DELETE_ELEM, self._map_ptr(bpf_map), key_ptr)
+
+    def is_null(self, ptr: ir.Value) -> ir.Value:
+        return self.ir.icmp_unsigned("==", ptr, ir.Constant(ptr.type, None))
+
+    def map_add(self, bpf_map: BPFMap, key_ptr: ir.Value, delta: ir.Value | int) -> None:
+        """`map[key] += delta` with a missing key counting as 0.
+
+        Lookup; on a miss insert zero with BPF_NOEXIST (losing a race to another
+        CPU is fine: the entry then exists) and look up again; then add
+        atomically. If the map is full the second lookup misses and the add is
+        dropped.
+        """
+        value_type = bpf_map.value_type
+        if not isinstance(value_type, ir.IntType):
+            raise TypeError("map_add needs a map with an integer value type")
+        found = self.map_lookup_elem(bpf_map, key_ptr)
+        slot = self.alloca(found.type, "slot")
+        self.ir.store(found, slot)
+        with self.ir.if_then(self.is_null(found), likely=False):
+            zero = self.alloca(value_type, "zero")
+            self.ir.store(ir.Constant(value_type, 0), zero)
+            self.map_update_elem(bpf_map, key_ptr, zero, BPF_NOEXIST)
+            self.ir.store(self.map_lookup_elem(bpf_map, key_ptr), slot)
+        ptr = self.ir.load(slot)
+        with self.ir.if_then(self.ir.not_(self.is_null(ptr)), likely=True):
+            self.atomic_add(ptr, delta)
+
+    def atomic_add(self, ptr: ir.Value, delta: ir.Value | int) -> ir.Value:
+        """Atomic `*ptr += delta` (BPF `lock xadd`, or fetch-add if the result is used)."""
+        return self.ir.atomic_rmw("add", ptr, self._coerce(delta, ptr.type.pointee),
+                                  "monotonic")
+
+    def ringbuf_output(self, bpf_map: BPFMap, data_ptr: ir.Value, size: int | None = None,
+                       flags: int = 0) -> ir.Value:
+        """Copy `size` bytes (default: the pointee's size) into the ring buffer."""
+        if size is None:
+            size = self.bpf.sizeof(data_ptr.type.pointee)
+        return self.call_helper(Helper.RINGBUF_OUTPUT, self._map_ptr(bpf_map), data_ptr,
+                                size, flags)
+
+    def ringbuf_reserve(self, bpf_map: BPFMap, ty: ir.Type) -> ir.Value:
+        """A `ty*` into the ring buffer, or null; submit or discard it on every path."""
+        ptr = self.call_helper(Helper.RINGBUF_RESERVE, self._map_ptr(bpf_map),
+                               self.bpf.sizeof(ty), 0)
+        return self.ir.bitcast(ptr, ty.as_pointer())
+
+    def ringbuf_submit(self, ptr: ir.Value, flags: int = 0) -> None:
+        self.call_helper(Helper.RINGBUF_SUBMIT, ptr, flags)
+
+    def ringbuf_discard(self, ptr: ir.Value, flags: int = 0) -> None:
+        self.call_helper(Helper.RINGBUF_DISCARD, ptr, flags)
+
+    def get_current_pid_tgid(self) -> ir.Value:
+        """u64: tgid (the user-visible pid) in the high half, thread id in the low."""
+        return self.call_helper(Helper.GET_CURRENT_PID_TGID)
+
+    def get_current_uid_gid(self) -> ir.Value:
+        """u64: gid in the high half, uid in the low."""
+        return self.call_helper(Helper.GET_CURRENT_UID_GID)
+
+    def get_current_comm(self, buf_ptr: ir.Value, size: int | None = None) -> ir.Value:
+        if size is None:
+            size = self.bpf.sizeof(buf_ptr.type.pointee)
+        return self.call_helper(Helper.GET_CURRENT_COMM, buf_ptr, size)
+
+    def get_smp_processor_id(self) -> ir.Value:
+        return self.call_helper(Helper.GET_SMP_PROCESSOR_ID)
+
+    def ktime_get_ns(self) -> ir.Value:
+        return self.call_helper(Helper.KTIME_GET_NS)
+
+    def probe_read_kernel(self, dst: ir.Value, size: int | ir.Value,
+                          src: ir.Value | int) -> ir.Value:
+        return self.call_helper(Helper.PROBE_READ_KERNEL, dst, size, src)
+
+    def probe_read_user(self, dst: ir.Value, size: int | ir.Value,
+                        src: ir.Value | int) -> ir.Value:
+        return self.call_helper(Helper.PROBE_READ_USER, dst, size, src)
+
+    def probe_read_kernel_str(self, dst: ir.Value, size: int | ir.Value,
+                              src: ir.Value | int) -> ir.Value:
+        """Length including the NUL on success, negative errno on failure."""
+        return self.call_helper(Helper.PROBE_READ_KERNEL_STR, dst, size, src)
+
+    def probe_read_user_str(self, dst: ir.Value, size: int | ir.Value,
+                            src: ir.Value | int) -> ir.Value:
+        return self.call_helper(Helper.PROBE_READ_USER_STR, dst, size, src)
+
+    def get_stackid(self, stack_map: BPFMap, flags: int = 0) -> ir.Value:
+        """Stack id (>= 0) or a negative errno (-EFAULT: no stack of that kind)."""
+        return self.call_helper(Helper.GET_STACKID, self.ctx, self._map_ptr(stack_map), flags)
+
+    def ret(self, value: int = 0) -> None:
+        """Return from the program; tracing programs should return 0 (a non-zero
+        return also pushes each event through the perf ring, costing ~+50 ns)."""
+        self.ir.ret(ir.Constant(I32, value))
+

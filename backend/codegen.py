@@ -1,0 +1,58 @@
+"""LLVM IR text → optimised module → BPF ELF object, through llvmlite's LLVM.
+
+The output is a pure function of the input text: no timestamps, no paths of the
+build machine (the DIFile carries the script's own name), so the same module
+always gives byte-identical objects.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+
+if TYPE_CHECKING:
+    from backend.bpfbuilder import BPFModule
+
+TRIPLE = "bpfel"
+OPT_LEVEL = 2
+
+
+@functools.cache
+def target_machine() -> llvm.TargetMachine:
+    # llvmlite 0.50 registers only the native target by default; BPF must be
+    # registered explicitly or from_triple fails with "no targets are registered".
+    llvm.initialize_all_targets()
+    llvm.initialize_all_asmprinters()
+    target = llvm.Target.from_triple(TRIPLE)
+    return target.create_target_machine(opt=OPT_LEVEL, codemodel="default", reloc="static")
+
+
+def data_layout() -> str:
+    return str(target_machine().target_data)
+
+
+def _optimized(module: ir.Module | BPFModule | str) -> llvm.ModuleRef:
+    parsed = llvm.parse_assembly(str(module))
+    parsed.verify()
+    tm = target_machine()
+    pto = llvm.create_pipeline_tuning_options(speed_level=OPT_LEVEL)
+    pb = llvm.create_pass_builder(tm, pto)
+    pb.getModulePassManager().run(parsed, pb)
+    return parsed
+
+
+def compile_object(module: ir.Module | BPFModule | str) -> bytes:
+    """Verify, optimise at O2 and emit an ELF relocatable object for EM_BPF."""
+    return target_machine().emit_object(_optimized(module))
+
+
+def optimized_llvm_ir(module: ir.Module | BPFModule | str) -> str:
+    return str(_optimized(module))
+
+
+def assembly(module: ir.Module | BPFModule | str) -> str:
+    """BPF assembly of the optimised module (for `kllvm dump --emit=asm`)."""
+    return target_machine().emit_assembly(_optimized(module))

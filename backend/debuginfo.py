@@ -1,0 +1,271 @@
+"""DWARF metadata for the BPF backend, which LLVM turns into BTF.
+
+LLVM's BPF target builds `.BTF` and `.BTF.ext` only from debug info, and libbpf
+needs that BTF for `.maps` definitions and global-data sections; the kernel
+uses the function and line records for readable verifier logs. This module
+emits the same metadata shapes clang emits for libbpf-style C.
+
+Line text in the verifier log: LLVM's BTFDebug fills each line record's text
+from the DIFile's embedded `source:` when present (otherwise from reading the
+file from disk at compile time), so passing the script text makes the kernel
+print `; <script line> @ <file>:<line>` without touching the filesystem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from llvmlite import ir
+from llvmlite.binding import create_target_data
+
+from backend import codegen
+
+DIValue = ir.DIValue
+
+
+@dataclass(frozen=True)
+class MapField:
+    """One member of a BTF map definition struct.
+
+    `value` is an int for `__uint(name, N)` and a DI type for `__type(name, T)`.
+    """
+
+    name: str
+    value: int | DIValue
+
+
+class DebugInfo:
+    """Debug-info builder bound to one llvmlite module and one source file."""
+
+    def __init__(
+        self,
+        module: ir.Module,
+        filename: str,
+        directory: str = "",
+        source: str | None = None,
+        producer: str = "kllvm",
+    ) -> None:
+        self._module = module
+        self._target_data = create_target_data(codegen.data_layout())
+        file_ops: dict[str, object] = {"filename": filename, "directory": directory}
+        if source is not None:
+            file_ops["source"] = source
+        self.file = module.add_debug_info("DIFile", file_ops)
+        self.unit = module.add_debug_info(
+            "DICompileUnit",
+            {
+                "language": ir.DIToken("DW_LANG_C99"),
+                "file": self.file,
+                "producer": producer,
+                "isOptimized": True,
+                "runtimeVersion": 0,
+                "emissionKind": ir.DIToken("FullDebug"),
+            },
+            is_distinct=True,
+        )
+        module.add_named_metadata("llvm.dbg.cu", self.unit)
+        # Embedded source text is a DWARF 5 feature.
+        module.add_named_metadata("llvm.module.flags", [ir.Constant(ir.IntType(32), 7),
+                                                        "Dwarf Version",
+                                                        ir.Constant(ir.IntType(32), 5)])
+        module.add_named_metadata("llvm.module.flags", [ir.Constant(ir.IntType(32), 2),
+                                                        "Debug Info Version",
+                                                        ir.Constant(ir.IntType(32), 3)])
+        self._globals: list[DIValue] = []
+        self._retained: list[tuple[DIValue, DIValue]] = []
+        self.void_ptr = self.pointer(None)
+
+    # -- types ---------------------------------------------------------------
+
+    def basic_type(self, name: str, bits: int, signed: bool) -> DIValue:
+        if name == "char":
+            encoding = "DW_ATE_signed_char"
+        else:
+            encoding = "DW_ATE_signed" if signed else "DW_ATE_unsigned"
+        return self._module.add_debug_info(
+            "DIBasicType", {"name": name, "size": bits, "encoding": ir.DIToken(encoding)}
+        )
+
+    def int_type(self, bits: int, signed: bool = False) -> DIValue:
+        return self.basic_type(f"{'s' if signed else 'u'}{bits}", bits, signed)
+
+    def pointer(self, target: DIValue | None) -> DIValue:
+        return self._module.add_debug_info(
+            "DIDerivedType",
+            {"tag": ir.DIToken("DW_TAG_pointer_type"), "baseType": target, "size": 64},
+        )
+
+    def array(self, element: DIValue, element_bits: int, count: int) -> DIValue:
+        subrange = self._module.add_debug_info("DISubrange", {"count": count})
+        return self._module.add_debug_info(
+            "DICompositeType",
+            {
+                "tag": ir.DIToken("DW_TAG_array_type"),
+                "baseType": element,
+                "size": element_bits * count,
+                "elements": self._module.add_metadata([subrange]),
+            },
+        )
+
+    def struct(self, name: str, members: Sequence[tuple[str, DIValue, int, int]],
+               size_bits: int) -> DIValue:
+        """`members` are (name, type, size in bits, offset in bits)."""
+        nodes = [
+            self._module.add_debug_info(
+                "DIDerivedType",
+                {
+                    "tag": ir.DIToken("DW_TAG_member"),
+                    "name": mname,
+                    "file": self.file,
+                    "baseType": mtype,
+                    "size": msize,
+                    "offset": moffset,
+                },
+            )
+            for mname, mtype, msize, moffset in members
+        ]
+        ops: dict[str, object] = {
+            "tag": ir.DIToken("DW_TAG_structure_type"),
+            "file": self.file,
+            "size": size_bits,
+            "elements": self._module.add_metadata(nodes),
+        }
+        if name:
+            ops["name"] = name
+        return self._module.add_debug_info("DICompositeType", ops)
+
+    def size_bits(self, ty: ir.Type) -> int:
+        return ty.get_abi_size(self._target_data) * 8
+
+    def type_for(self, ty: ir.Type, signed: bool = False) -> DIValue:
+        """DI type mirroring an llvmlite type; struct members are named f0, f1, ..."""
+        if isinstance(ty, ir.IntType):
+            return self.int_type(ty.width, signed)
+        if isinstance(ty, ir.PointerType):
+            return self.void_ptr
+        if isinstance(ty, ir.ArrayType):
+            if ty.element == ir.IntType(8):
+                element = self.basic_type("char", 8, True)
+            else:
+                element = self.type_for(ty.element, signed)
+            return self.array(element, self.size_bits(ty.element), ty.count)
+        if isinstance(ty, ir.BaseStructType):
+            name = ty.name if isinstance(ty, ir.IdentifiedStructType) else ""
+            members = [
+                (f"f{i}", self.type_for(e, signed), self.size_bits(e),
+                 ty.get_element_offset(self._target_data, i) * 8)
+                for i, e in enumerate(ty.elements)
+            ]
+            return self.struct(name, members, self.size_bits(ty))
+        raise TypeError(f"no debug type for {ty}")
+
+    # -- maps and globals ----------------------------------------------------
+
+    def map_definition(self, fields: Sequence[MapField]) -> DIValue:
+        """The anonymous struct of a libbpf BTF map definition.
+
+        `__uint(name, N)` is `int (*name)[N]` and `__type(name, T)` is `T *name`,
+        exactly as in libbpf's bpf_helpers.h.
+        """
+        int_ty = self.basic_type("int", 32, True)
+        members = []
+        for i, f in enumerate(fields):
+            if isinstance(f.value, int):
+                target = self.array(int_ty, 32, f.value)
+            else:
+                target = f.value
+            members.append((f.name, self.pointer(target), 64, 64 * i))
+        return self.struct("", members, 64 * len(fields))
+
+    def global_variable(self, gv: ir.GlobalVariable, ditype: DIValue, line: int = 0) -> None:
+        var = self._module.add_debug_info(
+            "DIGlobalVariable",
+            {
+                "name": gv.name,
+                "scope": self.unit,
+                "file": self.file,
+                "line": line,
+                "type": ditype,
+                "isLocal": False,
+                "isDefinition": True,
+            },
+            is_distinct=True,
+        )
+        expr = self._module.add_debug_info(
+            "DIGlobalVariableExpression",
+            {"var": var, "expr": self._module.add_debug_info("DIExpression", {})},
+        )
+        gv.set_metadata("dbg", expr)
+        self._globals.append(expr)
+
+    # -- functions and locations --------------------------------------------
+
+    def subprogram(self, fn: ir.Function, line: int, ret: DIValue,
+                   args: Sequence[tuple[str, DIValue]]) -> DIValue:
+        """A DISubprogram with named arguments.
+
+        The kernel rejects a FUNC_PROTO with unnamed parameters (and libbpf then
+        drops all BTF). BTFDebug takes the names from `retainedNodes`, a cycle
+        (SP → variable → SP) that add_debug_info cannot express: it hashes
+        operands deeply. The link is therefore added only while printing, see
+        `finalized`.
+        """
+        fn_type = self._module.add_debug_info(
+            "DISubroutineType",
+            {"types": self._module.add_metadata([ret, *(t for _, t in args)])},
+        )
+        sp = self._module.add_debug_info(
+            "DISubprogram",
+            {
+                "name": fn.name,
+                "scope": self.file,
+                "file": self.file,
+                "line": line,
+                "type": fn_type,
+                "scopeLine": line,
+                "flags": ir.DIToken("DIFlagPrototyped"),
+                "spFlags": ir.DIToken("DISPFlagDefinition | DISPFlagOptimized"),
+                "unit": self.unit,
+            },
+            is_distinct=True,
+        )
+        variables = [
+            self._module.add_debug_info(
+                "DILocalVariable",
+                {"name": name, "arg": i + 1, "scope": sp, "file": self.file,
+                 "line": line, "type": ty},
+            )
+            for i, (name, ty) in enumerate(args)
+        ]
+        self._retained.append((sp, self._module.add_metadata(variables)))
+        fn.set_metadata("dbg", sp)
+        return sp
+
+    def location(self, scope: DIValue, line: int, column: int = 0) -> DIValue:
+        return self._module.add_debug_info(
+            "DILocation", {"line": line, "column": column, "scope": scope}
+        )
+
+    @contextmanager
+    def finalized(self) -> Iterator[None]:
+        """Complete the metadata graph for printing, then restore it.
+
+        Adds each subprogram's `retainedNodes` and the compile unit's `globals`
+        (as clang does). Both change operands that llvmlite hashes when later
+        metadata refers to them, so they are undone afterwards and the module
+        stays buildable.
+        """
+        saved = [(node, node.operands) for node, _ in self._retained]
+        saved.append((self.unit, self.unit.operands))
+        globals_list = self._module.add_metadata(self._globals) if self._globals else None
+        try:
+            for sp, nodes in self._retained:
+                sp.operands = (*sp.operands, ("retainedNodes", nodes))
+            if globals_list is not None:
+                self.unit.operands = (*self.unit.operands, ("globals", globals_list))
+            yield
+        finally:
+            for node, operands in saved:
+                node.operands = operands

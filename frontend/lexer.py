@@ -1,0 +1,347 @@
+"""The ktap lexer: source text to lark tokens, collecting every lexical error.
+
+Why hand-written rather than lark's own lexer: ktap's lexing is not regular in three places —
+`trace` is followed by raw EVENTDEF text up to the first `{` and `tick-`/`profile-` by raw
+interval text, long brackets `[==[ ... ]==]` must match their level, and each bad escape inside a
+string is its own error. Lexing also has to go on after an error so that all lexical errors are
+reported in one run. Everything regular is still done with one regular expression per step.
+
+Token values are lark `Token`s (str subclasses). A STRING token's value is the decoded byte
+string mapped 1:1 onto code points 0-255 (`bytes.decode("latin-1")`), so that any byte value
+survives; to_ast turns it back with `.encode("latin-1")`. A NUMBER token's value is the decimal
+text of the already wrapped int64 value.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lark import Token
+
+from frontend.ast import BUILTIN_VARIABLES
+from kllvm.diagnostics import Span
+
+# Reserved words and the terminal names of frontend/ktap.lark. GOTO, THEN and FFI are reserved
+# but no rule uses them, so they are always syntax errors.
+KEYWORDS: dict[str, str] = {
+    word: word.upper()
+    for word in (
+        "break do else elseif end false for function goto if in nil profile repeat return then "
+        "tick trace trace_end true until var while ffi"
+    ).split()
+}
+KEYWORDS.update({name: "BUILTIN" for name in BUILTIN_VARIABLES})
+
+PUNCTUATION: dict[str, str] = {
+    "...": "ELLIPSIS",
+    "..": "DOTDOT",
+    "::": "DCOLON",
+    "==": "EQ",
+    "!=": "NE",
+    "<=": "LE",
+    ">=": "GE",
+    "&&": "ANDAND",
+    "||": "OROR",
+    "+=": "PLUSEQ",
+    "+": "PLUS",
+    "-": "MINUS",
+    "*": "STAR",
+    "/": "SLASH",
+    "%": "PERCENT",
+    "^": "CARET",
+    "<": "LT",
+    ">": "GT",
+    "!": "BANG",
+    "=": "ASSIGN",
+    "(": "LPAR",
+    ")": "RPAR",
+    "{": "LBRACE",
+    "}": "RBRACE",
+    "[": "LSQB",
+    "]": "RSQB",
+    ";": "SEMI",
+    ",": "COMMA",
+    ".": "DOT",
+    ":": "COLON",
+    # Lexed so that the error is "unexpected '&'" like ktap's, but no rule uses them.
+    "&": "AMP",
+    "|": "PIPE",
+}
+
+_IDENT_CHARS = "A-Za-z0-9_\u0080-\U0010ffff"
+
+# One step of the scanner; the first matching alternative wins, so longer operators come first.
+_TOKEN_RE = re.compile(
+    r"""
+    (?P<newline>\r\n|\n|\r)
+  | (?P<space>[ \t\v\f]+)
+  | (?P<hash_comment>\#[^\r\n]*)
+  | (?P<dash_comment>--)
+  | (?P<long_open>\[=*\[)
+  | (?P<bad_long_open>\[=+)
+  | (?P<number>0[xX](?:[pP][+-]|[.IDENT])*|(?:[0-9]|\.[0-9])(?:[eE][+-]|[.IDENT])*)
+  | (?P<name>[A-Za-z_\u0080-\U0010ffff][IDENT]*)
+  | (?P<quote>["'])
+  | (?P<punct>\.\.\.|\.\.|::|==|!=|<=|>=|&&|\|\||\+=|[-+*/%^<>!=(){}\[\];,.:&|])
+    """.replace("IDENT", _IDENT_CHARS),
+    re.VERBOSE,
+)
+_DECIMAL_RE = re.compile(r"[1-9][0-9]*")
+_OCTAL_RE = re.compile(r"0[0-7]*")
+_HEX_RE = re.compile(r"0[xX][0-9A-Fa-f]+")
+_NEWLINE_RE = re.compile(r"\r\n|\n|\r")
+_LONG_OPEN_RE = re.compile(r"\[=*\[")
+_TIMER_DASH_RE = re.compile(r"[ \t]*-")
+_SPACES_RE = re.compile(r"[ \t\n\r\v\f]*")
+_HEX2_RE = re.compile(r"[0-9A-Fa-f]{2}")
+_DEC3_RE = re.compile(r"[0-9]{1,3}")
+_SIMPLE_ESCAPES = {
+    "a": b"\a",
+    "b": b"\b",
+    "f": b"\f",
+    "n": b"\n",
+    "r": b"\r",
+    "t": b"\t",
+    "v": b"\v",
+    "\\": b"\\",
+    '"': b'"',
+    "'": b"'",
+}
+_ULONG_MAX = 2**64 - 1
+
+
+def ktap_number(text: str) -> int | None:
+    """ktap's `strtoul(text, 0)` cast to long, or None if `text` is not entirely a number."""
+    if _HEX_RE.fullmatch(text):
+        value = int(text[2:], 16)
+    elif _OCTAL_RE.fullmatch(text):
+        value = int(text, 8)
+    elif _DECIMAL_RE.fullmatch(text):
+        value = int(text)
+    else:
+        return None
+    value = min(value, _ULONG_MAX)  # strtoul saturates
+    return value - 2**64 if value >= 2**63 else value
+
+
+@dataclass
+class LexError:
+    span: Span
+    message: str
+
+
+@dataclass
+class LexResult:
+    tokens: list[Token]
+    eof: Token  # lark's '$END', positioned just after the last character
+    errors: list[LexError] = field(default_factory=list)
+
+
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.pos = 0
+        self.line = 1
+        self.line_start = 0  # offset of the first character of `self.line`
+        self.tokens: list[Token] = []
+        self.errors: list[LexError] = []
+
+    # -------------------------------------------------------------- positions
+
+    def col(self, pos: int) -> int:
+        return pos - self.line_start + 1
+
+    def advance_to(self, pos: int) -> None:
+        """Move to `pos`, counting the newlines passed over."""
+        for match in _NEWLINE_RE.finditer(self.text, self.pos, pos):
+            self.line += 1
+            self.line_start = match.end()
+        self.pos = pos
+
+    def span_from(self, line: int, col: int) -> Span:
+        return Span(line, col, self.line, self.col(self.pos))
+
+    def error(self, span: Span, message: str) -> None:
+        self.errors.append(LexError(span, message))
+
+    def emit(self, kind: str, value: str, start: int, line: int, col: int) -> None:
+        self.tokens.append(
+            Token(kind, value, start, line, col, self.line, self.col(self.pos), self.pos)
+        )
+
+    # -------------------------------------------------------------- the main loop
+
+    def run(self) -> LexResult:
+        if self.text.startswith("\ufeff"):
+            self.pos = self.line_start = 1
+        if self.text.startswith("#", self.pos):
+            self.skip_line()
+        while self.pos < len(self.text):
+            self.step()
+        eof = Token("$END", "", self.pos, self.line, self.col(self.pos), self.line,
+                    self.col(self.pos), self.pos)
+        return LexResult(self.tokens, eof, self.errors)
+
+    def skip_line(self) -> None:
+        end = _NEWLINE_RE.search(self.text, self.pos)
+        self.pos = end.start() if end else len(self.text)
+
+    def step(self) -> None:
+        start, line, col = self.pos, self.line, self.col(self.pos)
+        match = _TOKEN_RE.match(self.text, self.pos)
+        if match is None:
+            self.pos += 1
+            self.error(self.span_from(line, col), f"unexpected character {self.text[start]!r}")
+            return
+        kind, text = match.lastgroup, match.group()
+        if kind == "dash_comment":
+            self.pos = match.end()
+            self.dash_comment(line, col)
+        elif kind == "long_open":
+            self.advance_to(match.end())
+            body = self.long_bracket(len(text) - 2, line, col, "long string")
+            self.emit("STRING", _utf8(body).decode("latin-1"), start, line, col)
+        elif kind == "bad_long_open":
+            self.advance_to(match.end())
+            self.error(self.span_from(line, col), "invalid long string delimiter")
+        elif kind == "number":
+            self.advance_to(match.end())
+            value = ktap_number(text)
+            if value is None:
+                self.error(self.span_from(line, col), f"malformed number '{text}'")
+                value = 0
+            self.emit("NUMBER", str(value), start, line, col)
+        elif kind == "name":
+            self.advance_to(match.end())
+            self.emit(KEYWORDS.get(text, "NAME"), text, start, line, col)
+            if text == "trace":
+                self.raw_text("EVENTDEF", "event definition")
+            elif text in ("tick", "profile"):
+                self.timer_interval()
+        elif kind == "quote":
+            self.advance_to(match.end())
+            self.quoted_string(text, start, line, col)
+        elif kind == "punct":
+            self.advance_to(match.end())
+            self.emit(PUNCTUATION[text], text, start, line, col)
+        else:  # newline, space, hash_comment
+            self.advance_to(match.end())
+
+    # -------------------------------------------------------------- comments and long brackets
+
+    def dash_comment(self, line: int, col: int) -> None:
+        long_open = _LONG_OPEN_RE.match(self.text, self.pos)
+        if long_open:
+            self.advance_to(long_open.end())
+            self.long_bracket(len(long_open.group()) - 2, line, col, "long comment")
+        else:
+            self.skip_line()
+
+    def long_bracket(self, level: int, line: int, col: int, what: str) -> str:
+        """The body of a long bracket whose opener ends at `self.pos`; moves past its closer."""
+        closer = "]" + "=" * level + "]"
+        end = self.text.find(closer, self.pos)
+        if end < 0:
+            opener_span = Span(line, col, line, col + level + 2)
+            self.advance_to(len(self.text))
+            self.error(opener_span, f"unfinished {what}")
+            return ""
+        body = self.text[self.pos:end]
+        # A newline right after the opening bracket is not part of the string.
+        first_newline = _NEWLINE_RE.match(body)
+        if first_newline:
+            body = body[first_newline.end():]
+        self.advance_to(end + len(closer))
+        return body
+
+    # -------------------------------------------------------------- raw text after keywords
+
+    def raw_text(self, kind: str, what: str) -> None:
+        """ktap's raw token: every character up to the first `{`, stripped of whitespace."""
+        brace = self.text.find("{", self.pos)
+        end = brace if brace >= 0 else len(self.text)
+        raw = self.text[self.pos:end]
+        self.advance_to(self.pos + len(raw) - len(raw.lstrip()))
+        start, line, col = self.pos, self.line, self.col(self.pos)
+        self.advance_to(self.pos + len(raw.strip()))
+        if self.pos == start:
+            self.error(self.span_from(line, col), f"missing {what}")
+        self.emit(kind, self.text[start:self.pos], start, line, col)
+        self.advance_to(end)
+
+    def timer_interval(self) -> None:
+        dash = _TIMER_DASH_RE.match(self.text, self.pos)
+        if dash is None:
+            return  # the parser reports the missing '-'
+        self.advance_to(dash.end() - 1)
+        start, line, col = self.pos, self.line, self.col(self.pos)
+        self.advance_to(dash.end())
+        self.emit("MINUS", "-", start, line, col)
+        self.raw_text("INTERVAL", "timer interval")
+
+    # -------------------------------------------------------------- quoted strings
+
+    def quoted_string(self, quote: str, start: int, line: int, col: int) -> None:
+        text = self.text
+        out = bytearray()
+        while True:
+            if self.pos >= len(text) or text[self.pos] in "\r\n":
+                self.error(self.span_from(line, col), "unfinished string")
+                break
+            char = text[self.pos]
+            if char == quote:
+                self.pos += 1
+                break
+            if char == "\\":
+                out += self.escape()
+            else:
+                out += _utf8(char)
+                self.pos += 1
+        self.emit("STRING", out.decode("latin-1"), start, line, col)
+
+    def escape(self) -> bytes:
+        """Decode the escape sequence at `self.pos` (a backslash); report a bad one."""
+        text, start, line, col = self.text, self.pos, self.line, self.col(self.pos)
+        char = text[start + 1:start + 2]
+        if char == "":
+            self.pos = start + 1
+            return b""  # the caller reports the unfinished string
+        if char in _SIMPLE_ESCAPES:
+            self.pos = start + 2
+            return _SIMPLE_ESCAPES[char]
+        if char in "\r\n":
+            self.advance_to(_NEWLINE_RE.match(text, start + 1).end())
+            return b"\n"
+        if char == "z":
+            self.advance_to(_SPACES_RE.match(text, start + 2).end())
+            return b""
+        value: int | None = None
+        end = start + 2
+        if char == "x":
+            digits = _HEX2_RE.match(text, start + 2)
+            if digits:
+                end, value = digits.end(), int(digits.group(), 16)
+        elif char in "0123456789":
+            digits = _DEC3_RE.match(text, start + 1)
+            end, value = digits.end(), int(digits.group())
+        self.pos = end
+        if value is None or value > 255:
+            self.error(Span(line, col, line, col + end - start),
+                       f"invalid escape sequence '{text[start:end]}'")
+            return b""
+        return bytes([value])
+
+
+def _utf8(text: str) -> bytes:
+    # Bytes a caller decoded with "surrogateescape" come back unchanged; any other lone
+    # surrogate is still encodable rather than an exception.
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass")
+
+
+def lex(text: str) -> LexResult:
+    """Split `text` into tokens; never raises, errors are collected in the result."""
+    return _Scanner(text).run()

@@ -1,0 +1,118 @@
+"""Structural types of ktap values, as inferred by unification.
+
+Where a value may be nil the type is `OptT(inner)`. `AnyT` is a dynamically typed value:
+allowed in user space, a compile error wherever the kernel needs a concrete type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Type:
+    def __str__(self) -> str:
+        return type(self).__name__.removesuffix("T").lower()
+
+
+@dataclass(frozen=True)
+class IntT(Type):
+    pass
+
+
+@dataclass(frozen=True)
+class BoolT(Type):
+    pass
+
+
+@dataclass(frozen=True)
+class NilT(Type):
+    pass
+
+
+@dataclass(frozen=True)
+class StrT(Type):
+    pass
+
+
+@dataclass(frozen=True)
+class AnyT(Type):
+    def __str__(self) -> str:
+        return "any"
+
+
+@dataclass(frozen=True)
+class StackT(Type):
+    pass
+
+
+@dataclass(frozen=True)
+class ArgstrT(Type):
+    pass
+
+
+@dataclass(frozen=True)
+class TableT(Type):
+    """A table created at one site (`site` numbers the constructor or `table.new` call)."""
+
+    site: int
+    key: Type
+    value: Type
+
+    def __str__(self) -> str:
+        return f"table#{self.site}[{self.key}]{self.value}"
+
+
+@dataclass(frozen=True)
+class FuncT(Type):
+    """A function value known statically: the IR function it denotes."""
+
+    function: str
+
+    def __str__(self) -> str:
+        return f"func {self.function}"
+
+
+@dataclass(frozen=True)
+class BuiltinFuncT(Type):
+    name: str
+
+    def __str__(self) -> str:
+        return f"builtin {self.name}"
+
+
+@dataclass(frozen=True)
+class OptT(Type):
+    inner: Type
+
+    def __str__(self) -> str:
+        return f"{self.inner}?"
+
+
+INT = IntT()
+BOOL = BoolT()
+NIL = NilT()
+STR = StrT()
+ANY = AnyT()
+STACK = StackT()
+ARGSTR = ArgstrT()
+
+
+def optional(t: Type) -> Type:
+    if isinstance(t, OptT | NilT | AnyT):
+        return t
+    return OptT(t)
+
+
+def strip_opt(t: Type) -> Type:
+    return t.inner if isinstance(t, OptT) else t
+
+
+def is_concrete(t: Type) -> bool:
+    """True when the kernel can represent a value of this type."""
+    t = strip_opt(t)
+    if isinstance(t, AnyT):
+        return False
+    if isinstance(t, TableT):
+        return is_concrete(t.key) and is_concrete(t.value)
+    return True

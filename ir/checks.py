@@ -1,0 +1,235 @@
+"""Placement and the probe-context rules (Part A §2, §6, §10).
+
+Probe bodies (`trace`, `profile`) and every function they call are placed in the kernel. Kernel
+code must be statically typed and must not create tables or functions, iterate, print
+histograms, recurse, or call a function that is not known at compile time.
+"""
+
+from __future__ import annotations
+
+from frontend.types import AnyT, FuncT, NilT, OptT, StackT, TableT, Type, is_concrete, strip_opt
+from ir import ops
+from ir.infer import Conflict, Solution
+from kllvm.diagnostics import DiagnosticSink, Span
+
+USER_ONLY_BUILTINS = frozenset(
+    {"pairs", "delete", "print_hist", "len", "num_cpus", "arch", "kernel_v",
+     "print_trace_clock", "table.new"}
+) | {f"ansi.{n}" for n in ("clear_screen", "set_color", "set_color2", "set_color3",
+                            "reset_color", "new_line")}  # fmt: skip
+EVENT_ONLY_CONTEXT = frozenset({"probename", "argstr", *(f"arg{i}" for i in range(10))})
+KERNEL_BUILTINS = frozenset(
+    {"print", "printf", "exit", "stack", "gettimeofday_ns", "gettimeofday_us",
+     "gettimeofday_ms", "gettimeofday_s", "user_string", "kernel_string"}
+)  # fmt: skip
+
+
+def _callee(value: ops.Value) -> str | None:
+    t = strip_opt(value.type)
+    return t.function if isinstance(t, FuncT) else None
+
+
+def kernel_functions(module: ops.Module) -> list[str]:
+    """Probe bodies and everything reachable from them by static calls, in a stable order."""
+    roots = [p.function for p in module.probes if p.kind in ("trace", "profile")]
+    seen: list[str] = []
+    work = list(roots)
+    while work:
+        name = work.pop(0)
+        if name in seen:
+            continue
+        seen.append(name)
+        for block in module.functions[name].blocks:
+            for op in block.ops:
+                if isinstance(op, ops.Call) and (callee := _callee(op.callee)) is not None:
+                    work.append(callee)
+    return seen
+
+
+class _KernelChecker:
+    def __init__(self, module: ops.Module, solution: Solution, sink: DiagnosticSink) -> None:
+        self.module = module
+        self.solution = solution
+        self.sink = sink
+        self.reported: set[int] = set()
+
+    def error(self, span: Span, message: str, hints: tuple[str, ...] = ()) -> None:
+        self.sink.error(span, message, hints=hints)
+
+    def check_function(self, function: ops.Function) -> None:
+        for block in function.blocks:
+            for op in block.ops:
+                self.check_op(op)
+
+    def check_op(self, op: ops.Op) -> None:
+        match op:
+            case ops.NewTable():
+                self.error(op.span, "cannot create a table in a probe body",
+                           ("create it at the top level: 'var t = {}'",))
+            case ops.MakeClosure():
+                self.error(op.span, "cannot create a function in a probe body",
+                           ("define the function at the top level",))
+            case ops.PairsIter():
+                self.error(op.span, "'pairs' is not available in a probe body",
+                           ("iterate in trace_end or a tick body",))
+            case ops.RegisterProbe() | ops.RegisterTraceEnd():
+                self.error(op.span, "probes cannot be registered from a probe body")
+            case ops.CallBuiltin(name=name) if name not in KERNEL_BUILTINS:
+                where = "in trace_end or a tick body" if name in USER_ONLY_BUILTINS else ""
+                self.error(op.span, f"'{name}' is not available in a probe body",
+                           (f"call it {where}",) if where else ())
+            case ops.LoadBuiltin(name=name):
+                self.error(op.span, f"'{name}' cannot be used as a value in a probe body")
+            case ops.Call(callee=callee) if _callee(callee) is None:
+                self.error(op.span, "a probe body can only call functions known at compile time",
+                           ("call a function defined with 'function name() {}'",))
+        for reg in self.registers_of(op):
+            self.check_type(reg, op.span)
+
+    @staticmethod
+    def registers_of(op: ops.Op) -> list[ops.Register]:
+        return [v for v in vars(op).values() if isinstance(v, ops.Register)]
+
+    def check_type(self, reg: ops.Register, span: Span) -> None:
+        t = reg.type.inner if isinstance(reg.type, ops.CellT) else reg.type
+        if is_concrete(t) and not self.bad_table(t):
+            return
+        conflict = self.solution.conflict_of(reg)
+        key = id(conflict) if conflict is not None else id(reg)
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        name = reg.name.split(".")[0]
+        if conflict is not None:
+            self.report_conflict(name, span, conflict)
+        else:
+            self.error(span, f"'{name}' has no single type that a probe can use",
+                       ("a value used in a probe body needs one type",))
+
+    @staticmethod
+    def bad_table(t: Type) -> bool:
+        t = strip_opt(t)
+        return isinstance(t, TableT) and (
+            t.site < 0 or isinstance(strip_opt(t.key), NilT | AnyT)
+            or isinstance(strip_opt(t.value), NilT | AnyT)
+        )
+
+    def report_conflict(self, name: str, span: Span, conflict: Conflict) -> None:
+        (first_span, first_type), (second_span, second_type) = conflict.first, conflict.second
+        self.sink.error(
+            second_span,
+            f"type conflict: '{name}' is used in a probe body, where it needs one type, "
+            f"but it is {_describe(first_type)} here and {_describe(second_type)} there",
+            notes=((first_span, f"it is {_describe(first_type)} here"), (span, "used in the probe here")),
+        )
+
+
+def _describe(t: Type) -> str:
+    t = strip_opt(t)
+    match t:
+        case TableT():
+            return "a table"
+        case FuncT():
+            return "a function"
+        case StackT():
+            return "a stack"
+        case OptT():
+            return _describe(t.inner)
+    return {"int": "a number", "str": "a string", "bool": "a boolean", "nil": "nil"}.get(
+        str(t), str(t))
+
+
+def _recursion(module: ops.Module, kernel: list[str], sink: DiagnosticSink) -> None:
+    calls: dict[str, list[tuple[str, Span]]] = {name: [] for name in kernel}
+    for name in kernel:
+        for block in module.functions[name].blocks:
+            for op in block.ops:
+                if isinstance(op, ops.Call) and (callee := _callee(op.callee)) is not None:
+                    calls[name].append((callee, op.span))
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for callee, _ in calls.get(start, []):
+            if callee == target or (callee not in seen and reaches(callee, target, seen | {callee})):
+                return True
+        return False
+
+    for name in kernel:
+        for callee, span in calls[name]:
+            if callee == name or reaches(callee, name, {callee}):
+                sink.error(span, "recursion is not possible in a probe body",
+                           hints=("BPF programs cannot recurse; write a loop",))
+                return
+
+
+def _tick_context(module: ops.Module, sink: DiagnosticSink) -> None:
+    for probe in module.probes:
+        if probe.kind != "tick":
+            continue
+        for block in module.functions[probe.function].blocks:
+            for op in block.ops:
+                if isinstance(op, ops.Context) and op.name in EVENT_ONLY_CONTEXT:
+                    sink.error(op.span, f"'{op.name}' is not available in a tick body",
+                               hints=("tick bodies run in user space and have no event",))
+                if isinstance(op, ops.CallBuiltin) and op.name == "stack":
+                    sink.error(op.span, "'stack()' is not available in a tick body",
+                               hints=("sample stacks with profile-N instead",))
+
+
+def _top_level_cells(module: ops.Module, kernel: list[str], sink: DiagnosticSink) -> None:
+    """Kernel code may only capture top-level variables: those become BPF globals."""
+    main_cells = {
+        op.dest.name: op
+        for block in module.functions[module.main].blocks
+        for op in block.ops
+        if isinstance(op, ops.MakeCell)
+    }
+    written: set[str] = set()
+    for name in kernel:
+        for block in module.functions[name].blocks:
+            for op in block.ops:
+                if isinstance(op, ops.StoreCell | ops.AddCell):
+                    written.add(op.cell.name)
+    globals_seen: set[str] = set()
+    for name in kernel:
+        function = module.functions[name]
+        for cell in function.free_cells:
+            make = main_cells.get(cell.name)
+            if make is None:
+                sink.error(function.span, "a probe body can only use top-level variables",
+                           hints=(f"'{cell.name.split('.')[0]}' is local to a function",))
+                continue
+            inner = cell.type.inner if isinstance(cell.type, ops.CellT) else cell.type
+            if isinstance(strip_opt(inner), TableT | FuncT) or cell.name in globals_seen:
+                continue  # tables and functions are resolved statically in the kernel
+            globals_seen.add(cell.name)
+            module.globals.append(ops.GlobalDecl(cell.name, make.span, inner,
+                                                 cell.name in written))
+
+
+def _mark_tables(module: ops.Module, kernel: list[str]) -> None:
+    sites: dict[int, set[type]] = {}
+    for name in kernel:
+        for block in module.functions[name].blocks:
+            for op in block.ops:
+                if isinstance(op, ops.TableGet | ops.TableSet | ops.TableAdd):
+                    t = strip_opt(op.table.type)
+                    if isinstance(t, TableT) and t.site >= 0:
+                        sites.setdefault(t.site, set()).add(type(op))
+    for decl in module.tables:
+        used = sites.get(decl.site)
+        if used is not None:
+            decl.kernel = True
+            decl.only_added = used == {ops.TableAdd}
+
+
+def check_module(module: ops.Module, solution: Solution, sink: DiagnosticSink) -> None:
+    kernel = kernel_functions(module)
+    for name in kernel:
+        module.functions[name].placement = ops.Placement.KERNEL
+    checker = _KernelChecker(module, solution, sink)
+    for name in kernel:
+        checker.check_function(module.functions[name])
+    _recursion(module, kernel, sink)
+    _tick_context(module, sink)
+    _top_level_cells(module, kernel, sink)
+    _mark_tables(module, kernel)

@@ -1,0 +1,918 @@
+"""The reference interpreter of kllvm's typed IR.
+
+It runs the main chunk, the functions it calls, `trace_end` and `tick` bodies in user space
+(over live BPF maps, through `RuntimeEnv`), and in tests it also runs probe bodies as the
+oracle the BPF code is checked against.
+
+Speed: each IR function is translated once into the source of one Python function, which
+is compiled and cached. Registers become Python locals, blocks become `if _b == N:` arms
+of a `while` loop (a forward jump falls through to its target's arm; only a backward jump
+goes round the loop), and every op becomes a few inline statements with the fast path
+first. Nothing walks the ops again at run time.
+
+Decisions (see Part A and Part B §5 of the language reference):
+
+* Fatal errors raise `KtapRuntimeError(fatal=True)`; the non-fatal ones (arithmetic on a
+  non-number, `len` of a bad type) raise it with `fatal=False`: the caller of `run_main`
+  or `call` reports it and carries on with the next invocation. `exit()` raises
+  `ExitRequest`. Every error carries the span of the failing op's error site.
+* Calls nest at most `MAX_CALL_DEPTH` frames deep (the entry closure is frame 1), then
+  fail with `stack overflow`. ktap's limit was a 120-slot value stack, which no frame
+  count reproduces; 200 frames keeps well inside Python's own recursion limit. Tail calls
+  are ordinary calls here.
+* The loop budget (`LOOP_LIMIT` ticks) is shared by one invocation and every call it makes,
+  as ktap's counter lived in the one `ktap_execute` run that executed nested calls too.
+* `upvalue += n` follows ktap's UINCV: both the variable and `n` must be numbers, else the
+  fatal `use '+=' on non-number`. Table `+=` counts a missing key from 0.
+* Table keys are used as they come: a `stack()` key stays a `StackValue` (`print_hist`
+  prints it as ktap's string form), so reading `t[stack()]` finds what writing stored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import BinaryIO, Protocol
+
+from ir import fmt
+from ir import ops
+from ir.values import (
+    DEFAULT_TABLE_CAPACITY,
+    ArgstrValue,
+    BuiltinFunction,
+    Cell,
+    Closure,
+    ExitRequest,
+    KtapRuntimeError,
+    KtapTable,
+    StackValue,
+    TableValue,
+    wrap_int64,
+)
+from kllvm.diagnostics import Span
+
+MAX_CALL_DEPTH = 200
+LOOP_LIMIT = 100_000
+
+INT64_MAX = (1 << 63) - 1
+INT64_MIN = -(1 << 63)
+
+ARITH_NON_NUMBER = "Cannot make arith operation"
+DIVIDE_BY_ZERO = "divide 0 arith operation"
+MOD_BY_ZERO = "mod 0 arith operation"
+COMPARE_NON_NUMBER = "compare with non-number"
+NEGATE_NON_NUMBER = "use '-' operator on non-number"
+CONCAT_NON_STRING = "cannot concat non-string"
+TABLE_NIL_INDEX = "table nil index"
+ADD_NON_NUMBER_VALUE = "use '+=' operator on non-number value"
+ADD_NON_NUMBER = "use '+=' on non-number"
+FOR_NON_NUMBER = "'for' init/limit/step value must be a number"
+CALL_NON_FUNCTION = "attempt to call nil function"
+STACK_OVERFLOW = "stack overflow"
+LOOP_OVER_BUDGET = f"loop execute count exceed max limit({LOOP_LIMIT})"
+INVALID_EVENT_CONTEXT = "invalid event context"
+
+# Built-ins that need a probe's kernel context; user space may only forward them.
+KERNEL_ONLY_BUILTINS = frozenset(
+    {
+        "stack", "kernel_string", "user_string", "curr_taskinfo", "in_iowait",
+        "in_interrupt", "ipof", "stringof", "net.ip_sock_saddr", "net.ip_sock_daddr",
+    }
+)  # fmt: skip
+
+
+def type_name(value: object) -> str:
+    """ktap's name of a value's type, for error messages."""
+    if value is None:
+        return "nil"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "number"
+    if isinstance(value, bytes):
+        return "string"
+    if isinstance(value, KtapTable):
+        return "table"
+    if isinstance(value, Closure | BuiltinFunction):
+        return "function"
+    if isinstance(value, StackValue):
+        return "stack"
+    if isinstance(value, ArgstrValue):
+        return "argstr"
+    return type(value).__name__
+
+
+def parse_arg(text: str) -> int | bytes:
+    """A command-line argument: a number when it is a base-10 int64, else a string."""
+    if re.fullmatch(r"[+-]?[0-9]+", text):
+        number = int(text)
+        if INT64_MIN <= number <= INT64_MAX:
+            return number
+    return text.encode("utf-8", "surrogateescape")
+
+
+# ------------------------------------------------------------------ environment
+
+
+class CellLike(Protocol):
+    """A captured variable: `Cell`, or the live runtime's view of a kernel global."""
+
+    value: object
+
+
+def _current_cpu() -> int:
+    # os.sched_getcpu is not in Python 3.11; field 39 of /proc/self/stat is the CPU last
+    # run on. The command name (field 2) may contain spaces, so count after its ')'.
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+        return int(fields[36])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _comm() -> bytes:
+    try:
+        with open("/proc/self/comm", "rb") as comm:
+            return comm.read().rstrip(b"\n")
+    except OSError:
+        return os.path.basename(sys.argv[0]).encode()[:15]
+
+
+@dataclass
+class RuntimeEnv:
+    """Everything outside the pure language. This default runs in plain user space; the
+    live BPF runtime subclasses it to hand out map-backed tables and kernel globals, to
+    arm probes and to route output."""
+
+    out: BinaryIO = field(default_factory=lambda: sys.stdout.buffer)
+    script: str = "(command line)"
+    argv: list[str] = field(default_factory=list)
+    resolve_symbol: fmt.SymbolResolver | None = None
+    probes: list[tuple[ops.ProbeDecl, Closure]] = field(default_factory=list)
+    trace_end: Closure | None = None
+
+    def arg_values(self) -> list[object]:
+        """`arg[0]` is the script path, then the arguments (Part B §4.1)."""
+        return [self.script.encode("utf-8", "surrogateescape"), *map(parse_arg, self.argv)]
+
+    def make_table(self, decl: ops.TableDecl, capacity: int) -> KtapTable:
+        return TableValue(capacity)
+
+    def make_cell(self, global_name: str | None, initial: object) -> CellLike:
+        return Cell(initial)
+
+    def register_probe(self, decl: ops.ProbeDecl, closure: Closure) -> None:
+        self.probes.append((decl, closure))
+
+    def set_trace_end(self, closure: Closure) -> None:
+        self.trace_end = closure
+
+    def context(self, name: str) -> object:
+        """An event variable. User space has no event: only the task's own ids."""
+        match name:
+            case "pid":
+                return os.getpid()
+            case "tid":
+                return threading.get_native_id()
+            case "uid":
+                return os.getuid()
+            case "cpu":
+                return _current_cpu()
+            case "execname":
+                return _comm()
+        raise KtapRuntimeError(INVALID_EVENT_CONTEXT)
+
+    def kernel_builtin(self, name: str, args: Sequence[object]) -> object:
+        """`stack()`, `kernel_string()`, ...: the oracle's env in tests can fake them."""
+        raise KtapRuntimeError(f"'{name}' is only available in probes")
+
+    def wall_clock_ns(self) -> int:
+        return time.time_ns()
+
+    def trace_clock_ns(self) -> int:
+        return time.monotonic_ns()
+
+    def num_cpus(self) -> int:
+        return os.sysconf("SC_NPROCESSORS_ONLN")
+
+    def arch(self) -> bytes:
+        return os.uname().machine.encode()
+
+    def kernel_v(self) -> bytes:
+        return os.uname().release.encode()
+
+
+# ------------------------------------------------------------------ built-ins
+
+BuiltinImpl = Callable[["Interpreter", tuple[object, ...]], object]
+_BUILTINS: dict[str, BuiltinImpl] = {}
+
+
+def _builtin(*names: str) -> Callable[[BuiltinImpl], BuiltinImpl]:
+    def register(impl: BuiltinImpl) -> BuiltinImpl:
+        for name in names:
+            _BUILTINS[name] = impl
+        return impl
+
+    return register
+
+
+def _arg(args: tuple[object, ...], index: int) -> object:
+    return args[index] if index < len(args) else None
+
+
+def _table_arg(args: tuple[object, ...], index: int) -> KtapTable:
+    value = _arg(args, index)
+    if not isinstance(value, KtapTable):
+        raise KtapRuntimeError(f"wrong type of argument {index + 1}")
+    return value
+
+
+def _number_arg(args: tuple[object, ...], index: int) -> int:
+    value = _arg(args, index)
+    if type(value) is not int:
+        raise KtapRuntimeError(f"wrong type of argument {index + 1}")
+    return value
+
+
+@_builtin("print")
+def _print(it: Interpreter, args: tuple[object, ...]) -> None:
+    it.env.out.write(fmt.format_print(args))
+
+
+@_builtin("printf")
+def _printf(it: Interpreter, args: tuple[object, ...]) -> None:
+    template = _arg(args, 0)
+    if not isinstance(template, bytes):
+        raise KtapRuntimeError("wrong type of argument 1")
+    it.env.out.write(fmt.ktap_printf(template, args[1:], it.env.resolve_symbol))
+
+
+@_builtin("print_hist")
+def _print_hist(it: Interpreter, args: tuple[object, ...]) -> None:
+    table = _table_arg(args, 0)
+    rows = fmt.DEFAULT_HIST_ROWS if _arg(args, 1) is None else _number_arg(args, 1)
+    it.env.out.write(fmt.print_hist(table.items(), rows))
+
+
+@_builtin("print_trace_clock")
+def _print_trace_clock(it: Interpreter, args: tuple[object, ...]) -> None:
+    now = it.env.trace_clock_ns()
+    it.env.out.write(b"%5d.%06d\n" % (now // 1_000_000_000, now % 1_000_000_000 // 1000))
+
+
+@_builtin("len")
+def _len(it: Interpreter, args: tuple[object, ...]) -> int:
+    value = _arg(args, 0)
+    if isinstance(value, bytes | KtapTable):
+        return len(value)
+    raise KtapRuntimeError(f"cannot get length of type {type_name(value)}", fatal=False)
+
+
+@_builtin("delete")
+def _delete(it: Interpreter, args: tuple[object, ...]) -> None:
+    _table_arg(args, 0).clear()
+
+
+@_builtin("exit")
+def _exit(it: Interpreter, args: tuple[object, ...]) -> None:
+    raise ExitRequest()
+
+
+@_builtin("pairs")
+def _pairs(it: Interpreter, args: tuple[object, ...]) -> None:
+    # `for (k, v in pairs(t))` is lowered to PairsIter; only a first-class `pairs` gets here.
+    raise KtapRuntimeError("ktap only support pairs iteraor")
+
+
+@_builtin("num_cpus")
+def _num_cpus(it: Interpreter, args: tuple[object, ...]) -> int:
+    return it.env.num_cpus()
+
+
+@_builtin("arch")
+def _arch(it: Interpreter, args: tuple[object, ...]) -> bytes:
+    return it.env.arch()
+
+
+@_builtin("kernel_v")
+def _kernel_v(it: Interpreter, args: tuple[object, ...]) -> bytes:
+    return it.env.kernel_v()
+
+
+_CLOCK_UNITS = {
+    "gettimeofday_ns": 1,
+    "gettimeofday_us": 1_000,
+    "gettimeofday_ms": 1_000_000,
+    "gettimeofday_s": 1_000_000_000,
+}
+
+
+@_builtin(*_CLOCK_UNITS)
+def _gettimeofday(it: Interpreter, args: tuple[object, ...]) -> int:
+    raise AssertionError("replaced per unit below")
+
+
+def _make_clock(unit: int) -> BuiltinImpl:
+    def clock(it: Interpreter, args: tuple[object, ...]) -> int:
+        return it.env.wall_clock_ns() // unit
+
+    return clock
+
+
+_BUILTINS.update({name: _make_clock(unit) for name, unit in _CLOCK_UNITS.items()})
+
+
+@_builtin("table.new")
+def _table_new(it: Interpreter, args: tuple[object, ...]) -> KtapTable:
+    # Only a first-class `table.new` gets here: direct calls are lowered to NewTable.
+    narr = 0 if _arg(args, 0) is None else _number_arg(args, 0)
+    nrec = 0 if _arg(args, 1) is None else _number_arg(args, 1)
+    return TableValue(table_capacity(narr, nrec))
+
+
+def _ansi(escape: Callable[..., bytes], arity: int) -> BuiltinImpl:
+    def write(it: Interpreter, args: tuple[object, ...]) -> None:
+        it.env.out.write(escape(*(_arg(args, i) for i in range(arity))))
+
+    return write
+
+
+_BUILTINS.update(
+    {
+        "ansi.clear_screen": _ansi(fmt.ansi_clear_screen, 0),
+        "ansi.set_color": _ansi(fmt.ansi_set_color, 1),
+        "ansi.set_color2": _ansi(fmt.ansi_set_color2, 2),
+        "ansi.set_color3": _ansi(fmt.ansi_set_color3, 3),
+        "ansi.reset_color": _ansi(fmt.ansi_reset_color, 0),
+        "ansi.new_line": _ansi(fmt.ansi_new_line, 0),
+    }
+)
+
+
+@_builtin("net.format_ip_addr")
+def _format_ip_addr(it: Interpreter, args: tuple[object, ...]) -> bytes:
+    # `%pI4` prints the address's bytes in memory order: the low byte first on the
+    # little-endian machines ktap ran on.
+    address = _number_arg(args, 0)
+    return b".".join(b"%d" % (address >> shift & 0xFF) for shift in (0, 8, 16, 24))
+
+
+def _kernel_only(name: str) -> BuiltinImpl:
+    def forward(it: Interpreter, args: tuple[object, ...]) -> object:
+        return it.env.kernel_builtin(name, args)
+
+    return forward
+
+
+def _unsupported(name: str) -> BuiltinImpl:
+    def fail(it: Interpreter, args: tuple[object, ...]) -> None:
+        raise KtapRuntimeError(
+            f"'{name}' is not supported: use trace, tick and trace_end statements"
+        )
+
+    return fail
+
+
+_BUILTINS.update({name: _kernel_only(name) for name in KERNEL_ONLY_BUILTINS})
+_BUILTINS.update(
+    {
+        name: _unsupported(name)
+        for name in (
+            "kdebug.kprobe", "kdebug.trace_by_id", "kdebug.trace_end", "kdebug.tracepoint",
+            "timer.tick", "timer.profile",
+        )
+    }
+)  # fmt: skip
+
+_LIBRARIES = ("ansi", "table", "net", "kdebug", "timer")
+
+
+def table_capacity(narr: int, nrec: int) -> int:
+    """`table.new(narr, nrec)` holds narr + nrec entries; (0, 0) is the default (§7)."""
+    capacity = max(narr, 0) + max(nrec, 0)
+    return capacity or DEFAULT_TABLE_CAPACITY
+
+
+# ------------------------------------------------------------------ run-time helpers
+# Called from generated code for the slower or rarer paths.
+
+
+def _attach(error: KtapRuntimeError, span: Span) -> None:
+    if error.span is None:
+        error.span = span
+
+
+def _divide(a: object, b: object, span: Span) -> int:
+    if type(a) is not int or type(b) is not int:
+        raise KtapRuntimeError(ARITH_NON_NUMBER, span, fatal=False)
+    if b == 0:
+        raise KtapRuntimeError(DIVIDE_BY_ZERO, span)
+    quotient = abs(a) // abs(b)
+    if (a < 0) != (b < 0):
+        quotient = -quotient
+    # Only INT64_MIN / -1 overflows; it wraps to INT64_MIN as in two's complement.
+    return quotient if quotient <= INT64_MAX else wrap_int64(quotient)
+
+
+def _modulo(a: object, b: object, span: Span) -> int:
+    if type(a) is not int or type(b) is not int:
+        raise KtapRuntimeError(ARITH_NON_NUMBER, span, fatal=False)
+    if b == 0:
+        raise KtapRuntimeError(MOD_BY_ZERO, span)
+    remainder = abs(a) % abs(b)
+    return -remainder if a < 0 else remainder
+
+
+def _add_cell(cell: CellLike, delta: object, span: Span) -> None:
+    old = cell.value
+    if type(old) is not int or type(delta) is not int:
+        raise KtapRuntimeError(ADD_NON_NUMBER, span)
+    cell.value = wrap_int64(old + delta)
+
+
+def _not_table(verb: str, value: object, span: Span) -> KtapRuntimeError:
+    return KtapRuntimeError(f"{verb} non-table value ({type_name(value)})", span)
+
+
+# ------------------------------------------------------------------ translation
+
+
+def _literal(value: object) -> str:
+    # repr gives valid Python for None, bools, ints and bytes; negative ints need parens
+    # to stay one operand (`x - -1`, `-(-5)`).
+    text = repr(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+class _Translator:
+    """Writes the Python source of one IR function."""
+
+    def __init__(self, interp: Interpreter, function: ops.Function) -> None:
+        self.interp = interp
+        self.function = function
+        self.names: dict[ops.Register, str] = {}
+        self.namespace: dict[str, object] = {}
+        self.lines: list[str] = []
+        self.indent = 0
+        self.block_index = {id(b): i for i, b in enumerate(function.blocks)}
+        self.current = 0
+
+    # -- names
+
+    def local(self, register: ops.Register) -> str:
+        name = self.names.get(register)
+        if name is None:
+            name = self.names[register] = f"v{len(self.names)}"
+        return name
+
+    def value(self, value: ops.Value) -> str:
+        if isinstance(value, ops.Register):
+            return self.local(value)
+        return _literal(value.value)
+
+    def constant(self, obj: object, hint: str = "K") -> str:
+        """A name in the generated code's globals bound to `obj`."""
+        name = f"{hint}{len(self.namespace)}"
+        self.namespace[name] = obj
+        return name
+
+    def span(self, error: int) -> str:
+        return f"S[{error}]"
+
+    def line(self, text: str) -> None:
+        self.lines.append("    " * self.indent + text)
+
+    # -- checks
+
+    @staticmethod
+    def _not_type(value: ops.Value, python_type: type, text: str) -> str | None:
+        """A test that is true when `value` is not of the type; None when it surely is."""
+        if isinstance(value, ops.Const):
+            return None if type(value.value) is python_type else "True"
+        return f"type({text}) is not {python_type.__name__}"
+
+    def type_guard(self, python_type: type, operands: Sequence[ops.Value], raise_: str) -> None:
+        tests = [
+            t for v in operands if (t := self._not_type(v, python_type, self.value(v))) is not None
+        ]
+        if tests:
+            self.line(f"if {' or '.join(tests)}: raise {raise_}")
+
+    def table_guard(self, table: ops.Value, verb: str, error: int) -> str:
+        t = self.value(table)
+        self.line(
+            f"if type({t}) is not TV and not isinstance({t}, KT): "
+            f"raise NOT_TABLE({verb!r}, {t}, {self.span(error)})"
+        )
+        return t
+
+    def key_guard(self, key: ops.Value, error: int) -> str:
+        k = self.value(key)
+        if not (isinstance(key, ops.Const) and key.value is not None):
+            self.line(f"if {k} is None: raise E(TABLE_NIL_INDEX, {self.span(error)})")
+        return k
+
+    def equality(self, left: ops.Value, right: ops.Value) -> str:
+        if isinstance(right, ops.Const) and not isinstance(left, ops.Const):
+            left, right = right, left
+        if isinstance(left, ops.Const):
+            if isinstance(right, ops.Const):
+                same = type(left.value) is type(right.value) and left.value == right.value
+                return repr(same)
+            r = self.value(right)
+            match left.value:
+                case None | bool():
+                    return f"({r} is {left.value!r})"
+                case _:
+                    python_type = type(left.value).__name__
+                    return f"(type({r}) is {python_type} and {r} == {_literal(left.value)})"
+        a, b = self.value(left), self.value(right)
+        # `type() is type()` keeps ktap's true != 1, which Python's True == 1 would break.
+        return f"({a} is {b} or (type({a}) is type({b}) and {a} == {b}))"
+
+    def truthy_test(self, value: ops.Value) -> str:
+        """A test that is true when the value is false in Lua's sense (nil or false)."""
+        if isinstance(value, ops.Const):
+            return repr(value.value is None or value.value is False)
+        v = self.value(value)
+        return f"{v} is None or {v} is False"
+
+    def call_guarded(self, expression: str, error: int) -> None:
+        """Runs code that may raise a span-less error (a built-in, the env) at a site."""
+        self.line("try:")
+        self.line(f"    {expression}")
+        self.line("except E as _x:")
+        self.line(f"    ATTACH(_x, {self.span(error)})")
+        self.line("    raise")
+
+    # -- ops
+
+    def op(self, op: ops.Op) -> None:
+        _EMITTERS[type(op)](self, op)
+
+    def move(self, op: ops.Move) -> None:
+        self.line(f"{self.local(op.dest)} = {self.value(op.src)}")
+
+    def arith(self, op: ops.Arith) -> None:
+        d, a, b, s = self.local(op.dest), self.value(op.left), self.value(op.right), op.error
+        match op.op:
+            case "+" | "-" | "*":
+                self.type_guard(int, [op.left, op.right], f"E(ARITH, {self.span(s)}, False)")
+                self.line(f"{d} = {a} {op.op} {b}")
+                self.line(f"if {d} > {INT64_MAX} or {d} < {INT64_MIN}: {d} = WRAP({d})")
+            case "/":
+                self.line(f"{d} = DIVIDE({a}, {b}, {self.span(s)})")
+            case "%":
+                self.line(f"{d} = MODULO({a}, {b}, {self.span(s)})")
+            case _:
+                raise ValueError(f"unknown arithmetic operator {op.op!r}")
+
+    def compare(self, op: ops.Compare) -> None:
+        d = self.local(op.dest)
+        match op.op:
+            case "==":
+                self.line(f"{d} = {self.equality(op.left, op.right)}")
+            case "!=":
+                self.line(f"{d} = not {self.equality(op.left, op.right)}")
+            case "<" | "<=" | ">" | ">=":
+                raise_ = f"E(COMPARE, {self.span(op.error)})"
+                self.type_guard(int, [op.left, op.right], raise_)
+                self.line(f"{d} = {self.value(op.left)} {op.op} {self.value(op.right)}")
+            case _:
+                raise ValueError(f"unknown comparison {op.op!r}")
+
+    def not_(self, op: ops.Not) -> None:
+        self.line(f"{self.local(op.dest)} = {self.truthy_test(op.operand)}")
+
+    def negate(self, op: ops.Negate) -> None:
+        d, a = self.local(op.dest), self.value(op.operand)
+        self.type_guard(int, [op.operand], f"E(NEGATE, {self.span(op.error)})")
+        self.line(f"{d} = -{a} if {a} != {INT64_MIN} else {a}")
+
+    def concat(self, op: ops.Concat) -> None:
+        d, a, b = self.local(op.dest), self.value(op.left), self.value(op.right)
+        self.type_guard(bytes, [op.left, op.right], f"E(CONCAT, {self.span(op.error)})")
+        self.line(f"{d} = {a} + {b}")
+
+    def make_cell(self, op: ops.MakeCell) -> None:
+        self.line(
+            f"{self.local(op.dest)} = MAKE_CELL({op.global_name!r}, {self.value(op.initial)})"
+        )
+
+    def load_cell(self, op: ops.LoadCell) -> None:
+        self.line(f"{self.local(op.dest)} = {self.local(op.cell)}.value")
+
+    def store_cell(self, op: ops.StoreCell) -> None:
+        self.line(f"{self.local(op.cell)}.value = {self.value(op.value)}")
+
+    def add_cell(self, op: ops.AddCell) -> None:
+        c, delta = self.local(op.cell), self.value(op.delta)
+        self.line(f"ADD_CELL({c}, {delta}, {self.span(op.error)})")
+
+    def new_table(self, op: ops.NewTable) -> None:
+        decl = self.constant(self.interp.table_decl(op.site), "DECL")
+        narr = "None" if op.narr is None else self.value(op.narr)
+        nrec = "None" if op.nrec is None else self.value(op.nrec)
+        self.line(f"{self.local(op.dest)} = NEW_TABLE({decl}, {narr}, {nrec}, {self.span(op.error)})")
+
+    def table_get(self, op: ops.TableGet) -> None:
+        t = self.table_guard(op.table, "get key from", op.error)
+        k = self.key_guard(op.key, op.error)
+        self.line(f"{self.local(op.dest)} = {t}.get({k})")
+
+    def table_set(self, op: ops.TableSet) -> None:
+        t = self.table_guard(op.table, "set key to", op.error)
+        k = self.key_guard(op.key, op.error)
+        self.line(f"{t}.set({k}, {self.value(op.value)})")
+
+    def table_add(self, op: ops.TableAdd) -> None:
+        t = self.table_guard(op.table, "set key to", op.error)
+        k = self.key_guard(op.key, op.error)
+        delta, s = self.value(op.delta), self.span(op.error)
+        self.type_guard(int, [op.delta], f"E(ADD_NON_NUMBER, {s})")
+        self.line(f"if not {t}.add({k}, {delta}): raise E(ADD_NON_NUMBER_VALUE, {s})")
+
+    def pairs_iter(self, op: ops.PairsIter) -> None:
+        t = self.table_guard(op.table, "pairs on", op.error)
+        # A snapshot: the body may change the table while it is being walked.
+        self.line(f"{self.local(op.dest)} = iter(list({t}.items()))")
+
+    def pairs_next(self, op: ops.PairsNext) -> None:
+        k, v, it = self.local(op.key), self.local(op.value), self.local(op.iterator)
+        self.line(f"{k}, {v} = next({it}, (None, None))")
+
+    def check_number(self, op: ops.CheckNumber) -> None:
+        self.type_guard(int, [op.value], f"E(FOR_NON_NUMBER, {self.span(op.error)})")
+
+    def call(self, op: ops.Call) -> None:
+        d, f, s = self.local(op.dest), self.value(op.callee), self.span(op.error)
+        args = "".join(f", {self.value(a)}" for a in op.args)
+        self.line(f"if type({f}) is CLOSURE:")
+        self.line(f"    if _depth >= {MAX_CALL_DEPTH}: raise E(STACK_OVERFLOW, {s})")
+        self.line(f"    {d} = F[{f}.function_name]({f}.cells, _depth + 1, _inv{args})")
+        self.line(f"elif type({f}) is BUILTIN:")
+        self.indent += 1
+        self.call_guarded(f"{d} = {f}.call({args.removeprefix(', ')})", op.error)
+        self.indent -= 1
+        self.line(f"else: raise E(CALL_NON_FUNCTION, {s})")
+
+    def call_builtin(self, op: ops.CallBuiltin) -> None:
+        impl = _BUILTINS.get(op.name)
+        if impl is None:
+            self.line(f"raise E({f'unknown built-in {op.name!r}'!r}, {self.span(op.error)})")
+            return
+        name = self.constant(impl, "B")
+        args = "".join(f"{self.value(a)}, " for a in op.args)
+        self.call_guarded(f"{self.local(op.dest)} = {name}(I, ({args}))", op.error)
+
+    def load_builtin(self, op: ops.LoadBuiltin) -> None:
+        value = self.interp.builtin_value(op.name)
+        if value is None:
+            span = self.constant(op.span, "SPAN")
+            self.line(f"raise E({f'undefined global variable {op.name!r}'!r}, {span})")
+            return
+        self.line(f"{self.local(op.dest)} = {self.constant(value, 'G')}")
+
+    def context(self, op: ops.Context) -> None:
+        self.call_guarded(f"{self.local(op.dest)} = CONTEXT({op.name!r})", op.error)
+
+    def make_closure(self, op: ops.MakeClosure) -> None:
+        cells = "".join(f"{self.local(c)}, " for c in op.cells)
+        self.line(f"{self.local(op.dest)} = CLOSURE({op.function!r}, ({cells}))")
+
+    def loop_tick(self, op: ops.LoopTick) -> None:
+        self.line("_inv[0] += 1")
+        self.line(f"if _inv[0] > {LOOP_LIMIT}: raise E(LOOP_OVER_BUDGET, {self.span(op.error)})")
+
+    def register_probe(self, op: ops.RegisterProbe) -> None:
+        probe = self.constant(self.interp.module.probes[op.probe], "PROBE")
+        self.line(f"REGISTER_PROBE({probe}, {self.local(op.closure)})")
+
+    def register_trace_end(self, op: ops.RegisterTraceEnd) -> None:
+        self.line(f"SET_TRACE_END({self.local(op.closure)})")
+
+    # -- terminators
+
+    def goto(self, target: ops.BasicBlock) -> None:
+        index = self.block_index[id(target)]
+        self.line(f"_b = {index}")
+        if index <= self.current:
+            self.line("continue")  # forward jumps fall through to their arm below
+
+    def jump(self, op: ops.Jump) -> None:
+        self.goto(op.target)
+
+    def branch(self, op: ops.Branch) -> None:
+        self.line(f"if {self.truthy_test(op.cond)}:")
+        self.indent += 1
+        self.goto(op.if_false)
+        self.indent -= 1
+        self.line("else:")
+        self.indent += 1
+        self.goto(op.if_true)
+        self.indent -= 1
+
+    def return_(self, op: ops.Return) -> None:
+        self.line("return None" if op.value is None else f"return {self.value(op.value)}")
+
+    def fail(self, op: ops.Fail) -> None:
+        message = self.interp.module.errors[op.error].message
+        self.line(f"raise E({message!r}, {self.span(op.error)})")
+
+    # -- the whole function
+
+    def block(self, block: ops.BasicBlock) -> None:
+        for op in block.ops:
+            self.op(op)
+            if isinstance(op, ops.Terminator):
+                return
+        raise ValueError(f"{self.function.name}: block {block.label} has no terminator")
+
+    def translate(self) -> str:
+        function = self.function
+        params = "".join(f", {self.local(p)}=None" for p in function.params)
+        header = f"def {_python_name(function.name)}(_cells, _depth, _inv{params}, *_extra):"
+        self.indent = 1
+        if function.free_cells:
+            cells = "".join(f"{self.local(c)}, " for c in function.free_cells)
+            self.line(f"{cells} = _cells")
+        body_start = len(self.lines)
+        if len(function.blocks) == 1:
+            self.block(function.entry)
+        else:
+            self.line("_b = 0")
+            self.line("while True:")
+            for index, block in enumerate(function.blocks):
+                self.current = index
+                self.indent = 2
+                self.line(f"if _b == {index}:  # {block.label}")
+                self.indent = 3
+                self.block(block)
+        # Registers read on a path that never wrote them are nil, not a Python error.
+        bound = {self.local(p) for p in function.params} | {
+            self.local(c) for c in function.free_cells
+        }
+        others = [n for n in self.names.values() if n not in bound]
+        if others:
+            self.lines.insert(body_start, "    " + " = ".join(others) + " = None")
+        return "\n".join([header, *self.lines]) + "\n"
+
+
+def _python_name(name: str) -> str:
+    return "ktap_" + re.sub(r"\W", "_", name)
+
+
+_EMITTERS: dict[type[ops.Op], Callable[[_Translator, ops.Op], None]] = {
+    ops.Move: _Translator.move,
+    ops.Arith: _Translator.arith,
+    ops.Compare: _Translator.compare,
+    ops.Not: _Translator.not_,
+    ops.Negate: _Translator.negate,
+    ops.Concat: _Translator.concat,
+    ops.MakeCell: _Translator.make_cell,
+    ops.LoadCell: _Translator.load_cell,
+    ops.StoreCell: _Translator.store_cell,
+    ops.AddCell: _Translator.add_cell,
+    ops.NewTable: _Translator.new_table,
+    ops.TableGet: _Translator.table_get,
+    ops.TableSet: _Translator.table_set,
+    ops.TableAdd: _Translator.table_add,
+    ops.PairsIter: _Translator.pairs_iter,
+    ops.PairsNext: _Translator.pairs_next,
+    ops.CheckNumber: _Translator.check_number,
+    ops.Call: _Translator.call,
+    ops.CallBuiltin: _Translator.call_builtin,
+    ops.LoadBuiltin: _Translator.load_builtin,
+    ops.Context: _Translator.context,
+    ops.MakeClosure: _Translator.make_closure,
+    ops.LoopTick: _Translator.loop_tick,
+    ops.RegisterProbe: _Translator.register_probe,
+    ops.RegisterTraceEnd: _Translator.register_trace_end,
+    ops.Jump: _Translator.jump,
+    ops.Branch: _Translator.branch,
+    ops.Return: _Translator.return_,
+    ops.Fail: _Translator.fail,
+}  # type: ignore[dict-item]
+
+
+# ------------------------------------------------------------------ the interpreter
+
+CompiledFunction = Callable[..., object]
+
+
+class Interpreter:
+    """Runs one module. Functions are translated when the interpreter is made."""
+
+    def __init__(self, module: ops.Module, env: RuntimeEnv | None = None) -> None:
+        self.module = module
+        self.env = env if env is not None else RuntimeEnv()
+        self._tables = {decl.site: decl for decl in module.tables}
+        self._builtin_values: dict[str, object] = {}
+        self._functions: dict[str, CompiledFunction] = {}
+        self.sources: dict[str, str] = {}  # the generated Python, for debugging
+        shared = self._shared_namespace()
+        for function in module.functions.values():
+            translator = _Translator(self, function)
+            source = translator.translate()
+            namespace = {**shared, **translator.namespace}
+            code = compile(source, f"<ktap {function.name}>", "exec")
+            exec(code, namespace)  # noqa: S102 - our own generated code
+            self._functions[function.name] = namespace[_python_name(function.name)]
+            self.sources[function.name] = source
+
+    def _shared_namespace(self) -> dict[str, object]:
+        env = self.env
+        return {
+            "I": self,
+            "F": self._functions,
+            "S": tuple(site.span for site in self.module.errors),
+            "E": KtapRuntimeError,
+            "TV": TableValue,
+            "KT": KtapTable,
+            "CLOSURE": Closure,
+            "BUILTIN": BuiltinFunction,
+            "WRAP": wrap_int64,
+            "DIVIDE": _divide,
+            "MODULO": _modulo,
+            "ADD_CELL": _add_cell,
+            "NOT_TABLE": _not_table,
+            "ATTACH": _attach,
+            "NEW_TABLE": self._new_table,
+            "MAKE_CELL": env.make_cell,
+            "CONTEXT": env.context,
+            "REGISTER_PROBE": env.register_probe,
+            "SET_TRACE_END": env.set_trace_end,
+            "ARITH": ARITH_NON_NUMBER,
+            "COMPARE": COMPARE_NON_NUMBER,
+            "NEGATE": NEGATE_NON_NUMBER,
+            "CONCAT": CONCAT_NON_STRING,
+            "TABLE_NIL_INDEX": TABLE_NIL_INDEX,
+            "ADD_NON_NUMBER": ADD_NON_NUMBER,
+            "ADD_NON_NUMBER_VALUE": ADD_NON_NUMBER_VALUE,
+            "FOR_NON_NUMBER": FOR_NON_NUMBER,
+            "CALL_NON_FUNCTION": CALL_NON_FUNCTION,
+            "STACK_OVERFLOW": STACK_OVERFLOW,
+            "LOOP_OVER_BUDGET": LOOP_OVER_BUDGET,
+        }
+
+    # -- entry points
+
+    def run_main(self) -> None:
+        """Runs the main chunk. Raises `KtapRuntimeError` or `ExitRequest`."""
+        self._functions[self.module.main]((), 1, [0])
+
+    def call(self, closure: object, args: Sequence[object] = ()) -> object:
+        """Calls a ktap function value, e.g. a probe body, `trace_end` or `tick` closure,
+        as one fresh invocation with its own loop budget."""
+        if type(closure) is Closure:
+            return self._functions[closure.function_name](closure.cells, 1, [0], *args)
+        if type(closure) is BuiltinFunction:
+            return closure.call(*args)
+        raise KtapRuntimeError(CALL_NON_FUNCTION)
+
+    # -- services for the generated code
+
+    def table_decl(self, site: int) -> ops.TableDecl:
+        return self._tables[site]
+
+    def _new_table(
+        self, decl: ops.TableDecl, narr: object, nrec: object, span: Span
+    ) -> KtapTable:
+        sizes = []
+        for index, size in enumerate((narr, nrec)):
+            if size is not None and type(size) is not int:
+                raise KtapRuntimeError(f"wrong type of argument {index + 1}", span)
+            sizes.append(size or 0)
+        return self.env.make_table(decl, table_capacity(*sizes))
+
+    def builtin_value(self, name: str) -> object:
+        """A built-in global as a first-class value; the same object on every load, so
+        that `print == print`. None for an unknown name."""
+        if name not in self._builtin_values:
+            self._builtin_values[name] = self._make_builtin_value(name)
+        return self._builtin_values[name]
+
+    def _make_builtin_value(self, name: str) -> object:
+        if name == "arg":
+            table = TableValue()
+            for index, value in enumerate(self.env.arg_values()):
+                table.set(index, value)
+            return table
+        if name in _LIBRARIES:
+            library = TableValue()
+            prefix = name + "."
+            for member in _BUILTINS:
+                if member.startswith(prefix):
+                    library.set(member[len(prefix) :].encode(), self.builtin_value(member))
+            return library
+        impl = _BUILTINS.get(name)
+        if impl is None:
+            return None
+        return BuiltinFunction(name, lambda *args: impl(self, args))

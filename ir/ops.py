@@ -1,0 +1,391 @@
+"""kllvm's typed IR: a flat control-flow graph of typed ops (the mypyc model).
+
+Registers are locals written by ops; every block ends in exactly one terminator. Variables
+captured by closures live in cells (registers of `CellT`). Everything that can fail at run
+time (a division by zero, a loop over budget, arithmetic on nil) names an `ErrorSite`, so the
+interpreter and the BPF lowering report the same script location.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from frontend.eventdef import EventDef
+from frontend.types import Type
+from kllvm.diagnostics import Span
+
+# ------------------------------------------------------------------ values
+
+
+@dataclass(frozen=True)
+class CellT(Type):
+    """The type of a register that holds a cell (a captured variable)."""
+
+    inner: Type
+
+    def __str__(self) -> str:
+        return f"cell {self.inner}"
+
+
+@dataclass(eq=False)
+class Register:
+    name: str
+    type: Type
+
+    def __str__(self) -> str:
+        return f"%{self.name}"
+
+
+@dataclass(frozen=True)
+class Const:
+    value: int | bool | bytes | None
+    type: Type
+
+    def __str__(self) -> str:
+        v = self.value
+        if v is None:
+            return "nil"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, bytes):
+            return repr(v)[1:]
+        return str(v)
+
+
+Value = Register | Const
+
+
+# ------------------------------------------------------------------ ops
+
+
+@dataclass(eq=False)
+class Op:
+    span: Span
+
+
+@dataclass(eq=False)
+class Move(Op):
+    dest: Register
+    src: Value
+
+
+@dataclass(eq=False)
+class Arith(Op):
+    """`+ - * / %` on int64. `/` and `%` are checked: by zero they fail with `error`."""
+
+    dest: Register
+    op: str
+    left: Value
+    right: Value
+    error: int  # ErrorSite id: arithmetic on a non-number, or division by zero
+
+
+@dataclass(eq=False)
+class Compare(Op):
+    dest: Register
+    op: str  # == != < <= > >=
+    left: Value
+    right: Value
+    error: int  # ordered comparison of non-numbers
+
+
+@dataclass(eq=False)
+class Not(Op):
+    dest: Register
+    operand: Value
+
+
+@dataclass(eq=False)
+class Negate(Op):
+    dest: Register
+    operand: Value
+    error: int
+
+
+@dataclass(eq=False)
+class Concat(Op):
+    dest: Register
+    left: Value
+    right: Value
+    error: int
+
+
+@dataclass(eq=False)
+class MakeCell(Op):
+    """A fresh cell for a captured variable. `global_name` is set when the variable is a
+    top-level one used by kernel code: the cell is then the kernel global of that name."""
+
+    dest: Register
+    initial: Value
+    global_name: str | None = None
+
+
+@dataclass(eq=False)
+class LoadCell(Op):
+    dest: Register
+    cell: Register
+
+
+@dataclass(eq=False)
+class StoreCell(Op):
+    cell: Register
+    value: Value
+
+
+@dataclass(eq=False)
+class AddCell(Op):
+    """`upvalue += delta`; atomic in the kernel (Part A §8)."""
+
+    cell: Register
+    delta: Value
+    error: int
+
+
+@dataclass(eq=False)
+class NewTable(Op):
+    """`{}` or `table.new(narr, nrec)`: capacity narr + nrec entries, or the default when
+    both are 0 or absent (Part A §7)."""
+
+    dest: Register
+    site: int  # TableDecl id
+    narr: Value | None
+    nrec: Value | None
+    error: int  # non-number sizes
+
+
+@dataclass(eq=False)
+class TableGet(Op):
+    dest: Register
+    table: Value
+    key: Value
+    error: int  # indexing a non-table, nil key
+
+
+@dataclass(eq=False)
+class TableSet(Op):
+    """`t[k] = v`; a nil value deletes the key."""
+
+    table: Value
+    key: Value
+    value: Value
+    error: int
+
+
+@dataclass(eq=False)
+class TableAdd(Op):
+    """`t[k] += delta`; a missing key counts as 0."""
+
+    table: Value
+    key: Value
+    delta: Value
+    error: int
+
+
+@dataclass(eq=False)
+class PairsIter(Op):
+    """Starts `for (k, v in pairs(t))`: a snapshot iterator over the table's entries."""
+
+    dest: Register
+    table: Value
+    error: int  # not a table
+
+
+@dataclass(eq=False)
+class PairsNext(Op):
+    """Advances the iterator; `key` is nil when it is exhausted."""
+
+    key: Register
+    value: Register
+    iterator: Register
+
+
+@dataclass(eq=False)
+class CheckNumber(Op):
+    """Fails with `error` unless the value is a number (numeric `for` bounds)."""
+
+    value: Value
+    error: int
+
+
+@dataclass(eq=False)
+class Call(Op):
+    dest: Register
+    callee: Value
+    args: list[Value]
+    error: int  # calling a non-function
+
+
+@dataclass(eq=False)
+class CallBuiltin(Op):
+    dest: Register
+    name: str  # "print", "printf", "ansi.clear_screen", ...
+    args: list[Value]
+    error: int
+
+
+@dataclass(eq=False)
+class LoadBuiltin(Op):
+    """A built-in global as a first-class value (`var p = print`, `arg`, `ansi`)."""
+
+    dest: Register
+    name: str
+
+
+@dataclass(eq=False)
+class Context(Op):
+    """A built-in event variable: pid, tid, uid, cpu, execname, probename, argN, argstr."""
+
+    dest: Register
+    name: str
+    error: int  # used outside an event
+
+
+@dataclass(eq=False)
+class MakeClosure(Op):
+    dest: Register
+    function: str
+    cells: list[Register]
+
+
+@dataclass(eq=False)
+class LoopTick(Op):
+    """Counts one loop iteration against the per-invocation budget (Part A §11)."""
+
+    error: int
+
+
+@dataclass(eq=False)
+class RegisterProbe(Op):
+    """Executed by the main chunk when it reaches a `trace`/`profile`/`tick` statement."""
+
+    probe: int
+    closure: Register
+
+
+@dataclass(eq=False)
+class RegisterTraceEnd(Op):
+    closure: Register
+
+
+# ------------------------------------------------------------------ terminators
+
+
+@dataclass(eq=False)
+class Terminator(Op):
+    pass
+
+
+@dataclass(eq=False)
+class Jump(Terminator):
+    target: BasicBlock
+
+
+@dataclass(eq=False)
+class Branch(Terminator):
+    """Branches on Lua truthiness: only nil and false are false."""
+
+    cond: Value
+    if_true: BasicBlock
+    if_false: BasicBlock
+
+
+@dataclass(eq=False)
+class Return(Terminator):
+    value: Value | None
+
+
+@dataclass(eq=False)
+class Fail(Terminator):
+    """An unconditional run-time error (e.g. a for loop with non-number bounds)."""
+
+    error: int
+
+
+# ------------------------------------------------------------------ structure
+
+
+@dataclass(eq=False)
+class BasicBlock:
+    label: str
+    ops: list[Op] = field(default_factory=list)
+
+    @property
+    def terminator(self) -> Terminator | None:
+        last = self.ops[-1] if self.ops else None
+        return last if isinstance(last, Terminator) else None
+
+
+class Placement(enum.Enum):
+    USER = "user"
+    KERNEL = "kernel"  # also run in user space by the interpreter in tests
+
+
+@dataclass(eq=False)
+class Function:
+    name: str
+    span: Span
+    params: list[Register]
+    free_cells: list[Register]  # bound from the closure's cells on entry
+    blocks: list[BasicBlock] = field(default_factory=list)
+    is_vararg: bool = False
+    placement: Placement = Placement.USER
+
+    @property
+    def entry(self) -> BasicBlock:
+        return self.blocks[0]
+
+
+@dataclass(frozen=True)
+class ErrorSite:
+    """A place that can fail at run time; `message` is ktap's text for the common case."""
+
+    id: int
+    span: Span
+    message: str
+
+
+@dataclass(eq=False)
+class TableDecl:
+    site: int
+    span: Span
+    name: str  # the variable it was first stored in, for reports
+    key: Type
+    value: Type
+    kernel: bool  # reached by a probe body: becomes a BPF map
+    only_added: bool = False  # only ever updated with `+=` in the kernel: per-CPU map
+
+
+@dataclass(eq=False)
+class GlobalDecl:
+    """A top-level variable used by kernel code: a BPF global."""
+
+    name: str
+    span: Span
+    type: Type
+    written_by_kernel: bool
+
+
+@dataclass(eq=False)
+class ProbeDecl:
+    id: int
+    kind: str  # "trace", "profile" or "tick"
+    span: Span
+    function: str
+    eventdef: EventDef | None  # for "trace"
+    interval_ns: int | None  # for "profile" and "tick"
+
+
+@dataclass(eq=False)
+class Module:
+    main: str
+    functions: dict[str, Function] = field(default_factory=dict)
+    tables: list[TableDecl] = field(default_factory=list)
+    globals: list[GlobalDecl] = field(default_factory=list)
+    probes: list[ProbeDecl] = field(default_factory=list)
+    errors: list[ErrorSite] = field(default_factory=list)
+
+    def error_site(self, span: Span, message: str) -> int:
+        site = ErrorSite(len(self.errors), span, message)
+        self.errors.append(site)
+        return site.id

@@ -1,0 +1,5 @@
+import sys
+
+from kllvm.cli import main
+
+sys.exit(main())

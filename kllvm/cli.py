@@ -1,0 +1,91 @@
+"""The `kllvm` command: run, build and dump ktap scripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kllvm.diagnostics import CompileError, Source
+
+EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kllvm",
+        description="Compile ktap tracing scripts to eBPF through LLVM and run them live.",
+    )
+    parser.add_argument("-e", dest="program", metavar="PROGRAM",
+                        help="run a one-line PROGRAM instead of a script file")
+    commands = parser.add_subparsers(dest="command")
+
+    run = commands.add_parser("run", help="compile and run a script (or a built artifact)")
+    run.add_argument("script", help="a .kp script, or an artifact written by 'kllvm build'")
+    run.add_argument("args", nargs=argparse.REMAINDER,
+                     help="script arguments (arg[1], ...), then optionally '-- CMD ARGS'")
+    for sub in (parser, run):
+        _run_options(sub)
+
+    build = commands.add_parser("build", help="compile a script to a reusable artifact")
+    build.add_argument("script")
+    build.add_argument("-o", dest="output", required=True, metavar="OUT")
+
+    dump = commands.add_parser("dump", help="print the result of one compiler stage")
+    dump.add_argument("--emit", choices=EMIT_STAGES, default="ir")
+    dump.add_argument("script")
+    return parser
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="do not print 'Tracing... Hit Ctrl-C to end.'")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write output to FILE")
+    parser.add_argument("-d", "--duration", type=float, metavar="SECONDS",
+                        help="stop tracing after SECONDS")
+    parser.add_argument("-p", "--pid", type=int, help="trace only process PID")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show the full verifier log on rejections")
+
+
+def _split_command(args: list[str]) -> tuple[list[str], list[str]]:
+    if "--" in args:
+        i = args.index("--")
+        return args[:i], args[i + 1:]
+    return args, []
+
+
+def _read_source(path: str) -> Source:
+    try:
+        return Source(path, Path(path).read_text(encoding="utf-8", errors="surrogateescape"))
+    except OSError as e:
+        raise SystemExit(f"kllvm: error: cannot read '{path}': {e.strerror}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from kllvm import runner
+
+    options = _parser().parse_args(argv)
+    try:
+        if options.program is not None:
+            script_args, command = _split_command(getattr(options, "args", []) or [])
+            source = Source("(command line)", options.program)
+            return runner.run_script(source, script_args, command, options)
+        if options.command == "run":
+            script_args, command = _split_command(options.args)
+            return runner.run_script(_read_source(options.script), script_args, command,
+                                     options)
+        if options.command == "dump":
+            sys.stdout.write(runner.dump(_read_source(options.script), options.emit))
+            return 0
+        if options.command == "build":
+            runner.build(_read_source(options.script), options.output)
+            return 0
+    except CompileError as e:
+        sys.stderr.write(e.rendered)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    _parser().print_usage(sys.stderr)
+    return 2

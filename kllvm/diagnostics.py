@@ -1,0 +1,114 @@
+"""Source text, spans and rendered diagnostics (`file:line:col: error: message` + caret)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Source:
+    """A script's text and the name shown in diagnostics."""
+
+    name: str
+    text: str
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        if 1 <= line <= len(lines):
+            return lines[line - 1]
+        return ""
+
+
+@dataclass(frozen=True)
+class Span:
+    """A 1-based, end-exclusive region of a source; `end_col` is on `end_line`."""
+
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def merge(self, other: Span) -> Span:
+        start = min((self.line, self.col), (other.line, other.col))
+        end = max((self.end_line, self.end_col), (other.end_line, other.end_col))
+        return Span(start[0], start[1], end[0], end[1])
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.col}"
+
+
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    span: Span
+    message: str
+    severity: str = "error"
+    notes: tuple[tuple[Span, str], ...] = ()
+    hints: tuple[str, ...] = ()
+
+
+def _caret_line(source: Source, span: Span) -> tuple[str, str] | None:
+    if span.line <= 0:
+        return None
+    text = source.line_text(span.line).expandtabs(1)
+    start = max(span.col - 1, 0)
+    if span.end_line == span.line and span.end_col > span.col:
+        width = span.end_col - span.col
+    else:
+        width = max(len(text) - start, 1) if span.end_line > span.line else 1
+    marker = "^" + "~" * (width - 1)
+    return text, " " * start + marker
+
+
+def _render_at(source: Source, span: Span, severity: str, message: str) -> list[str]:
+    where = f"{source.name}:{span.line}:{span.col}" if span.line > 0 else source.name
+    lines = [f"{where}: {severity}: {message}"]
+    caret = _caret_line(source, span)
+    if caret is not None:
+        lines.extend(caret)
+    return lines
+
+
+def render(source: Source, diagnostic: Diagnostic) -> str:
+    lines = _render_at(source, diagnostic.span, diagnostic.severity, diagnostic.message)
+    for span, note in diagnostic.notes:
+        lines.extend(_render_at(source, span, "note", note))
+    lines.extend(f"hint: {hint}" for hint in diagnostic.hints)
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class DiagnosticSink:
+    """Collects diagnostics of one phase; the driver stops between phases that had errors."""
+
+    source: Source
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def error(
+        self,
+        span: Span,
+        message: str,
+        notes: tuple[tuple[Span, str], ...] = (),
+        hints: tuple[str, ...] = (),
+    ) -> None:
+        self.diagnostics.append(Diagnostic(span, message, "error", notes, hints))
+
+    def warning(self, span: Span, message: str) -> None:
+        self.diagnostics.append(Diagnostic(span, message, "warning"))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(d.severity == "error" for d in self.diagnostics)
+
+    def render_all(self) -> str:
+        return "".join(render(self.source, d) for d in self.diagnostics)
+
+
+class CompileError(Exception):
+    """Raised by the driver when a phase recorded errors; carries the rendered text."""
+
+    def __init__(self, rendered: str) -> None:
+        super().__init__(rendered)
+        self.rendered = rendered

@@ -1,0 +1,62 @@
+"""The ordered compiler passes, with a gate after every phase that recorded errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from frontend import ast
+from frontend.parser import parse
+from frontend.scope import Resolution, resolve
+from ir import ops
+from ir.checks import check_module
+from ir.infer import ArgTypes, Solution, infer
+from ir.lower_ast import lower
+from ir.verify import verify_module
+from kllvm.diagnostics import CompileError, DiagnosticSink, Source
+
+
+class InternalError(Exception):
+    """A compiler bug: prints "please report" with the offending IR."""
+
+
+@dataclass
+class Compilation:
+    source: Source
+    chunk: ast.Chunk
+    resolution: Resolution
+    module: ops.Module
+    solution: Solution
+
+
+def _gate(sink: DiagnosticSink) -> None:
+    if sink.has_errors:
+        raise CompileError(sink.render_all())
+
+
+def no_event_types(function: str, index: int) -> None:
+    del function, index
+
+
+def parse_source(source: Source) -> ast.Chunk:
+    sink = DiagnosticSink(source)
+    chunk = parse(source, sink)
+    _gate(sink)
+    assert chunk is not None
+    return chunk
+
+
+def compile_source(source: Source, arg_types: ArgTypes = no_event_types) -> Compilation:
+    """Source → AST → names → IR → types → probe-context checks. Raises CompileError."""
+    chunk = parse_source(source)
+    sink = DiagnosticSink(source)
+    resolution = resolve(chunk, sink)
+    _gate(sink)
+    module = lower(chunk, resolution, sink)
+    _gate(sink)
+    solution = infer(module, arg_types)
+    check_module(module, solution, sink)
+    _gate(sink)
+    problems = verify_module(module)
+    if problems:
+        raise InternalError("IR verification failed:\n" + "\n".join(problems))
+    return Compilation(source, chunk, resolution, module, solution)
