@@ -65,6 +65,10 @@ KeyOrSize = ir.Type | int
 
 
 class BPFModule:
+    """A BPF object in the making. Print it with `llvm_ir()` (or hand it to
+    `codegen`), not `str(self.module)`: that would lack the argument names the
+    kernel needs in BTF (see `DebugInfo.finalized`)."""
+
     def __init__(self, name: str, filename: str = "<kllvm>", source: str | None = None,
                  directory: str = "") -> None:
         self.module = ir.Module(name)
@@ -318,10 +322,18 @@ class ProgramBuilder:
         with self.ir.if_then(self.ir.not_(self.is_null(ptr)), likely=True):
             self.atomic_add(ptr, delta)
 
-    def atomic_add(self, ptr: ir.Value, delta: ir.Value | int) -> ir.Value:
-        """Atomic `*ptr += delta` (BPF `lock xadd`, or fetch-add if the result is used)."""
-        return self.ir.atomic_rmw("add", ptr, self._coerce(delta, ptr.type.pointee),
-                                  "monotonic")
+    def atomic_add(self, ptr: ir.Value, delta: ir.Value | int) -> None:
+        """Atomic `*ptr += delta`, result unused: BPF `lock *(u64 *)(r) += v`."""
+        self.ir.atomic_rmw("add", ptr, self._coerce(delta, ptr.type.pointee), "monotonic")
+
+    def atomic_fetch_add(self, ptr: ir.Value, delta: ir.Value | int) -> ir.Value:
+        """Atomic `*ptr += delta` returning the old value (BPF `atomic_fetch_add`).
+
+        seq_cst, not monotonic: LLVM 22 lowers a monotonic atomicrmw whose
+        result is used to the no-fetch instruction and "returns" the addend
+        (llvm/llvm-project#210280). Fetch atomics are full barriers in BPF anyway.
+        """
+        return self.ir.atomic_rmw("add", ptr, self._coerce(delta, ptr.type.pointee), "seq_cst")
 
     def ringbuf_output(self, bpf_map: BPFMap, data_ptr: ir.Value, size: int | None = None,
                        flags: int = 0) -> ir.Value:
@@ -384,7 +396,7 @@ class ProgramBuilder:
         return self.call_helper(Helper.GET_STACKID, self.ctx, self._map_ptr(stack_map), flags)
 
     def ret(self, value: int = 0) -> None:
-        """Return from the program; tracing programs should return 0 (a non-zero
-        return also pushes each event through the perf ring, costing ~+50 ns)."""
+        """Return from the program. Tracing programs return 0: a non-zero return
+        also pushes every event through perf's own tracepoint path, at a cost."""
         self.ir.ret(ir.Constant(I32, value))
 

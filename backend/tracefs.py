@@ -144,11 +144,15 @@ def split_event(pattern: str) -> tuple[str, str]:
     return system, event
 
 
-def expand(pattern: str, host: Host) -> list[tuple[str, str]]:
+def available_events(host: Host | None = None) -> list[tuple[str, str]]:
+    return (host or TracefsHost()).available_events()
+
+
+def expand(pattern: str, host: Host | None = None) -> list[tuple[str, str]]:
     """Tracepoints matching `system:event`, each half a glob matched on its
     own (as perf does); sorted, possibly empty."""
     sys_glob, ev_glob = split_event(pattern)
-    return sorted((system, event) for system, event in host.available_events()
+    return sorted((system, event) for system, event in available_events(host)
                   if strglobmatch(system, sys_glob) and strglobmatch(event, ev_glob))
 
 
@@ -242,5 +246,5 @@ def parse_format(system: str, event: str, text: str) -> EventFormat:
     return EventFormat(system, event, event_id, tuple(fields), print_fmt)
 
 
-def event_format(system: str, event: str, host: Host) -> EventFormat:
-    return parse_format(system, event, host.read_format(system, event))
+def event_format(system: str, event: str, host: Host | None = None) -> EventFormat:
+    return parse_format(system, event, (host or TracefsHost()).read_format(system, event))

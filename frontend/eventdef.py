@@ -99,13 +99,11 @@ class FtraceFunctionSpec:
 
 ProbeSpec = TracepointSpec | KprobeSpec | UprobeSpec | SdtSpec | FtraceFunctionSpec
 
-COMPARISON_OPERATORS = ("==", "!=", "<", "<=", ">", ">=")
-
 
 @dataclass(frozen=True)
 class FilterCompare:
     field: str
-    op: str  # one of COMPARISON_OPERATORS
+    op: str  # == != < <= > >=
     value: int | str
     span: Span = field(compare=False)
 
@@ -171,6 +169,11 @@ def _report(sink: DiagnosticSink, locator: _Locator, error: _Error, message: str
     sink.error(span, error.message or message, hints=(error.hint,))
 
 
+def _one_line(text: str) -> str:
+    # A diagnostic's message is one line, even for an eventdef written over several.
+    return " ".join(text.split())
+
+
 _C_INTEGER = re.compile(r"(-?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9][0-9]*))")
 
 
@@ -222,9 +225,6 @@ class _EventdefParser:
         start, found = self.word(",")
         return _Error(start, start + max(len(found), 1), hint)
 
-    def span(self, start: int) -> Span:
-        return self.locator.span(start, self.pos)
-
     # -- grammar
 
     def parse(self) -> EventDef:
@@ -272,8 +272,8 @@ class _EventdefParser:
         event = self.name(f"expected an event name or glob after '{system}:'")
         if self.peek() in (":", "%"):
             raise self.fail_here("a tracepoint is SYSTEM:EVENT; ':' and '%return' belong to probe:")
+        span = self.locator.span(start, self.pos)
         self.no_arguments("tracepoints")
-        span = self.span(start)
         if system == "ftrace" and event == "function":
             return FtraceFunctionSpec(span)
         return TracepointSpec(system, event, span)
@@ -310,8 +310,9 @@ class _EventdefParser:
         name = self.name(f"expected a marker name or glob after '{path}:'")
         if self.peek() in (":", "%"):
             raise self.fail_here("an SDT marker takes no ':' or '%return' suffix")
+        span = self.locator.span(start, self.pos)
         self.no_arguments("SDT markers")
-        return SdtSpec(path, name, self.span(start))
+        return SdtSpec(path, name, span)
 
     # -- pieces
 
@@ -329,7 +330,7 @@ class _EventdefParser:
         return path
 
     def offset_or_symbol(self, start: int, target: str) -> str | int:
-        if not target[0].isdigit():
+        if target[0] not in "0123456789":
             return target
         offset = _c_integer(target)
         if offset is None:
@@ -384,15 +385,20 @@ def _fetcharg(text: str, start: int, is_return: bool, locator: _Locator) -> Fetc
 def _closing_slash(text: str, start: int) -> int | None:
     """The `/` ending the filter that opens at `start` (see the module docstring)."""
     slashes: list[int] = []
+    quoted: list[int] = []  # slashes inside the open quote
     quote = ""
     for index in range(start + 1, len(text)):
         char = text[index]
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
+        if quote and char == quote:
+            quote, quoted = "", []
+        elif quote and char == "/":
+            quoted.append(index)
+        elif not quote and char in "\"'":
             quote = char
-        elif char == "/":
+        elif not quote and char == "/":
             slashes.append(index)
+    # A quote that never closes does not hide the end: the filter parser reports the quote.
+    slashes += quoted
     for index in slashes:
         rest = text[index + 1 :].lstrip(_WHITESPACE)
         if not rest or rest.startswith(","):
@@ -569,7 +575,7 @@ def parse_eventdef(text: str, span: Span, sink: DiagnosticSink) -> EventDef | No
     try:
         return _EventdefParser(text, locator).parse()
     except _Error as error:
-        _report(sink, locator, error, f"cannot parse eventdef '{text}'")
+        _report(sink, locator, error, f"cannot parse eventdef '{_one_line(text)}'")
         return None
 
 
@@ -619,7 +625,7 @@ def parse_interval(text: str, span: Span, sink: DiagnosticSink) -> int | None:
     try:
         nanoseconds = _interval_ns(head)
     except _Error as error:
-        _report(sink, locator, error, f"cannot parse timer interval: {text}")
+        _report(sink, locator, error, f"cannot parse timer interval: {_one_line(text)}")
         return None
     ignored = rest.strip()
     if ignored:

@@ -179,8 +179,16 @@ class _Scanner:
             self.skip_line()
         while self.pos < len(self.text):
             self.step()
-        eof = Token("$END", "", self.pos, self.line, self.col(self.pos), self.line,
-                    self.col(self.pos), self.pos)
+        eof = Token(
+            "$END",
+            "",
+            self.pos,
+            self.line,
+            self.col(self.pos),
+            self.line,
+            self.col(self.pos),
+            self.pos,
+        )
         return LexResult(self.tokens, eof, self.errors)
 
     def skip_line(self) -> None:
@@ -243,15 +251,15 @@ class _Scanner:
         closer = "]" + "=" * level + "]"
         end = self.text.find(closer, self.pos)
         if end < 0:
-            opener_span = Span(line, col, line, col + level + 2)
+            opener_span = self.span_from(line, col)
             self.advance_to(len(self.text))
             self.error(opener_span, f"unfinished {what}")
             return ""
-        body = self.text[self.pos:end]
+        body = self.text[self.pos : end]
         # A newline right after the opening bracket is not part of the string.
         first_newline = _NEWLINE_RE.match(body)
         if first_newline:
-            body = body[first_newline.end():]
+            body = body[first_newline.end() :]
         self.advance_to(end + len(closer))
         return body
 
@@ -261,13 +269,13 @@ class _Scanner:
         """ktap's raw token: every character up to the first `{`, stripped of whitespace."""
         brace = self.text.find("{", self.pos)
         end = brace if brace >= 0 else len(self.text)
-        raw = self.text[self.pos:end]
+        raw = self.text[self.pos : end]
         self.advance_to(self.pos + len(raw) - len(raw.lstrip()))
         start, line, col = self.pos, self.line, self.col(self.pos)
         self.advance_to(self.pos + len(raw.strip()))
         if self.pos == start:
-            self.error(self.span_from(line, col), f"missing {what}")
-        self.emit(kind, self.text[start:self.pos], start, line, col)
+            self.error(Span(line, col, line, col + 1), f"missing {what}")
+        self.emit(kind, self.text[start : self.pos], start, line, col)
         self.advance_to(end)
 
     def timer_interval(self) -> None:
@@ -303,7 +311,7 @@ class _Scanner:
     def escape(self) -> bytes:
         """Decode the escape sequence at `self.pos` (a backslash); report a bad one."""
         text, start, line, col = self.text, self.pos, self.line, self.col(self.pos)
-        char = text[start + 1:start + 2]
+        char = text[start + 1 : start + 2]
         if char == "":
             self.pos = start + 1
             return b""  # the caller reports the unfinished string
@@ -327,8 +335,10 @@ class _Scanner:
             end, value = digits.end(), int(digits.group())
         self.pos = end
         if value is None or value > 255:
-            self.error(Span(line, col, line, col + end - start),
-                       f"invalid escape sequence '{text[start:end]}'")
+            self.error(
+                Span(line, col, line, col + end - start),
+                f"invalid escape sequence '{text[start:end]}'",
+            )
             return b""
         return bytes([value])
 

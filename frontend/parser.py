@@ -1,10 +1,13 @@
 """Parse a ktap script into a frontend.ast.Chunk, reporting every problem to a DiagnosticSink.
 
 The lexer (frontend/lexer.py) runs first and reports all lexical errors; the tokens are then fed
-one by one to lark's interactive LALR parser, which lets the first syntax error be described in
-ktap's terms (the token found, what the parser could accept there, the bracket left open).
-Parsing stops at the first syntax error: LALR recovery tends to produce follow-on errors that
-only confuse.
+one by one to lark's interactive LALR parser, which lets a syntax error be described in ktap's
+terms (the token found, what the parser could accept there, the bracket left open).
+
+After a syntax error, checking resumes only where a new top-level statement surely starts: a
+statement keyword first on its line with no bracket open, counted from the start of the file.
+The rest is parsed afresh from there, to report further independent errors; anything less
+certain (skipping tokens until the LALR state accepts one) mostly produces follow-on errors.
 """
 
 from __future__ import annotations
@@ -41,9 +44,13 @@ _CONTINUATIONS = frozenset(
     "OROR ANDAND EQ NE LT LE GT GE DOTDOT PLUS MINUS STAR SLASH PERCENT CARET "
     "LSQB DOT COLON LPAR LBRACE STRING".split()
 )
-_CLOSERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
+_CLOSERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE", "DO": "END", "REPEAT": "UNTIL"}
 _MAX_LISTED = 3
-# What may follow `return explist`: exactly the tokens that can end a block.
+# Tokens that can only start a statement (`function` may start an expression).
+_STATEMENT_KEYWORDS = frozenset(
+    "VAR TRACE TRACE_END TICK PROFILE IF WHILE FOR REPEAT DO DCOLON".split()
+)
+# What may follow `return explist`: the tokens that can end a block.
 _AFTER_RETURN = frozenset({"$END", "END", "RBRACE", "SEMI", "UNTIL"})
 
 
@@ -58,7 +65,7 @@ def parse(source: Source, sink: DiagnosticSink) -> ast.Chunk | None:
     errors_before = len(sink.diagnostics)
     try:
         chunk = _parse(source, sink)
-    except Exception as exc:  # noqa: BLE001 - the contract is a diagnostic, never a traceback
+    except Exception as exc:  # the contract is a diagnostic, never a traceback
         sink.error(NO_SPAN, f"internal error in the parser: {type(exc).__name__}: {exc}")
         return None
     if any(d.severity == "error" for d in sink.diagnostics[errors_before:]):
@@ -82,7 +89,7 @@ def _parse(source: Source, sink: DiagnosticSink) -> ast.Chunk | None:
 
 
 class _SyntaxChecker:
-    """Feeds the tokens to the LALR parser and turns its first complaint into a diagnostic."""
+    """Feeds the tokens to the LALR parser and turns its complaints into diagnostics."""
 
     def __init__(
         self, source: Source, sink: DiagnosticSink, tokens: list[Token], eof: Token
@@ -94,25 +101,67 @@ class _SyntaxChecker:
         self.open_brackets: list[Token] = []
 
     def run(self) -> Tree | None:
+        """The parse tree, or None once every syntax error found has been reported."""
+        tree, failed_at = self._parse_from(0)
+        while failed_at is not None:
+            restart = self._restart_point(failed_at)
+            if restart is None:
+                break
+            _, failed_at = self._parse_from(restart)
+        return tree
+
+    def _parse_from(self, start: int) -> tuple[Tree | None, int | None]:
+        """Parse tokens[start:] as a chunk: the tree, or the index of the token that failed."""
         parser = _lark().parse_interactive()
-        for i, token in enumerate(self.tokens):
+        self.open_brackets = []
+        for i in range(start, len(self.tokens)):
+            token = self.tokens[i]
             following = self.tokens[i + 1] if i + 1 < len(self.tokens) else self.eof
             misuse = _builtin_misuse(token, following)
             if misuse is not None:
                 # ktap rejects these too, but only at a later token and in general terms.
                 self.sink.error(token_span(token), misuse)
-                return None
+                return None, i
             try:
                 parser.feed_token(token)
-            except UnexpectedToken as exc:
-                self._report(token, exc.expected)
-                return None
+            except UnexpectedToken:
+                self._report(i, self._acceptable(start, i))
+                return None, i
             self._track_brackets(token)
         try:
-            return parser.feed_token(self.eof)
-        except UnexpectedToken as exc:
-            self._report(self.eof, exc.expected)
-            return None
+            return parser.feed_token(self.eof), None
+        except UnexpectedToken:
+            self._report(len(self.tokens), self._acceptable(start, len(self.tokens)))
+            return None, len(self.tokens)
+
+    def _acceptable(self, start: int, failed_at: int) -> set[str]:
+        """The terminals the parser could have taken instead of tokens[failed_at].
+
+        The set in lark's exception is LALR's: it belongs to the state reached after the
+        reductions the bad token already triggered, and merged states add tokens that are
+        valid elsewhere (after `(x)` it lists `{` and everything that may follow
+        `until (x)`). Replaying up to the error and trying each terminal is exact.
+        """
+        parser = _lark().parse_interactive()
+        for token in self.tokens[start:failed_at]:
+            parser.feed_token(token)
+        return parser.accepts()
+
+    def _restart_point(self, failed_at: int) -> int | None:
+        depth = 0
+        for i, token in enumerate(self.tokens):
+            if (
+                i > failed_at
+                and depth == 0
+                and token.type in _STATEMENT_KEYWORDS
+                and token.line > self.tokens[i - 1].end_line
+            ):
+                return i
+            if token.type in _CLOSERS:
+                depth += 1
+            elif token.type in _CLOSERS.values():
+                depth = max(depth - 1, 0)
+        return None
 
     def _track_brackets(self, token: Token) -> None:
         if token.type in _CLOSERS:
@@ -120,7 +169,8 @@ class _SyntaxChecker:
         elif token.type in _CLOSERS.values() and self.open_brackets:
             self.open_brackets.pop()
 
-    def _report(self, token: Token, expected: set[str]) -> None:
+    def _report(self, failed_at: int, expected: set[str]) -> None:
+        token = self.tokens[failed_at] if failed_at < len(self.tokens) else self.eof
         if token.type == "$END":
             # Point just after the last token: the end of the file may be far below it.
             last = self.tokens[-1] if self.tokens else token
@@ -131,7 +181,7 @@ class _SyntaxChecker:
         message = f"unexpected {self._describe(token)}"
         wanted = {name for name in expected if name not in _CONTINUATIONS} or set(expected)
         closer = _CLOSERS[self.open_brackets[-1].type] if self.open_brackets else None
-        if wanted <= _AFTER_RETURN:
+        if token.type not in _AFTER_RETURN and self._follows_return(failed_at):
             message += ": 'return' must be the last statement of its block"
         elif 0 < len(wanted) <= _MAX_LISTED:
             message += ", expected " + _one_of(sorted(_terminal(name) for name in wanted))
@@ -144,12 +194,26 @@ class _SyntaxChecker:
             message += ", expected expression"
         self.sink.error(span, message)
 
+    def _follows_return(self, failed_at: int) -> bool:
+        """Whether tokens[failed_at] comes after a `return` of the same block."""
+        depth = 0
+        for earlier in reversed(self.tokens[:failed_at]):
+            if earlier.type == "RETURN" and depth == 0:
+                return True
+            if earlier.type in _CLOSERS.values():
+                depth += 1
+            elif earlier.type in _CLOSERS:
+                if depth == 0:
+                    return False
+                depth -= 1
+        return False
+
     def _describe(self, token: Token) -> str:
         kind = token.type
         if kind == "NAME":
             return f"identifier '{token}'"
         if kind == "NUMBER":
-            return f"number '{self.source.text[token.start_pos:token.end_pos]}'"
+            return f"number '{self.source.text[token.start_pos : token.end_pos]}'"
         if kind in ("STRING", "EVENTDEF", "INTERVAL", "$END"):
             return _TERMINAL_NAMES[kind]
         return f"'{token}'"  # keywords, built-in variables and punctuation

@@ -38,6 +38,11 @@ def dump_bytes(value: bytes) -> str:
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+def _raw_text(text: str) -> str:
+    """Source text kept raw (event definitions, timer intervals), quoted like a string."""
+    return dump_bytes(text.encode("utf-8", "surrogatepass"))
+
+
 def _list(items: list[str]) -> str:
     return "(" + " ".join(items) + ")"
 
@@ -149,9 +154,9 @@ def _stmt(node: ast.Stmt) -> str:
         case ast.Label(name=name):
             return _form("label", name)
         case ast.Trace(eventdef=eventdef, body=body):
-            return _form("trace", dump_bytes(eventdef.encode("utf-8", "surrogatepass")), _block(body))
+            return _form("trace", _raw_text(eventdef), _block(body))
         case ast.TraceEnd(body=body):
             return _form("trace_end", _block(body))
         case ast.Timer(kind=kind, interval=interval, body=body):
-            return _form(kind, dump_bytes(interval.encode("utf-8", "surrogatepass")), _block(body))
+            return _form(kind, _raw_text(interval), _block(body))
     raise TypeError(f"not a statement node: {type(node).__name__}")

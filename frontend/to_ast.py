@@ -103,7 +103,12 @@ class AstBuilder(Transformer_NonRecursive):
     def numeric_for(self, meta: Meta, children: list) -> ast.NumericFor:
         var, start, limit, *step, body = children
         return ast.NumericFor(
-            meta_span(meta), str(var), token_span(var), start, limit, step[0] if step else None,
+            meta_span(meta),
+            str(var),
+            token_span(var),
+            start,
+            limit,
+            step[0] if step else None,
             body,
         )
 
@@ -256,9 +261,7 @@ class AstBuilder(Transformer_NonRecursive):
 
     def function_exp(self, meta: Meta, children: list) -> ast.FunctionExpr:
         (funcbody,) = children
-        return ast.FunctionExpr(
-            meta_span(meta), funcbody.params, funcbody.is_vararg, funcbody.body
-        )
+        return ast.FunctionExpr(meta_span(meta), funcbody.params, funcbody.is_vararg, funcbody.body)
 
     def funcbody(self, meta: Meta, children: list) -> _FuncBody:
         *parlist, body = children

@@ -6,6 +6,9 @@ errors raise a fatal `KtapRuntimeError` without a span (the caller knows the cal
 
 Decisions (see Part A and Part B §4.2–§4.5 of the language reference):
 
+* Strings are printed whole, NUL bytes included (ktap's C strings stopped at the first
+  NUL; the BPF runtime hands over strings already cut at their terminator). An
+  unknown value type is named by its Python type, where ktap printed a type number.
 * `print(stack())` prints `<stack trace>\\n` and one ` => frame\\n` line per frame, as
   ktap's transport did, so the newline `print` adds leaves a blank line after a stack.
 * `printf` follows ktap's `kp_str_fmt` for parsing and the *kernel's* `vsnprintf` for
@@ -29,12 +32,14 @@ Decisions (see Part A and Part B §4.2–§4.5 of the language reference):
   are sorted by value descending, ties by key (numbers ascending, then strings in byte
   order) so the output does not depend on map iteration order. The bar total is summed
   exactly: ktap summed into a C `int`, which wrapped past 2^31 and gave garbage bars.
-  Counts are printed as full 64-bit numbers.
+  Bars are clamped to 0..38 characters, so zero or negative values (which made ktap
+  divide by zero or overrun its buffer) give empty or full bars. Counts are printed
+  as full 64-bit numbers.
 * `print_hist` keys: numbers, strings, and stacks (as ktap's key form: one
   `sym+off/size\\n` line per frame, hence usually longer than 32 bytes and printed
-  raw). Passing `symbolize` says the keys are kernel addresses (`ipof` values): they
-  print as symbol names cut to 28 characters plus `...` when longer than 32. Other key
-  values print as `print` would print them.
+  raw, the bar following the key directly as in ktap). Passing `symbolize` says the
+  keys are kernel addresses (`ipof` values): they print as symbol names cut to 28
+  characters plus `...` when longer than 32. Other keys print as `print` shows them.
 """
 
 from __future__ import annotations

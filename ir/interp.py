@@ -39,8 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
-from ir import fmt
-from ir import ops
+from ir import fmt, ops
 from ir.values import (
     DEFAULT_TABLE_CAPACITY,
     ArgstrValue,
@@ -312,11 +311,6 @@ _CLOCK_UNITS = {
     "gettimeofday_ms": 1_000_000,
     "gettimeofday_s": 1_000_000_000,
 }
-
-
-@_builtin(*_CLOCK_UNITS)
-def _gettimeofday(it: Interpreter, args: tuple[object, ...]) -> int:
-    raise AssertionError("replaced per unit below")
 
 
 def _make_clock(unit: int) -> BuiltinImpl:
@@ -620,7 +614,9 @@ class _Translator:
         decl = self.constant(self.interp.table_decl(op.site), "DECL")
         narr = "None" if op.narr is None else self.value(op.narr)
         nrec = "None" if op.nrec is None else self.value(op.nrec)
-        self.line(f"{self.local(op.dest)} = NEW_TABLE({decl}, {narr}, {nrec}, {self.span(op.error)})")
+        self.line(
+            f"{self.local(op.dest)} = NEW_TABLE({decl}, {narr}, {nrec}, {self.span(op.error)})"
+        )
 
     def table_get(self, op: ops.TableGet) -> None:
         t = self.table_guard(op.table, "get key from", op.error)
@@ -882,9 +878,7 @@ class Interpreter:
     def table_decl(self, site: int) -> ops.TableDecl:
         return self._tables[site]
 
-    def _new_table(
-        self, decl: ops.TableDecl, narr: object, nrec: object, span: Span
-    ) -> KtapTable:
+    def _new_table(self, decl: ops.TableDecl, narr: object, nrec: object, span: Span) -> KtapTable:
         sizes = []
         for index, size in enumerate((narr, nrec)):
             if size is not None and type(size) is not int:

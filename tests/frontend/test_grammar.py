@@ -29,7 +29,7 @@ def expr(text: str) -> str:
     prefix = "(local (_) ("
     out = dumped(f"var _ = {text}")
     assert out.startswith(prefix) and out.endswith("))")
-    return out[len(prefix):-2]
+    return out[len(prefix) : -2]
 
 
 # ---------------------------------------------------------------- statements
@@ -100,15 +100,19 @@ STATEMENTS = [
     ("tick-1s { print(1) }", '(tick "1s" {(call print 1)})'),
     ("tick-200ms { }", '(tick "200ms" {})'),
     ("tick - 5s { }", '(tick "5s" {})'),
-    ("profile-10us { s[stack(-1, 12)] += 1 }",
-     '(profile "10us" {(+= (index s (call stack (- 1) 12)) 1)})'),
+    (
+        "profile-10us { s[stack(-1, 12)] += 1 }",
+        '(profile "10us" {(+= (index s (call stack (- 1) 12)) 1)})',
+    ),
     ("if (x) { trace a:b { } }", '(if x {(trace "a:b" {})})'),
     ("f() g()", "(call f)\n(call g)"),
     ("x = 1 y = 2", "(= (x) (1))\n(= (y) (2))"),
     ("x = f\n.y", '(= (x) ((index f "y")))'),
     ("x = pid\n(f)(1)", "(= (x) (pid))\n(call (paren f) 1)"),
-    ("and = 1 or = 2 not = 3 local = 4", "(= (and) (1))\n(= (or) (2))\n(= (not) (3))\n"
-     "(= (local) (4))"),
+    (
+        "and = 1 or = 2 not = 3 local = 4",
+        "(= (and) (1))\n(= (or) (2))\n(= (not) (3))\n(= (local) (4))",
+    ),
 ]
 
 
@@ -133,7 +137,7 @@ EXPRESSIONS = [
     ('t["x"]', '(index t "x")'),
     ("t[k][1]", "(index (index t k) 1)"),
     ("f(a)[1].b", '(index (index (call f a) 1) "b")'),
-    ('f{1, 2}', "(call f (table 1 2))"),
+    ("f{1, 2}", "(call f (table 1 2))"),
     ('f"str"', '(call f "str")'),
     ("f[[long]]", '(call f "long")'),
     ("f[==[a]]b]==]", '(call f "a]]b")'),
@@ -309,14 +313,14 @@ trace_end {
     out = dumped(script).splitlines()
     assert out[0] == "(local (self) ((table)))"
     assert out[2] == '(trace "probe:vfs_read" {(= ((index self tid)) ((call gettimeofday_us)))})'
-    assert len(out) == 6
+    assert len(out) == 5
 
 
 def test_parsing_1000_lines_is_fast() -> None:
     block = (
         "var s = {}\n"
         "trace syscalls:sys_enter_* { s[probename] += 1; if (pid == 3) { print(arg0) } }\n"
-        "function f(a, b) { return a * 2 + b .. \"x\" }\n"
+        'function f(a, b) { return a * 2 + b .. "x" }\n'
         "for (i = 1, 10) { s[i] = f(i, 2) - -i }\n"
         "tick-1s { print_hist(s); delete(s) }\n"
     )

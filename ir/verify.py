@@ -1,0 +1,235 @@
+"""Structural checks of an IR module, run after lowering and after every pass in tests.
+
+`verify_module` returns the problems it finds as text (empty when the module is sound):
+block and terminator structure, branch targets, registers used but never written, error
+site, table, probe and function references, cell-typed operands, and built-in names.
+The register check is flow-insensitive: a register must be a parameter, a free cell or
+the destination of some op in the same function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from frontend.scope import BUILTIN_FUNCTIONS, BUILTIN_GLOBALS, BUILTIN_LIBRARIES
+from ir import ops
+
+CONTEXT_NAMES = frozenset({"pid", "tid", "uid", "cpu", "execname", "probename", "argstr"})
+_ARG_N = re.compile(r"arg[0-9]")
+BUILTIN_CALLS = BUILTIN_FUNCTIONS | {
+    f"{library}.{member}" for library, members in BUILTIN_LIBRARIES.items() for member in members
+}
+BUILTIN_VALUES = BUILTIN_GLOBALS | BUILTIN_CALLS  # `arg`, `print`, `ansi`, `ansi.set_color`
+
+
+def _is_context_name(name: str) -> bool:
+    return name in CONTEXT_NAMES or _ARG_N.fullmatch(name) is not None
+
+
+def op_defs(op: ops.Op) -> list[ops.Register]:
+    """The registers an op writes."""
+    match op:
+        case ops.PairsNext(key=k, value=v):
+            return [k, v]
+        case (
+            ops.Move() | ops.Arith() | ops.Compare() | ops.Not() | ops.Negate() | ops.Concat()
+            | ops.MakeCell() | ops.LoadCell() | ops.NewTable() | ops.TableGet() | ops.PairsIter()
+            | ops.Call() | ops.CallBuiltin() | ops.LoadBuiltin() | ops.Context()
+            | ops.MakeClosure()
+        ):  # fmt: skip
+            return [op.dest]
+    return []
+
+
+def op_uses(op: ops.Op) -> list[ops.Value]:
+    """The values an op reads."""
+    match op:
+        case ops.Move(src=a) | ops.Not(operand=a) | ops.Negate(operand=a):
+            return [a]
+        case (
+            ops.Arith(left=a, right=b) | ops.Compare(left=a, right=b) | ops.Concat(left=a, right=b)
+        ):
+            return [a, b]
+        case ops.MakeCell(initial=a) | ops.LoadCell(cell=a) | ops.CheckNumber(value=a):
+            return [a]
+        case ops.StoreCell(cell=c, value=v) | ops.AddCell(cell=c, delta=v):
+            return [c, v]
+        case ops.NewTable(narr=narr, nrec=nrec):
+            return [v for v in (narr, nrec) if v is not None]
+        case ops.TableGet(table=t, key=k):
+            return [t, k]
+        case ops.TableSet(table=t, key=k, value=v) | ops.TableAdd(table=t, key=k, delta=v):
+            return [t, k, v]
+        case ops.PairsIter(table=t):
+            return [t]
+        case ops.PairsNext(iterator=i):
+            return [i]
+        case ops.Call(callee=f, args=args):
+            return [f, *args]
+        case ops.CallBuiltin(args=args):
+            return list(args)
+        case ops.MakeClosure(cells=cells):
+            return list(cells)
+        case ops.RegisterProbe(closure=c) | ops.RegisterTraceEnd(closure=c):
+            return [c]
+        case ops.Branch(cond=c):
+            return [c]
+        case ops.Return(value=v):
+            return [] if v is None else [v]
+    return []
+
+
+def _successors(op: ops.Terminator) -> list[ops.BasicBlock]:
+    match op:
+        case ops.Jump(target=t):
+            return [t]
+        case ops.Branch(if_true=t, if_false=f):
+            return [t, f]
+    return []
+
+
+class _Verifier:
+    def __init__(self, module: ops.Module) -> None:
+        self.module = module
+        self.problems: list[str] = []
+
+    def problem(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    # -- module-level declarations
+
+    def declarations(self) -> None:
+        module = self.module
+        if module.main not in module.functions:
+            self.problem("module", f"main function {module.main!r} does not exist")
+        for index, site in enumerate(module.errors):
+            if site.id != index:
+                self.problem("module", f"error site at index {index} has id {site.id}")
+        for index, table in enumerate(module.tables):
+            if table.site != index:
+                self.problem("module", f"table at index {index} has site {table.site}")
+        for index, probe in enumerate(module.probes):
+            where = f"probe #{probe.id}"
+            if probe.id != index:
+                self.problem(where, f"is at index {index}")
+            if probe.function not in module.functions:
+                self.problem(where, f"function {probe.function!r} does not exist")
+            if probe.kind not in ("trace", "profile", "tick"):
+                self.problem(where, f"unknown kind {probe.kind!r}")
+            elif (probe.kind == "trace") != (probe.eventdef is not None):
+                self.problem(where, "a trace probe needs an eventdef, and only it")
+            elif (probe.kind != "trace") != (probe.interval_ns is not None):
+                self.problem(where, "profile and tick probes need an interval, and only they")
+        for name, function in module.functions.items():
+            if function.name != name:
+                self.problem(f"function {name}", f"is named {function.name!r}")
+
+    # -- functions
+
+    def function(self, function: ops.Function) -> None:
+        where = f"function {function.name}"
+        if not function.blocks:
+            self.problem(where, "has no blocks")
+            return
+        own_blocks = {id(b) for b in function.blocks}
+        labels: set[str] = set()
+        for block in function.blocks:
+            if block.label in labels:
+                self.problem(where, f"duplicate block label {block.label!r}")
+            labels.add(block.label)
+            self.block(where, block, own_blocks)
+        self.registers(where, function)
+        for cell in function.free_cells:
+            self.cell_typed(where, cell, "free cell")
+
+    def block(self, where: str, block: ops.BasicBlock, own_blocks: set[int]) -> None:
+        where = f"{where}, block {block.label}"
+        if not block.ops or not isinstance(block.ops[-1], ops.Terminator):
+            self.problem(where, "does not end in a terminator")
+        for index, op in enumerate(block.ops):
+            name = type(op).__name__
+            if isinstance(op, ops.Terminator):
+                if index != len(block.ops) - 1:
+                    self.problem(where, f"terminator {name} before the end of the block")
+                for target in _successors(op):
+                    if id(target) not in own_blocks:
+                        self.problem(where, f"{name} to {target.label!r} of another function")
+            self.op(f"{where}, op {index} ({name})", op)
+
+    def op(self, where: str, op: ops.Op) -> None:
+        error = getattr(op, "error", None)
+        if error is not None and not 0 <= error < len(self.module.errors):
+            self.problem(where, f"error site {error} does not exist")
+        match op:
+            case ops.NewTable(site=site) if not 0 <= site < len(self.module.tables):
+                self.problem(where, f"table site {site} does not exist")
+            case ops.RegisterProbe(probe=probe) if not 0 <= probe < len(self.module.probes):
+                self.problem(where, f"probe {probe} does not exist")
+            case ops.MakeClosure(function=name, cells=cells):
+                callee = self.module.functions.get(name)
+                if callee is None:
+                    self.problem(where, f"function {name!r} does not exist")
+                elif len(cells) != len(callee.free_cells):
+                    self.problem(
+                        where,
+                        f"{len(cells)} cells for {name!r}, which has {len(callee.free_cells)}",
+                    )
+                for cell in cells:
+                    self.cell_typed(where, cell, "captured cell")
+            case (
+                ops.MakeCell(dest=c) | ops.LoadCell(cell=c) | ops.StoreCell(cell=c)
+                | ops.AddCell(cell=c)
+            ):  # fmt: skip
+                self.cell_typed(where, c, "cell operand")
+            case ops.CallBuiltin(name=name) if name not in BUILTIN_CALLS:
+                self.problem(where, f"unknown built-in {name!r}")
+            case ops.LoadBuiltin(name=name) if name not in BUILTIN_VALUES:
+                self.problem(where, f"unknown built-in global {name!r}")
+            case ops.Context(name=name) if not _is_context_name(name):
+                self.problem(where, f"unknown event variable {name!r}")
+            case ops.Arith(op=o) if o not in ("+", "-", "*", "/", "%"):
+                self.problem(where, f"unknown arithmetic operator {o!r}")
+            case ops.Compare(op=o) if o not in ("==", "!=", "<", "<=", ">", ">="):
+                self.problem(where, f"unknown comparison {o!r}")
+
+    def cell_typed(self, where: str, register: ops.Register, what: str) -> None:
+        if not isinstance(register.type, ops.CellT):
+            self.problem(where, f"{what} {register} is not of a cell type")
+
+    def registers(self, where: str, function: ops.Function) -> None:
+        # A dict, not a set: problems come out in a stable order.
+        defined = dict.fromkeys([*function.params, *function.free_cells])
+        for op in _all_ops(function):
+            defined.update(dict.fromkeys(op_defs(op)))
+        names: dict[str, ops.Register] = {}
+        for register in defined:
+            other = names.setdefault(register.name, register)
+            if other is not register:
+                self.problem(where, f"two different registers are named {register}")
+        reported: set[ops.Register] = set()
+        for op in _all_ops(function):
+            for value in op_uses(op):
+                if (
+                    isinstance(value, ops.Register)
+                    and value not in defined
+                    and value not in reported
+                ):
+                    reported.add(value)
+                    self.problem(where, f"register {value} is used but never written")
+
+    def run(self) -> list[str]:
+        self.declarations()
+        for function in self.module.functions.values():
+            self.function(function)
+        return self.problems
+
+
+def _all_ops(function: ops.Function) -> Iterator[ops.Op]:
+    for block in function.blocks:
+        yield from block.ops
+
+
+def verify_module(module: ops.Module) -> list[str]:
+    """The module's structural problems, one line each; empty when it is sound."""
+    return _Verifier(module).run()

@@ -1,0 +1,308 @@
+"""Lexical rules (Part B §2.1): numbers, strings, long brackets, comments, shebang, BOM, tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+from frontend import ast
+from frontend.lexer import KEYWORDS, PUNCTUATION, ktap_number, lex
+from frontend.parser import _lark, parse
+from kllvm.diagnostics import DiagnosticSink, Source, Span
+
+
+def parse_ok(text: str) -> ast.Chunk:
+    sink = DiagnosticSink(Source("test.kp", text))
+    chunk = parse(sink.source, sink)
+    assert chunk is not None, sink.render_all()
+    return chunk
+
+
+def value_of(text: str) -> ast.Expr:
+    """The expression `text`, parsed as the value of `var _ = ...`."""
+    (stmt,) = parse_ok(f"var _ = {text}").body.stmts
+    assert isinstance(stmt, ast.Local)
+    return stmt.values[0]
+
+
+def number(text: str) -> int:
+    node = value_of(text)
+    assert isinstance(node, ast.Number)
+    return node.value
+
+
+def string(text: str) -> bytes:
+    node = value_of(text)
+    assert isinstance(node, ast.String)
+    return node.value
+
+
+def errors(text: str) -> list[tuple[Span, str]]:
+    sink = DiagnosticSink(Source("test.kp", text))
+    assert parse(sink.source, sink) is None
+    return [(d.span, d.message) for d in sink.diagnostics]
+
+
+# ---------------------------------------------------------------- numbers
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0", 0),
+        ("123", 123),
+        ("0x1F", 31),
+        ("0XfF", 255),
+        ("010", 8),
+        ("00", 0),
+        ("0777", 511),
+        ("9223372036854775807", 2**63 - 1),
+        # between LONG_MAX and ULONG_MAX: wraps negative
+        ("9223372036854775808", -(2**63)),
+        ("0x8000000000000000", -(2**63)),
+        ("0xffffffffffffffff", -1),
+        ("18446744073709551615", -1),
+        # above ULONG_MAX: strtoul saturates to ULONG_MAX, i.e. -1
+        ("18446744073709551616", -1),
+        ("0x1ffffffffffffffff", -1),
+        ("99999999999999999999999999", -1),
+        ("01777777777777777777777", -1),
+    ],
+)
+def test_number_values(text: str, value: int) -> None:
+    assert number(text) == value
+    assert ktap_number(text) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.5",
+        "1e3",
+        "1E+3",
+        "1e-3",
+        ".5",
+        "08",
+        "09",
+        "0x",
+        "0xg",
+        "12ab",
+        "1_000",
+        "0x1p4",
+        "1..2",
+        "3.",
+        "1é",
+    ],
+)
+def test_malformed_numbers(text: str) -> None:
+    assert errors(f"x = {text}") == [(Span(1, 5, 1, 5 + len(text)), f"malformed number '{text}'")]
+
+
+def test_no_negative_literals() -> None:
+    node = value_of("-5")
+    assert isinstance(node, ast.UnOp) and node.op == "-"
+    assert isinstance(node.operand, ast.Number) and node.operand.value == 5
+
+
+def test_number_followed_by_concat() -> None:
+    node = value_of("a..1")
+    assert isinstance(node, ast.BinOp) and node.op == ".."
+
+
+# ---------------------------------------------------------------- strings
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('"abc"', b"abc"),
+        ("'abc'", b"abc"),
+        ('""', b""),
+        ("'say \"hi\"'", b'say "hi"'),
+        ('"it\'s"', b"it's"),
+        (r'"\a\b\f\n\r\t\v"', b"\a\b\f\n\r\t\v"),
+        (r'"\\ \" \'"', b"\\ \" '"),
+        (r"'\''", b"'"),
+        (r'"\x41\x7a\xFF\x00"', b"Az\xff\x00"),
+        (r'"\65\066\0657"', b"AB" + b"A7"),
+        (r'"\0\00\000"', b"\x00\x00\x00"),
+        (r'"\255"', b"\xff"),
+        (r'"\1234"', b"{4"),
+        ('"a\\z   \n\t  b"', b"ab"),
+        ('"a\\z"', b"a"),
+        ('"a\\\nb"', b"a\nb"),
+        ('"a\\\r\nb"', b"a\nb"),
+        ('"é"', "é".encode()),
+        ('"日本"', "日本".encode()),
+        ('"tab\there"', b"tab\there"),
+        ('"#not a comment"', b"#not a comment"),
+        ('"--not a comment"', b"--not a comment"),
+    ],
+)
+def test_string_escapes(text: str, value: bytes) -> None:
+    assert string(text) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("[[abc]]", b"abc"),
+        ("[[]]", b""),
+        ("[[\nfirst newline dropped]]", b"first newline dropped"),
+        ("[[\r\nfirst CRLF dropped]]", b"first CRLF dropped"),
+        ("[[\n\nonly one]]", b"\nonly one"),
+        ("[[a\nb]]", b"a\nb"),
+        ("[[no \\n escapes]]", b"no \\n escapes"),
+        ("[=[a]]b]=]", b"a]]b"),
+        ("[==[a]=]b]==]", b"a]=]b"),
+        ("[===[]]]===]", b"]]"),
+        ("[[\"quotes\" and 'more']]", b"\"quotes\" and 'more'"),
+        ("[[é]]", "é".encode()),
+    ],
+)
+def test_long_strings(text: str, value: bytes) -> None:
+    assert string(text) == value
+
+
+def test_string_spans_cover_multiple_lines() -> None:
+    node = value_of('"a\\\nb" ')
+    assert node.span == Span(1, 9, 2, 3)
+    node = value_of("[[x\ny]]")
+    assert node.span == Span(1, 9, 2, 4)
+
+
+def test_every_string_error_is_reported() -> None:
+    text = 'x = "\\q" .. "\\x4" .. "\\256" .. "\\xZZ"\ny = "\\c'
+    assert errors(text) == [
+        (Span(1, 6, 1, 8), "invalid escape sequence '\\q'"),
+        (Span(1, 14, 1, 16), "invalid escape sequence '\\x'"),
+        (Span(1, 23, 1, 27), "invalid escape sequence '\\256'"),
+        (Span(1, 33, 1, 35), "invalid escape sequence '\\x'"),
+        (Span(2, 6, 2, 8), "invalid escape sequence '\\c'"),
+        (Span(2, 5, 2, 8), "unfinished string"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "message"),
+    [
+        ('x = "abc\ny = 1', Span(1, 5, 1, 9), "unfinished string"),
+        ("x = 'abc", Span(1, 5, 1, 9), "unfinished string"),
+        ('x = "abc\\', Span(1, 5, 1, 10), "unfinished string"),
+        ("x = [[abc", Span(1, 5, 1, 7), "unfinished long string"),
+        ("x = [==[abc]=]", Span(1, 5, 1, 9), "unfinished long string"),
+        ("--[[ never closed\n", Span(1, 1, 1, 5), "unfinished long comment"),
+        ("--[=[ wrong level ]]", Span(1, 1, 1, 6), "unfinished long comment"),
+        ("x = [=abc", Span(1, 5, 1, 7), "invalid long string delimiter"),
+    ],
+)
+def test_unfinished_strings_and_comments(text: str, span: Span, message: str) -> None:
+    assert errors(text) == [(span, message)]
+
+
+# ---------------------------------------------------------------- comments, shebang, BOM
+
+
+def test_hash_comments_anywhere() -> None:
+    chunk = parse_ok("var x = # the value\n  1 # trailing\n# whole line\nf(x, # arg\n 2)")
+    assert len(chunk.body.stmts) == 2
+
+
+def test_dash_comments() -> None:
+    assert parse_ok("-- line\nx = 1 -- trailing").body.stmts[0].span == Span(2, 1, 2, 6)
+    assert len(parse_ok("--[[ multi\nline ]] x = 1 --[==[ ]] ]==] y = 2").body.stmts) == 2
+
+
+def test_comment_marker_right_after_name() -> None:
+    (stmt,) = parse_ok("x = a--1").body.stmts
+    assert isinstance(stmt, ast.Assign) and isinstance(stmt.values[0], ast.Name)
+
+
+def test_shebang_line_is_skipped() -> None:
+    (stmt,) = parse_ok("#!/usr/local/bin/ktap -q -- weird (((\nprint(1)").body.stmts
+    assert stmt.span == Span(2, 1, 2, 9)
+
+
+def test_utf8_bom_is_skipped() -> None:
+    (stmt,) = parse_ok("\ufeffprint(1)").body.stmts
+    assert stmt.span == Span(1, 1, 1, 9)
+    (stmt,) = parse_ok("\ufeff#!/bin/ktap\nprint(1)").body.stmts
+    assert stmt.span == Span(2, 1, 2, 9)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings(newline: str) -> None:
+    chunk = parse_ok(newline.join(["x = 1", "", "y = [[a", "b]]", "z = 2"]))
+    assert [stmt.span.line for stmt in chunk.body.stmts] == [1, 3, 5]
+
+
+def test_whitespace_characters() -> None:
+    assert len(parse_ok("x\t=\v1\fy = 2").body.stmts) == 2
+
+
+# ---------------------------------------------------------------- names and keywords
+
+
+def test_identifiers() -> None:
+    node = value_of("_a1 + été + B_2")
+    assert isinstance(node, ast.BinOp) and isinstance(node.right, ast.Name)
+    assert node.right.name == "B_2"
+
+
+@pytest.mark.parametrize("word", ["and", "or", "not", "local", "self", "print", "trace_", "ticks"])
+def test_ordinary_names(word: str) -> None:
+    node = value_of(word)
+    assert isinstance(node, ast.Name) and node.name == word
+
+
+@pytest.mark.parametrize("word", [*ast.BUILTIN_VARIABLES])
+def test_builtin_variables(word: str) -> None:
+    node = value_of(word)
+    assert isinstance(node, ast.BuiltinVar) and node.name == word
+
+
+@pytest.mark.parametrize(
+    "word",
+    "trace trace_end ffi profile tick break do else elseif end false for function goto if in "
+    "var nil repeat return then true until while argstr pid arg0".split(),
+)
+def test_reserved_words_are_not_names(word: str) -> None:
+    sink = DiagnosticSink(Source("test.kp", f"var {word} = 1"))
+    assert parse(sink.source, sink) is None
+
+
+def test_lexer_and_grammar_agree_on_terminal_names() -> None:
+    grammar_terminals = {terminal.name for terminal in _lark().terminals}
+    unused = {"GOTO", "THEN", "FFI", "AMP", "PIPE"}  # reserved or lexed, never accepted
+    lexer_terminals = set(KEYWORDS.values()) | set(PUNCTUATION.values())
+    assert lexer_terminals - unused <= grammar_terminals | {"BUILTIN"}
+    assert not unused & grammar_terminals
+
+
+def test_tokens_of_a_line() -> None:
+    result = lex("s[probename] += 0x10 .. 'x' ... :: ~")
+    assert [(t.type, str(t)) for t in result.tokens] == [
+        ("NAME", "s"),
+        ("LSQB", "["),
+        ("BUILTIN", "probename"),
+        ("RSQB", "]"),
+        ("PLUSEQ", "+="),
+        ("NUMBER", "16"),
+        ("DOTDOT", ".."),
+        ("STRING", "x"),
+        ("ELLIPSIS", "..."),
+        ("DCOLON", "::"),
+    ]
+    assert [(e.span, e.message) for e in result.errors] == [
+        (Span(1, 36, 1, 37), "unexpected character '~'")
+    ]
+    assert (result.eof.line, result.eof.column) == (1, 37)
+
+
+def test_all_lexical_errors_are_collected() -> None:
+    assert [message for _, message in errors("x = 1.5 + 08\ny = `sym` .. '\\q'\n")] == [
+        "malformed number '1.5'",
+        "malformed number '08'",
+        "unexpected character '`'",
+        "unexpected character '`'",
+        "invalid escape sequence '\\q'",
+    ]
