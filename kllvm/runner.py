@@ -23,24 +23,13 @@ def report_runtime_error(source: Source, error: KtapRuntimeError) -> None:
         sys.stderr.write(f"{source.name}: error: {error.message}\n")
 
 
-def script_arguments(source: Source, args: list[str]) -> list[object]:
-    """`arg[0]` is the script, then each argument; base-10 integers become numbers."""
-    values: list[object] = [source.name.encode()]
-    for a in args:
-        try:
-            values.append(int(a, 10))
-        except ValueError:
-            values.append(a.encode(errors="surrogateescape"))
-    return values
-
-
 def run_script(source: Source, args: list[str], command: list[str],
                options: argparse.Namespace) -> int:
     compilation = driver.compile_source(source)
     out: BinaryIO = (open(options.output, "wb") if options.output  # noqa: SIM115
                      else sys.stdout.buffer)
     try:
-        env = RuntimeEnv(out=out, arg=script_arguments(source, args))
+        env = RuntimeEnv(out=out, script=source.name, argv=args)
         interpreter = Interpreter(compilation.module, env)
         try:
             interpreter.run_main()
