@@ -44,7 +44,7 @@ _CONTINUATIONS = frozenset(
     "OROR ANDAND EQ NE LT LE GT GE DOTDOT PLUS MINUS STAR SLASH PERCENT CARET "
     "LSQB DOT COLON LPAR LBRACE STRING".split()
 )
-_CLOSERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE", "DO": "END", "REPEAT": "UNTIL"}
+_CLOSER_OF = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE", "DO": "END", "REPEAT": "UNTIL"}
 _MAX_LISTED = 3
 # Tokens that can only start a statement (`function` may start an expression).
 _STATEMENT_KEYWORDS = frozenset(
@@ -157,16 +157,16 @@ class _SyntaxChecker:
                 and token.line > self.tokens[i - 1].end_line
             ):
                 return i
-            if token.type in _CLOSERS:
+            if token.type in _CLOSER_OF:
                 depth += 1
-            elif token.type in _CLOSERS.values():
+            elif token.type in _CLOSER_OF.values():
                 depth = max(depth - 1, 0)
         return None
 
     def _track_brackets(self, token: Token) -> None:
-        if token.type in _CLOSERS:
+        if token.type in _CLOSER_OF:
             self.open_brackets.append(token)
-        elif token.type in _CLOSERS.values() and self.open_brackets:
+        elif token.type in _CLOSER_OF.values() and self.open_brackets:
             self.open_brackets.pop()
 
     def _report(self, failed_at: int, expected: set[str]) -> None:
@@ -180,7 +180,7 @@ class _SyntaxChecker:
             span = token_span(token)
         message = f"unexpected {self._describe(token)}"
         wanted = {name for name in expected if name not in _CONTINUATIONS} or set(expected)
-        closer = _CLOSERS[self.open_brackets[-1].type] if self.open_brackets else None
+        closer = _CLOSER_OF[self.open_brackets[-1].type] if self.open_brackets else None
         if token.type not in _AFTER_RETURN and self._follows_return(failed_at):
             message += ": 'return' must be the last statement of its block"
         elif 0 < len(wanted) <= _MAX_LISTED:
@@ -200,9 +200,9 @@ class _SyntaxChecker:
         for earlier in reversed(self.tokens[:failed_at]):
             if earlier.type == "RETURN" and depth == 0:
                 return True
-            if earlier.type in _CLOSERS.values():
+            if earlier.type in _CLOSER_OF.values():
                 depth += 1
-            elif earlier.type in _CLOSERS:
+            elif earlier.type in _CLOSER_OF:
                 if depth == 0:
                     return False
                 depth -= 1
@@ -248,10 +248,11 @@ def _one_of(items: list[str]) -> str:
 def _check_nesting(chunk: ast.Chunk, sink: DiagnosticSink) -> None:
     """Report the first construct nested deeper than MAX_SYNTAX_LEVELS.
 
-    Levels approximate ktap's count: a chain `a + b + c` (the left operand of a binary
-    operator being another) is one level, and blocks, if-clauses and table fields, which ktap
-    does not count separately from the statement around them, add nothing. Iterative, because
-    the point is to stop input too deep for the recursive passes that follow.
+    Every expression and statement inside another counts as a level (blocks, if-clauses and
+    table fields add nothing to the statement or constructor around them). That is stricter
+    than ktap for long operator or call chains (`a + b + c ...`), which ktap parses in a loop,
+    but it bounds the depth of every tree the recursive passes after the parser walk. This
+    check itself is iterative.
     """
     stack: list[tuple[ast.Node, int]] = [(chunk, 0)]
     while stack:
@@ -260,9 +261,7 @@ def _check_nesting(chunk: ast.Chunk, sink: DiagnosticSink) -> None:
             sink.error(node.span, "chunk has too many syntax levels")
             return
         for child in _children(node):
-            flat = isinstance(child, ast.Block | ast.IfClause | ast.TableField) or (
-                isinstance(node, ast.BinOp) and child is node.left
-            )
+            flat = isinstance(child, ast.Block | ast.IfClause | ast.TableField)
             stack.append((child, level if flat else level + 1))
 
 

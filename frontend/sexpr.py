@@ -65,19 +65,6 @@ def _function(func: ast.FunctionExpr) -> str:
     return _form("function", *name, _list(params), _block(func.body))
 
 
-def _binop(node: ast.BinOp) -> str:
-    # Left-associative chains can be arbitrarily long; walk them without recursing.
-    spine: list[ast.BinOp] = []
-    left: ast.Expr = node
-    while isinstance(left, ast.BinOp):
-        spine.append(left)
-        left = left.left
-    text = _expr(left)
-    for op in reversed(spine):
-        text = _form(op.op, text, _expr(op.right))
-    return text
-
-
 def _expr(node: ast.Expr) -> str:
     match node:
         case ast.Nil():
@@ -98,8 +85,8 @@ def _expr(node: ast.Expr) -> str:
             return _form("call", _expr(func), *_exprs(args))
         case ast.MethodCall(obj=obj, method=method, args=args):
             return _form("method", _expr(obj), method, *_exprs(args))
-        case ast.BinOp():
-            return _binop(node)
+        case ast.BinOp(op=op, left=left, right=right):
+            return _form(op, _expr(left), _expr(right))
         case ast.UnOp(op=op, operand=operand):
             return _form(op, _expr(operand))
         case ast.Paren(expr=expr):

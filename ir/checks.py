@@ -56,10 +56,16 @@ class _KernelChecker:
     def error(self, span: Span, message: str, hints: tuple[str, ...] = ()) -> None:
         self.sink.error(span, message, hints=hints)
 
-    def check_function(self, function: ops.Function) -> None:
+    def check_structure(self, function: ops.Function) -> None:
         for block in function.blocks:
             for op in block.ops:
                 self.check_op(op)
+
+    def check_types(self, function: ops.Function) -> None:
+        for block in function.blocks:
+            for op in block.ops:
+                for reg in self.registers_of(op):
+                    self.check_type(reg, op.span)
 
     def check_op(self, op: ops.Op) -> None:
         match op:
@@ -83,8 +89,6 @@ class _KernelChecker:
             case ops.Call(callee=callee) if _callee(callee) is None:
                 self.error(op.span, "a probe body can only call functions known at compile time",
                            ("call a function defined with 'function name() {}'",))
-        for reg in self.registers_of(op):
-            self.check_type(reg, op.span)
 
     @staticmethod
     def registers_of(op: ops.Op) -> list[ops.Register]:
@@ -99,11 +103,12 @@ class _KernelChecker:
         if key in self.reported:
             return
         self.reported.add(key)
-        name = reg.name.split(".")[0]
+        # Variables' registers are named `name.N`; the rest are temporaries.
+        name = f"'{reg.name.split('.')[0]}'" if "." in reg.name else "this value"
         if conflict is not None:
             self.report_conflict(name, span, conflict)
         else:
-            self.error(span, f"'{name}' has no single type that a probe can use",
+            self.error(span, f"{name} has no single type that a probe can use",
                        ("a value used in a probe body needs one type",))
 
     @staticmethod
@@ -118,7 +123,7 @@ class _KernelChecker:
         (first_span, first_type), (second_span, second_type) = conflict.first, conflict.second
         self.sink.error(
             second_span,
-            f"type conflict: '{name}' is used in a probe body, where it needs one type, "
+            f"type conflict: {name} is used in a probe body, where it needs one type, "
             f"but it is {_describe(first_type)} here and {_describe(second_type)} there",
             notes=((first_span, f"it is {_describe(first_type)} here"), (span, "used in the probe here")),
         )
@@ -228,7 +233,11 @@ def check_module(module: ops.Module, solution: Solution, sink: DiagnosticSink) -
         module.functions[name].placement = ops.Placement.KERNEL
     checker = _KernelChecker(module, solution, sink)
     for name in kernel:
-        checker.check_function(module.functions[name])
+        checker.check_structure(module.functions[name])
+    if sink.has_errors:
+        return  # type errors would only repeat the structural ones
+    for name in kernel:
+        checker.check_types(module.functions[name])
     _recursion(module, kernel, sink)
     _tick_context(module, sink)
     _top_level_cells(module, kernel, sink)

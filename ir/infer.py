@@ -172,12 +172,17 @@ class Inference:
 
     def clash(self, a: TVar, b: TVar, span: Span) -> None:
         if a.conflict is None:
-            a.conflict = Conflict((a.shape_span or span, self.describe(a)),
-                                  (b.shape_span or span, self.describe(b)))
+            a.conflict = Conflict((a.shape_span or span, self.shape_of(a)),
+                                  (b.shape_span or span, self.shape_of(b)))
         a.shape, a.table = ANY, None
 
-    def describe(self, var: TVar) -> Type:
-        return self.resolve(var, set())
+    def shape_of(self, var: TVar) -> Type:
+        """The type a class had on its own (`var` may already be linked to another root)."""
+        if var.table is not None:
+            site, key, value = var.table
+            return TableT(-1 if site is None else site, self.resolve(key, set()),
+                          self.resolve(value, set()))
+        return var.shape if var.shape is not None else NIL
 
     # -- constraints from ops
 

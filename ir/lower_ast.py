@@ -107,7 +107,7 @@ class _FunctionLowerer:
     def load(self, symbol: Symbol, span: Span) -> ops.Value:
         reg = self.vars[symbol]
         if isinstance(reg.type, ops.CellT):
-            dest = self.temp(symbol.name)
+            dest = self.temp(f"{symbol.name}.")  # keeps the variable's name for messages
             self.emit(ops.LoadCell(span, dest, reg))
             return dest
         return reg

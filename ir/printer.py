@@ -12,6 +12,8 @@ changes when the IR does.
 
 from __future__ import annotations
 
+import json
+
 from frontend.eventdef import (
     EventDef,
     FetchArg,
@@ -200,7 +202,7 @@ def _probe(decl: ops.ProbeDecl) -> str:
 
 
 def _error(site: ops.ErrorSite) -> str:
-    return f"  err {site.id} {_span(site.span)} {site.message!r}"
+    return f"  err {site.id} {_span(site.span)} {json.dumps(site.message)}"
 
 
 def print_module(module: ops.Module) -> str:

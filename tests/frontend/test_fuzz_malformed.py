@@ -115,7 +115,8 @@ trace sched:sched_wakeup, sched:sched_wakeup_new {
     state[arg1] = 1
 }
 trace sched:sched_switch {
-    if (arg3 == 0) { state[arg1] = 2 } elseif (arg3 == 1) { state[arg1] = 3 } else { state[arg1] = nil }
+    if (arg3 == 0) { state[arg1] = 2 }
+    elseif (arg3 == 1) { state[arg1] = 3 } else { state[arg1] = nil }
 }
 """,
     # methods and calls without parentheses

@@ -287,9 +287,11 @@ def test_empty_and_comment_only_scripts() -> None:
     assert parse_ok("# nothing\n-- here\n--[[ at\nall ]]\n").body.stmts == []
 
 
-def test_long_left_chain_does_not_hit_recursion_limits() -> None:
-    chunk = parse_ok("x = " + " + ".join(["1"] * 3000))
-    assert dump(chunk).count("(+") == 2999
+def test_nesting_up_to_the_limit() -> None:
+    assert dumped("x = " + " + ".join(["1"] * 150)).count("(+") == 149
+    assert dumped("x = " + "(" * 150 + "1" + ")" * 150).count("(paren") == 150
+    nested_ifs = "if (x) {" * 90 + "}" * 90
+    assert dumped(nested_ifs).count("(if") == 90
 
 
 def test_parses_a_realistic_script() -> None:

@@ -142,8 +142,18 @@ def test_call_on_the_next_line_is_ambiguous() -> None:
     assert error("o:m\n(1)")[0] == Span(2, 1, 2, 2)
 
 
-def test_too_deep_nesting() -> None:
-    (span, message) = error("x = " + "(" * 250 + "1" + ")" * 250)
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = " + "(" * 250 + "1" + ")" * 250,
+        "x = " + " + ".join(["1"] * 300),
+        "x = f" + "(1)" * 300,
+        "if (x) {" * 250 + "}" * 250,
+        "x = " + "{" * 250 + "}" * 250,
+    ],
+)
+def test_too_deep_nesting(source: str) -> None:
+    (span, message) = error(source)
     assert message == "chunk has too many syntax levels"
     assert span.line == 1
 
