@@ -136,7 +136,7 @@ class _Resolver:
         self.result.scopes[node] = scope
         return scope
 
-    def run_function(self, scope: FunctionScope, body: ast.Block, params: list[Symbol] | None,
+    def run_function(self, scope: FunctionScope, body: ast.Block,
                      setup: list[tuple[str, Span]]) -> list[Symbol]:
         outer_function, outer_loop = self.function, self.loop_depth
         self.function, self.loop_depth = scope, 0
@@ -307,7 +307,7 @@ class _Resolver:
 
     def body_function(self, kind: str, node: ast.Stmt, body: ast.Block, base: str) -> None:
         scope = self.enter_function(kind, node, self.unique(f"{base}@{node.span.line}"))
-        self.run_function(scope, body, None, [])
+        self.run_function(scope, body, [])
 
     # -- expressions
 
@@ -351,12 +351,12 @@ class _Resolver:
         scope = self.enter_function(ScopeKind.FUNCTION, node,
                                     self.unique(f"{base}@{node.span.line}"))
         params = [(p, node.span) for p in node.params]
-        self.result.params[node] = self.run_function(scope, node.body, None, params)
+        self.result.params[node] = self.run_function(scope, node.body, params)
 
 
 def resolve(chunk: ast.Chunk, sink: DiagnosticSink) -> Resolution:
     resolver = _Resolver(sink)
     main = resolver.enter_function(ScopeKind.MAIN, chunk, "main")
     resolver.result.main = main
-    resolver.run_function(main, chunk.body, None, [])
+    resolver.run_function(main, chunk.body, [])
     return resolver.result

@@ -16,7 +16,8 @@ from frontend import ast
 
 
 def dump(chunk: ast.Chunk) -> str:
-    return "".join(_stmt(stmt) + "\n" for stmt in chunk.body.stmts)
+    """The top-level statements, one per line, without a final newline."""
+    return "\n".join(_stmt(stmt) for stmt in chunk.body.stmts)
 
 
 def dump_bytes(value: bytes) -> str:

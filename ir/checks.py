@@ -125,7 +125,8 @@ class _KernelChecker:
             second_span,
             f"type conflict: {name} is used in a probe body, where it needs one type, "
             f"but it is {_describe(first_type)} here and {_describe(second_type)} there",
-            notes=((first_span, f"it is {_describe(first_type)} here"), (span, "used in the probe here")),
+            notes=((first_span, f"it is {_describe(first_type)} here"),
+                   (span, "used in the probe here")),
         )
 
 
@@ -154,7 +155,9 @@ def _recursion(module: ops.Module, kernel: list[str], sink: DiagnosticSink) -> N
 
     def reaches(start: str, target: str, seen: set[str]) -> bool:
         for callee, _ in calls.get(start, []):
-            if callee == target or (callee not in seen and reaches(callee, target, seen | {callee})):
+            if callee == target:
+                return True
+            if callee not in seen and reaches(callee, target, seen | {callee}):
                 return True
         return False
 

@@ -77,7 +77,6 @@ class TVar:
 class Solution:
     """Resolved types, and the conflicts behind every dynamic type."""
 
-    conflicts: dict[int, Conflict] = field(default_factory=dict)  # id(root) → conflict
     var_of: dict[ops.Register, TVar] = field(default_factory=dict)
 
     def conflict_of(self, reg: ops.Register) -> Conflict | None:

@@ -80,6 +80,16 @@ def op_uses(op: ops.Op) -> list[ops.Value]:
     return []
 
 
+def _cell_operands(op: ops.Op) -> list[ops.Register]:
+    """The operands that must be cells; a cell anywhere else is a lowering bug."""
+    match op:
+        case ops.LoadCell(cell=c) | ops.StoreCell(cell=c) | ops.AddCell(cell=c):
+            return [c]
+        case ops.MakeClosure(cells=cells):
+            return list(cells)
+    return []
+
+
 def _successors(op: ops.Terminator) -> list[ops.BasicBlock]:
     match op:
         case ops.Jump(target=t):
@@ -161,6 +171,7 @@ class _Verifier:
         error = getattr(op, "error", None)
         if error is not None and not 0 <= error < len(self.module.errors):
             self.problem(where, f"error site {error} does not exist")
+        self.cells_only_in_cell_slots(where, op)
         match op:
             case ops.NewTable(site=site) if not 0 <= site < len(self.module.tables):
                 self.problem(where, f"table site {site} does not exist")
@@ -178,9 +189,11 @@ class _Verifier:
                 for cell in cells:
                     self.cell_typed(where, cell, "captured cell")
             case (
-                ops.MakeCell(dest=c) | ops.LoadCell(cell=c) | ops.StoreCell(cell=c)
+                ops.MakeCell(dest=c)
+                | ops.LoadCell(cell=c)
+                | ops.StoreCell(cell=c)
                 | ops.AddCell(cell=c)
-            ):  # fmt: skip
+            ):
                 self.cell_typed(where, c, "cell operand")
             case ops.CallBuiltin(name=name) if name not in BUILTIN_CALLS:
                 self.problem(where, f"unknown built-in {name!r}")
@@ -192,6 +205,16 @@ class _Verifier:
                 self.problem(where, f"unknown arithmetic operator {o!r}")
             case ops.Compare(op=o) if o not in ("==", "!=", "<", "<=", ">", ">="):
                 self.problem(where, f"unknown comparison {o!r}")
+
+    def cells_only_in_cell_slots(self, where: str, op: ops.Op) -> None:
+        slots = _cell_operands(op)
+        for value in op_uses(op):
+            if (
+                isinstance(value, ops.Register)
+                and isinstance(value.type, ops.CellT)
+                and not any(value is slot for slot in slots)
+            ):
+                self.problem(where, f"cell {value} used as a value (load it first)")
 
     def cell_typed(self, where: str, register: ops.Register, what: str) -> None:
         if not isinstance(register.type, ops.CellT):

@@ -250,3 +250,68 @@ def make_env(**kwargs: object) -> RuntimeEnv:
 def output(env: RuntimeEnv) -> bytes:
     assert isinstance(env.out, io.BytesIO)
     return env.out.getvalue()
+
+
+def every_op_module() -> ops.Module:
+    """A small, sound module that uses every op and terminator, a probe, a global and a
+    table: the printer's golden text and the verifier's clean case."""
+    from frontend.eventdef import EventDef, FilterCompare, TracepointSpec
+
+    prog = Prog()
+    span = Span(2, 5, 2, 9)
+    module = prog.module
+    module.globals.append(ops.GlobalDecl("count", span, INT, written_by_kernel=True))
+    module.probes.append(
+        ops.ProbeDecl(
+            0,
+            "trace",
+            span,
+            "probe",
+            EventDef(
+                (TracepointSpec("syscalls", "sys_enter_*", span),),
+                FilterCompare("pid", "==", 42, span),
+                span,
+            ),
+            None,
+        )
+    )
+    module.probes.append(ops.ProbeDecl(1, "tick", span, "probe", None, 1_000_000_000))
+
+    probe = prog.fn("probe", cells=2)
+    probe.function.placement = ops.Placement.KERNEL
+    counts, count = probe.cells
+    name = probe.context("probename")
+    probe.add(probe.load_cell(counts), name, 1)
+    probe.add_cell(count, 1)
+    probe.ret(bare=True)
+
+    helper = prog.fn("helper", params=2, vararg=True)
+    helper.check_number(helper.params[0])
+    helper.ret(helper.concat(helper.params[1], "!"))
+
+    main = prog.fn("main")
+    table = main.new_table(0, 100, name="counts")
+    counts_cell = main.make_cell(table)
+    count_cell = main.make_cell(0, "count")
+    closure = main.closure("probe", counts_cell, count_cell)
+    main.emit(ops.RegisterProbe(span, 0, closure))
+    main.emit(ops.RegisterProbe(span, 1, closure))
+    main.emit(ops.RegisterTraceEnd(span, main.closure("helper")))
+    total = main.arith("*", main.negate(main.load_cell(count_cell)), 2)
+    main.store_cell(count_cell, total)
+    main.set(table, "k", main.not_(main.compare("==", total, None)))
+    words = main.call(main.closure("helper"), 1, "hi")
+    main.builtin("print", main.move(words), main.get(table, "k"))
+    main.call(main.load_builtin("print"), "done")
+    iterator = main.pairs_iter(table)
+    head, body, done = main.block("head"), main.block("body"), main.block("done")
+    main.jump(head)
+    main.at(head)
+    main.loop_tick()
+    key, _ = main.pairs_next(iterator)
+    main.branch(key, body, done)
+    main.at(body)
+    main.jump(head)
+    main.at(done)
+    main.fail("'for' init/limit/step value must be a number")
+    return module
