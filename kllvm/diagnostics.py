@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+
+# The lexer counts only these as line breaks; str.splitlines() also splits at \v, \f, ...
+_LINE_BREAK = re.compile(r"\r\n|\n|\r")
 
 
 @dataclass(frozen=True)
@@ -13,7 +17,7 @@ class Source:
     text: str
 
     def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
+        lines = _LINE_BREAK.split(self.text)
         if 1 <= line <= len(lines):
             return lines[line - 1]
         return ""

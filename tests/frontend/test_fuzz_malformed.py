@@ -244,7 +244,7 @@ def test_malformed_scripts_get_diagnostics_never_exceptions() -> None:
 _PIECES = [*"ab1 \n\t(){}[]=+-.,;:#\"'\\x0", "var ", "if ", "trace ", "pid", "--[["]
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
 @given(st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
 def test_arbitrary_text_never_raises(text: str) -> None:
     source = Source("fuzz.kp", text)

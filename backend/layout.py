@@ -1,0 +1,104 @@
+"""How ktap values live in the kernel, and how user space encodes and decodes them.
+
+A *layout* is a short string, so that the manifest can carry it as JSON:
+
+* `int`, `bool`: 8 bytes, little-endian (bool is 0 or 1);
+* `str`: `strlen` bytes, NUL-padded (`strlen` is the module's string capacity);
+* `nil`: no bytes;
+* `opt:<inner>`: an 8-byte present flag, then the inner layout.
+
+Every layout is a multiple of 8 bytes, so records and map values stay 8-aligned and the
+BPF code can copy strings one u64 word at a time.
+"""
+
+from __future__ import annotations
+
+from frontend.types import BoolT, IntT, NilT, OptT, StrT, Type
+
+DEFAULT_STRLEN = 128
+MAX_STRLEN = 1024
+
+
+class LayoutError(Exception):
+    """A type the kernel cannot hold; the message says which."""
+
+
+def layout_of(t: Type) -> str:
+    match t:
+        case OptT(inner=inner):
+            inner_layout = layout_of(inner)
+            return inner_layout if inner_layout == "nil" else f"opt:{inner_layout}"
+        case IntT():
+            return "int"
+        case BoolT():
+            return "bool"
+        case StrT():
+            return "str"
+        case NilT():
+            return "nil"
+    raise LayoutError(f"a value of type {t} cannot be kept in the kernel")
+
+
+def base(layout: str) -> str:
+    return layout.removeprefix("opt:")
+
+
+def is_opt(layout: str) -> bool:
+    return layout.startswith("opt:")
+
+
+def size_of(layout: str, strlen: int) -> int:
+    if is_opt(layout):
+        return 8 + size_of(base(layout), strlen)
+    return {"int": 8, "bool": 8, "str": strlen, "nil": 0}[layout]
+
+
+def encode(layout: str, value: object, strlen: int) -> bytes:
+    """A user-space value in the kernel's bytes; strings are cut to fit with their NUL."""
+    if is_opt(layout):
+        if value is None:
+            return bytes(size_of(layout, strlen))
+        return (1).to_bytes(8, "little") + encode(base(layout), value, strlen)
+    match layout:
+        case "int":
+            if type(value) is not int:
+                raise TypeError(f"expected a number, got {value!r}")
+            return value.to_bytes(8, "little", signed=True)
+        case "bool":
+            if type(value) is not bool:
+                raise TypeError(f"expected a boolean, got {value!r}")
+            return int(value).to_bytes(8, "little")
+        case "str":
+            if not isinstance(value, bytes):
+                raise TypeError(f"expected a string, got {value!r}")
+            return value[: strlen - 1].ljust(strlen, b"\0")
+        case "nil":
+            return b""
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+def decode(layout: str, data: bytes, strlen: int) -> object:
+    if is_opt(layout):
+        if int.from_bytes(data[:8], "little") == 0:
+            return None
+        return decode(base(layout), data[8:], strlen)
+    match layout:
+        case "int":
+            return int.from_bytes(data[:8], "little", signed=True)
+        case "bool":
+            return int.from_bytes(data[:8], "little") != 0
+        case "str":
+            return data[:strlen].split(b"\0", 1)[0]
+        case "nil":
+            return None
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+def decode_many(layouts: list[str], data: bytes, strlen: int) -> list[object]:
+    values = []
+    offset = 0
+    for layout in layouts:
+        size = size_of(layout, strlen)
+        values.append(decode(layout, data[offset:offset + size], strlen))
+        offset += size
+    return values
