@@ -54,8 +54,8 @@ from ir.values import (
     BuiltinFunction,
     Closure,
     KtapRuntimeError,
+    KtapTable,
     StackValue,
-    TableValue,
 )
 
 SymbolResolver = Callable[[int], bytes]
@@ -94,7 +94,7 @@ def format_value(value: object) -> bytes:
         return value.text
     if isinstance(value, StackValue):
         return format_stack(value)
-    if isinstance(value, TableValue):
+    if isinstance(value, KtapTable):
         return b"table 0x%x" % id(value)
     if isinstance(value, Closure):
         return b"function 0x%x" % id(value)

@@ -7,8 +7,9 @@ oracle the BPF code is checked against.
 Speed: each IR function is translated once into the source of one Python function, which
 is compiled and cached. Registers become Python locals, blocks become `if _b == N:` arms
 of a `while` loop (a forward jump falls through to its target's arm; only a backward jump
-goes round the loop), and every op becomes a few inline statements with the fast path
-first. Nothing walks the ops again at run time.
+goes round the loop; arms are grouped so that going round tests few conditions), and
+every op becomes a few inline statements with the fast path first. Nothing walks the ops
+again at run time; `Interpreter.sources` keeps the generated text for debugging.
 
 Decisions (see Part A and Part B §5 of the language reference):
 
@@ -30,6 +31,7 @@ Decisions (see Part A and Part B §5 of the language reference):
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
@@ -731,6 +733,26 @@ class _Translator:
                 return
         raise ValueError(f"{self.function.name}: block {block.label} has no terminator")
 
+    def dispatch(self) -> None:
+        """The arms of the block loop, in groups under `if _b < END:` guards: a jump
+        back to the top then tests about 2·sqrt(blocks) conditions, not one per block.
+        A forward jump leaves its group's later arms untaken and enters its target's
+        group through that group's guard."""
+        blocks = self.function.blocks
+        size = max(8, math.isqrt(len(blocks)) + 1)
+        grouped = len(blocks) > size
+        for start in range(0, len(blocks), size):
+            self.indent = 2
+            if grouped:
+                self.line(f"if _b < {start + size}:")
+                self.indent = 3
+            for index in range(start, min(start + size, len(blocks))):
+                self.current = index
+                self.line(f"if _b == {index}:  # {blocks[index].label}")
+                self.indent += 1
+                self.block(blocks[index])
+                self.indent -= 1
+
     def translate(self) -> str:
         function = self.function
         params = "".join(f", {self.local(p)}=None" for p in function.params)
@@ -745,12 +767,7 @@ class _Translator:
         else:
             self.line("_b = 0")
             self.line("while True:")
-            for index, block in enumerate(function.blocks):
-                self.current = index
-                self.indent = 2
-                self.line(f"if _b == {index}:  # {block.label}")
-                self.indent = 3
-                self.block(block)
+            self.dispatch()
         # Registers read on a path that never wrote them are nil, not a Python error.
         bound = {self.local(p) for p in function.params} | {
             self.local(c) for c in function.free_cells

@@ -9,7 +9,7 @@ import time
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from ir_testkit import Fn, Prog, make_env, output
 
@@ -253,6 +253,27 @@ def test_branch_on_constant_and_backward_jump() -> None:
     f.at(f.function.blocks[-1])
     f.ret(-1)
     assert prog.run("f") == 10
+
+
+@settings(max_examples=30)
+@given(st.permutations(range(40)))
+def test_jumps_between_many_blocks(order: list[int]) -> None:
+    """Blocks visited in any order, by forward and backward jumps, across arm groups."""
+    prog = Prog()
+    f = prog.fn("f")
+    trail = f.new_table()
+    blocks = [f.block() for _ in order]
+    f.jump(blocks[order[0]])
+    for position, index in enumerate(order):
+        f.at(blocks[index])
+        f.set(trail, position, index)
+        if position + 1 < len(order):
+            f.jump(blocks[order[position + 1]])
+        else:
+            f.ret(trail)
+    table = prog.run("f")
+    assert isinstance(table, TableValue)
+    assert [table.get(i) for i in range(len(order))] == order
 
 
 # ------------------------------------------------------------------ cells and closures

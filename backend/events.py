@@ -1,0 +1,232 @@
+"""The tracepoint provider: which events a probe's eventdef names, what `argN` and filter
+fields are in them, and how the events group into programs of the same layout.
+
+A probe compiles to one BPF program per group of events whose fields the program reads
+at the same offsets with the same types (`syscalls:*` is a handful of programs, not
+hundreds); every event of a group is attached to the group's program, with its index in
+the probe-name table as the attach cookie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from frontend.eventdef import (
+    EventDef,
+    Filter,
+    FilterAnd,
+    FilterCompare,
+    FilterOr,
+    KprobeSpec,
+    TracepointSpec,
+    UprobeSpec,
+)
+from frontend.types import INT, NIL, STR, FuncT, Type, strip_opt
+from ir import ops
+from kllvm.diagnostics import CompileError, Diagnostic, Source, Span, render
+
+from backend import tracefs
+from backend.tracefs import EventFormat, Field
+
+MAX_ARG = 9  # arg0..arg8; ktap's arg9 read past its descriptor array
+
+
+class ProviderError(Exception):
+    def __init__(self, span: Span, message: str) -> None:
+        super().__init__(message)
+        self.span = span
+        self.message = message
+
+    def compile_error(self, source: Source) -> CompileError:
+        return CompileError(render(source, Diagnostic(self.span, self.message)))
+
+
+def kernel_reach(module: ops.Module, root: str) -> list[str]:
+    """`root` and every function it calls statically, in a stable order."""
+    seen: list[str] = []
+    work = [root]
+    while work:
+        name = work.pop(0)
+        if name in seen or name not in module.functions:
+            continue
+        seen.append(name)
+        for block in module.functions[name].blocks:
+            for op in block.ops:
+                if isinstance(op, ops.Call):
+                    callee = strip_opt(op.callee.type)
+                    if isinstance(callee, FuncT):
+                        work.append(callee.function)
+    return seen
+
+
+def context_names(module: ops.Module, functions: Iterable[str]) -> set[str]:
+    return {op.name for name in functions for block in module.functions[name].blocks
+            for op in block.ops if isinstance(op, ops.Context)}
+
+
+def arg_indices(names: Iterable[str]) -> list[int]:
+    return sorted(int(n[3:]) for n in names if n.startswith("arg") and n[3:].isdigit())
+
+
+def filter_fields(node: Filter | None) -> list[FilterCompare]:
+    match node:
+        case None:
+            return []
+        case FilterCompare():
+            return [node]
+        case FilterAnd(left=a, right=b) | FilterOr(left=a, right=b):
+            return filter_fields(a) + filter_fields(b)
+    raise TypeError(node)
+
+
+def arg_field(fmt: EventFormat, index: int) -> Field | None:
+    fields = fmt.event_fields
+    return fields[index] if index < len(fields) else None
+
+
+def field_type(f: Field | None, span: Span, where: str) -> Type:
+    if f is None:
+        return NIL
+    if f.is_char_array:
+        return STR
+    if not f.is_array and not f.data_loc and f.size in (1, 2, 4, 8):
+        return INT
+    raise ProviderError(span, f"field '{f.name}' ({f.type}) of {where}: "
+                              "the field type is not supported yet")
+
+
+def field_key(f: Field | None) -> tuple[object, ...] | None:
+    return None if f is None else (f.offset, f.size, f.signed, f.is_char_array)
+
+
+@dataclass
+class EventGroup:
+    """Events served by one program: the same offsets and types for what it reads."""
+
+    events: list[tuple[str, str]]
+    args: dict[int, Field | None]
+    filter_fields: dict[str, Field]
+
+
+@dataclass
+class ProbeEvents:
+    decl: ops.ProbeDecl
+    kind: str  # "tracepoint", "kprobe", "uprobe", "perf"
+    groups: list[EventGroup] = field(default_factory=list)
+    arg_types: dict[int, Type] = field(default_factory=dict)
+    # kprobe/uprobe specs: (section suffix, attach target), one program each
+    others: list[tuple[KprobeSpec | UprobeSpec, str]] = field(default_factory=list)
+
+
+class TracepointCatalog:
+    """Reads tracefs lazily and once: the event list and each needed format."""
+
+    def __init__(self, host: tracefs.Host | None = None) -> None:
+        self._host = host or tracefs.TracefsHost()
+        self._events: list[tuple[str, str]] | None = None
+        self._formats: dict[tuple[str, str], EventFormat] = {}
+
+    def expand(self, spec: TracepointSpec) -> list[tuple[str, str]]:
+        if self._events is None:
+            self._events = tracefs.available_events(self._host)
+        return sorted((s, e) for s, e in self._events
+                      if tracefs.strglobmatch(s, spec.system_glob)
+                      and tracefs.strglobmatch(e, spec.event_glob))
+
+    def format(self, system: str, event: str) -> EventFormat:
+        key = (system, event)
+        if key not in self._formats:
+            self._formats[key] = tracefs.event_format(system, event, self._host)
+        return self._formats[key]
+
+
+def _tracepoint_events(eventdef: EventDef, catalog: TracepointCatalog) -> list[tuple[str, str]]:
+    events: list[tuple[str, str]] = []
+    for spec in eventdef.specs:
+        assert isinstance(spec, TracepointSpec)
+        matched = catalog.expand(spec)
+        if not matched:
+            pattern = f"{spec.system_glob}:{spec.event_glob}"
+            raise ProviderError(spec.span, f"no tracepoint matches '{pattern}'")
+        events += [e for e in matched if e not in events]
+    return events
+
+
+def probe_events(module: ops.Module, decl: ops.ProbeDecl,
+                 catalog: TracepointCatalog) -> ProbeEvents:
+    """Expands one probe's eventdef and groups its events by layout."""
+    if decl.kind == "profile":
+        return ProbeEvents(decl, "perf")
+    eventdef = decl.eventdef
+    assert eventdef is not None
+    if all(isinstance(s, KprobeSpec | UprobeSpec) for s in eventdef.specs):
+        result = ProbeEvents(decl, "probe")
+        for spec in eventdef.specs:
+            assert isinstance(spec, KprobeSpec | UprobeSpec)
+            target = spec.symbol_glob if isinstance(spec, KprobeSpec) else spec.path
+            result.others.append((spec, target))
+        return result
+    for spec in eventdef.specs:
+        if not isinstance(spec, TracepointSpec):
+            raise ProviderError(spec.span, "this kind of event cannot be mixed with "
+                                           "tracepoints in one probe, or is not supported yet")
+    events = _tracepoint_events(eventdef, catalog)
+    names = context_names(module, kernel_reach(module, decl.function))
+    indices = [i for i in arg_indices(names) if i < MAX_ARG]
+    compares = filter_fields(eventdef.filter)
+    result = ProbeEvents(decl, "tracepoint")
+    needs_format = bool(indices or compares)
+    groups: dict[object, EventGroup] = {}
+    first_type: dict[int, tuple[Type, str]] = {}
+    for system, event in events:
+        where = f"{system}:{event}"
+        args: dict[int, Field | None] = {}
+        fields: dict[str, Field] = {}
+        if needs_format:
+            fmt = catalog.format(system, event)
+            for index in indices:
+                f = args[index] = arg_field(fmt, index)
+                t = field_type(f, eventdef.span, where)
+                seen = first_type.setdefault(index, (t, where))
+                if seen[0] != t:
+                    raise ProviderError(eventdef.span, (
+                        f"arg{index} is {_a(seen[0])} in {seen[1]} but {_a(t)} in {where}; "
+                        "every event of a probe must agree on its type"))
+            for compare in compares:
+                try:
+                    fields[compare.field] = fmt.field(compare.field)
+                except KeyError:
+                    raise ProviderError(compare.span, (
+                        f"unknown field '{compare.field}' in the filter: {where} has "
+                        "no such field")) from None
+        key = (tuple((i, field_key(args[i])) for i in indices),
+               tuple((n, field_key(f)) for n, f in fields.items()))
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = EventGroup([], args, fields)
+        group.events.append((system, event))
+    result.groups = list(groups.values())
+    result.arg_types = {i: t for i, (t, _) in first_type.items()}
+    return result
+
+
+def _a(t: Type) -> str:
+    return {"int": "a number", "str": "a string", "nil": "missing (nil)"}.get(str(t), str(t))
+
+
+def make_arg_types(module: ops.Module,
+                   probes: dict[str, ProbeEvents]) -> Callable[[str, int], Type | None]:
+    """The `ArgTypes` callback of `ir.infer`: a function's argN type from the events of
+    every probe that reaches it (`probes` is keyed by probe function)."""
+    reached: dict[str, list[ProbeEvents]] = {}
+    for name, events in probes.items():
+        for function in kernel_reach(module, name):
+            reached.setdefault(function, []).append(events)
+
+    def arg_types(function: str, index: int) -> Type | None:
+        found = {p.arg_types.get(index) for p in reached.get(function, [])}
+        found.discard(None)
+        return found.pop() if len(found) == 1 else None
+
+    return arg_types
