@@ -12,21 +12,25 @@ from kllvm.diagnostics import CompileError, Source
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
 
+COMMANDS = ("run", "build", "dump")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kllvm",
         description="Compile ktap tracing scripts to eBPF through LLVM and run them live.",
+        epilog="'kllvm -e PROGRAM [ARGS]' is short for 'kllvm run -e PROGRAM [ARGS]'. "
+        "After '--' comes a command to run and trace: 'kllvm run x.kp -- ls -l'.",
     )
-    parser.add_argument("-e", dest="program", metavar="PROGRAM",
-                        help="run a one-line PROGRAM instead of a script file")
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="compile and run a script (or a built artifact)")
-    run.add_argument("script", help="a .kp script, or an artifact written by 'kllvm build'")
-    run.add_argument("args", nargs=argparse.REMAINDER,
-                     help="script arguments (arg[1], ...), then optionally '-- CMD ARGS'")
-    for sub in (parser, run):
-        _run_options(sub)
+    run.add_argument("-e", dest="program", metavar="PROGRAM",
+                     help="run a one-line PROGRAM instead of a script file")
+    run.add_argument("script", nargs="?",
+                     help="a .kp script, or an artifact written by 'kllvm build'")
+    run.add_argument("args", nargs="*", help="script arguments: arg[1], arg[2], ...")
+    _run_options(run)
 
     build = commands.add_parser("build", help="compile a script to a reusable artifact")
     build.add_argument("script")
@@ -49,11 +53,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                         help="show the full verifier log on rejections")
 
 
-def _split_command(args: list[str]) -> tuple[list[str], list[str]]:
-    if "--" in args:
-        i = args.index("--")
-        return args[:i], args[i + 1:]
-    return args, []
+def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Splits off `-- CMD ARGS`, the command to run and trace."""
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1:]
+    return argv, []
 
 
 def _read_source(path: str) -> Source:
@@ -66,16 +71,21 @@ def _read_source(path: str) -> Source:
 def main(argv: Sequence[str] | None = None) -> int:
     from kllvm import runner
 
-    options = _parser().parse_args(argv)
+    args, command = _split_command(list(sys.argv[1:] if argv is None else argv))
+    if args and args[0] not in COMMANDS and "-e" in args:
+        args.insert(0, "run")
+    parser = _parser()
+    options = parser.parse_args(args)
     try:
-        if options.program is not None:
-            script_args, command = _split_command(getattr(options, "args", []) or [])
-            source = Source("(command line)", options.program)
-            return runner.run_script(source, script_args, command, options)
         if options.command == "run":
-            script_args, command = _split_command(options.args)
-            return runner.run_script(_read_source(options.script), script_args, command,
-                                     options)
+            if options.program is not None:
+                script_args = [options.script, *options.args] if options.script else options.args
+                source = Source("(command line)", options.program)
+            elif options.script is not None:
+                script_args, source = options.args, _read_source(options.script)
+            else:
+                parser.error("run needs a script or -e PROGRAM")
+            return runner.run_script(source, script_args, command, options)
         if options.command == "dump":
             sys.stdout.write(runner.dump(_read_source(options.script), options.emit))
             return 0
@@ -87,5 +97,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    _parser().print_usage(sys.stderr)
+    parser.print_usage(sys.stderr)
     return 2

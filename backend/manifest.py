@@ -1,0 +1,104 @@
+"""What the live runtime needs to know about a compiled object, as plain JSON-able data:
+maps and their layouts, globals, programs and where they attach, print sites, faults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Ring-buffer record kinds (the first u32 of every record).
+RECORD_PRINT = 1
+RECORD_PRINTF = 2
+RECORD_EXIT = 3
+RECORD_FAULT = 4
+
+# Values of the `kllvm_stop` global.
+STOP_EXIT = 1
+STOP_FATAL = 2
+
+RINGBUF = "kllvm_events"
+STOP = "kllvm_stop"
+FATAL = "kllvm_fatal"  # 1 + the fault index of the first fatal error
+TARGET_PID = "kllvm_pid"
+LOST = "kllvm_lost"
+DROPS = "kllvm_drops"  # one u64 per kernel table
+
+
+@dataclass
+class TableInfo:
+    site: int
+    name: str
+    line: int
+    map: str
+    key: str  # layouts (backend.layout)
+    value: str
+    capacity: int
+    percpu: bool
+    drop_index: int
+
+
+@dataclass
+class GlobalInfo:
+    cell: str  # the IR cell's name
+    symbol: str
+    layout: str  # the base layout; `present` names the flag global of a nil-able one
+    present: str | None = None
+
+
+@dataclass
+class AttachPoint:
+    kind: str  # "tracepoint", "perf", "kprobe", "uprobe"
+    target: str  # "sys:event", a period in ns, a symbol, "path:offset"
+    cookie: int
+    retprobe: bool = False
+
+
+@dataclass
+class ProgramInfo:
+    name: str
+    probe: int
+    attach: list[AttachPoint] = field(default_factory=list)
+
+
+@dataclass
+class PrintSite:
+    kind: str  # "print" or "printf"
+    format: str  # printf's template, latin-1 (bytes 0..255 round-trip)
+    layouts: list[str]
+
+
+@dataclass
+class Fault:
+    """A run-time error the kernel can raise: its error site, ktap's message, fatality."""
+
+    site: int
+    message: str
+    fatal: bool
+
+
+@dataclass
+class Manifest:
+    strlen: int
+    tables: list[TableInfo] = field(default_factory=list)
+    globals: list[GlobalInfo] = field(default_factory=list)
+    programs: list[ProgramInfo] = field(default_factory=list)
+    prints: list[PrintSite] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)  # probename by cookie
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Manifest:
+        return cls(
+            strlen=data["strlen"],
+            tables=[TableInfo(**t) for t in data["tables"]],
+            globals=[GlobalInfo(**g) for g in data["globals"]],
+            programs=[ProgramInfo(p["name"], p["probe"],
+                                  [AttachPoint(**a) for a in p["attach"]])
+                      for p in data["programs"]],
+            prints=[PrintSite(**p) for p in data["prints"]],
+            faults=[Fault(**f) for f in data["faults"]],
+            names=list(data["names"]),
+        )
