@@ -107,7 +107,7 @@ class _FunctionLowerer:
     def load(self, symbol: Symbol, span: Span) -> ops.Value:
         reg = self.vars[symbol]
         if isinstance(reg.type, ops.CellT):
-            dest = self.temp(f"{symbol.name}.")  # keeps the variable's name for messages
+            dest = self.temp(f"{symbol.name}.v")  # keeps the variable's name for messages
             self.emit(ops.LoadCell(span, dest, reg))
             return dest
         return reg
@@ -130,7 +130,7 @@ class _FunctionLowerer:
 
     @stmt.register
     def _(self, node: ast.Local) -> None:
-        values = self.exprs_adjusted(node.values, len(node.names))
+        values = self.exprs_adjusted(node.values, len(node.names), node.names)
         for symbol, value in zip(self.owner.resolution.declared[node], values, strict=True):
             self.declare(symbol, value, node.span)
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kllvm.diagnostics import CompileError, Source
+from kllvm.driver import InternalError
 
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
@@ -94,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     except CompileError as e:
         sys.stderr.write(e.rendered)
+        return 1
+    except InternalError as e:
+        sys.stderr.write(f"kllvm: internal compiler error, please report: {e}\n")
         return 1
     except KeyboardInterrupt:
         return 130
