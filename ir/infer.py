@@ -107,6 +107,7 @@ class Inference:
         self.returns = {n: ops.Register(f"{n}.return", ANY) for n in module.functions}
         self.iterators: dict[ops.Register, TVar] = {}
         self.bound: set[ops.Call] = set()
+        self.joins: dict[ops.Register, list[tuple[ops.Value, Span]]] = {}
         # Nil-ness belongs to values, not to type classes: `t[k]` may be nil while the
         # table's value type is a plain int. Sources are nil-able registers; flows copy it.
         self.nilable: set[ops.Register] = set()
@@ -169,6 +170,30 @@ class Inference:
         if type(a.shape) is not type(b.shape) or a.shape != b.shape:
             self.clash(a, b, span)
 
+    def resolve_joins(self) -> None:
+        """The result of `a || b` takes the operands' type when they agree; otherwise only
+        the result is dynamic, and the operands keep their own types."""
+        for result, operands in self.joins.items():
+            roots = [self.of(v).find() for v, _ in operands]
+            shaped = [r for r in roots if r.shape is not None]
+            if all(self.compatible(shaped[0], r) for r in shaped[1:]) if shaped else True:
+                for (value, span) in operands:
+                    self.unify(self.var(result), self.of(value), span)
+                continue
+            first, second = shaped[0], next(r for r in shaped if not self.compatible(shaped[0], r))
+            target = self.var(result).find()
+            if target.conflict is None:
+                target.conflict = Conflict(
+                    (first.shape_span or operands[0][1], self.shape_of(first)),
+                    (second.shape_span or operands[-1][1], self.shape_of(second)))
+            target.shape, target.table = ANY, None
+
+    @staticmethod
+    def compatible(a: TVar, b: TVar) -> bool:
+        if a.table is not None or b.table is not None:
+            return a.table is not None and b.table is not None and a.table[0] == b.table[0]
+        return a.shape == b.shape
+
     def clash(self, a: TVar, b: TVar, span: Span) -> None:
         if a.conflict is None:
             a.conflict = Conflict((a.shape_span or span, self.shape_of(a)),
@@ -191,9 +216,9 @@ class Inference:
                 for op in block.ops:
                     self.op(function, op)
         # Calls bind arguments to parameters once the callee's type is known.
-        for _ in range(8):
-            if not self.bind_calls():
-                break
+        self.bind_all_calls()
+        self.resolve_joins()
+        self.bind_all_calls()
         self.propagate_nil()
         solution = Solution(var_of=self.vars)
         self.apply(solution)
@@ -202,6 +227,9 @@ class Inference:
     def op(self, function: ops.Function, op: ops.Op) -> None:
         span = op.span
         match op:
+            case ops.Move(dest=d, src=s, join=True):
+                self.joins.setdefault(d, []).append((s, span))
+                self.flow(s, d)
             case ops.Move(dest=d, src=s):
                 self.unify(self.var(d), self.of(s), span)
                 self.flow(s, d)
@@ -304,6 +332,10 @@ class Inference:
         if root.table is None:
             return None, TVar(shape=ANY), TVar(shape=ANY)  # not a table: dynamic use
         return root.table
+
+    def bind_all_calls(self) -> None:
+        while self.bind_calls():
+            pass
 
     def bind_calls(self) -> bool:
         changed = False

@@ -157,13 +157,17 @@ class RuntimeEnv:
     resolve_symbol: fmt.SymbolResolver | None = None
     probes: list[tuple[ops.ProbeDecl, Closure]] = field(default_factory=list)
     trace_end: Closure | None = None
+    # Every table made, with its declaration, so that dropped updates can be reported.
+    tables: list[tuple[ops.TableDecl, KtapTable]] = field(default_factory=list)
 
     def arg_values(self) -> list[object]:
         """`arg[0]` is the script path, then the arguments (Part B §4.1)."""
         return [self.script.encode("utf-8", "surrogateescape"), *map(parse_arg, self.argv)]
 
     def make_table(self, decl: ops.TableDecl, capacity: int) -> KtapTable:
-        return TableValue(capacity)
+        table = TableValue(capacity)
+        self.tables.append((decl, table))
+        return table
 
     def make_cell(self, global_name: str | None, initial: object) -> CellLike:
         return Cell(initial)

@@ -148,14 +148,18 @@ class _FunctionLowerer:
     def _(self, node: ast.Assign) -> None:
         # Lua evaluates the targets' prefixes and all values before assigning.
         places: list[tuple[ast.Expr, ops.Value | None, ops.Value | None]] = []
+        several = len(node.targets) > 1
         for target in node.targets:
             if isinstance(target, ast.Index):
-                places.append((target, self.expr(target.obj), self.expr(target.key)))
+                obj, key = self.expr(target.obj), self.expr(target.key)
+                if several:  # `i, t[i] = ...` indexes with the old `i`
+                    obj, key = self.copy(obj, target.span), self.copy(key, target.span)
+                places.append((target, obj, key))
             else:
                 places.append((target, None, None))
         hints = [t.name if isinstance(t, ast.Name) else "" for t in node.targets]
         values = self.exprs_adjusted(node.values, len(node.targets), hints)
-        if len(node.targets) > 1:
+        if several:
             values = [self.copy(v, node.span) for v in values]
         for (target, obj, key), value in zip(places, values, strict=True):
             if obj is not None and key is not None:
@@ -177,6 +181,8 @@ class _FunctionLowerer:
     @stmt.register
     def _(self, node: ast.AddAssign) -> None:
         target = node.target
+        if isinstance(node.value, ast.Nil | ast.Bool | ast.String):
+            self.owner.sink.error(node.value.span, "'+=' needs a number on its right")
         if isinstance(target, ast.Index):
             obj, key = self.expr(target.obj), self.expr(target.key)
             delta = self.expr(node.value)
@@ -542,14 +548,14 @@ class _FunctionLowerer:
         """`a && b` / `a || b` with Lua value semantics: the result is an operand."""
         result = self.temp()
         left = self.expr(node.left)
-        self.emit(ops.Move(node.span, result, left))
+        self.emit(ops.Move(node.span, result, left, join=True))
         rhs, done = self.b.new_block("rhs"), self.b.new_block("join")
         if node.op == "&&":
             self.b.terminate(ops.Branch(node.span, left, rhs, done))
         else:
             self.b.terminate(ops.Branch(node.span, left, done, rhs))
         self.b.position_at(rhs)
-        self.emit(ops.Move(node.span, result, self.expr(node.right)))
+        self.emit(ops.Move(node.span, result, self.expr(node.right), join=True))
         self.jump(done, node.span)
         self.b.position_at(done)
         return result

@@ -66,8 +66,12 @@ class Op:
 
 @dataclass(eq=False)
 class Move(Op):
+    """`dest = src`. A `join` move is one arm of `a && b` / `a || b`: the result may take
+    either operand's type, so inference does not force the two operands to agree."""
+
     dest: Register
     src: Value
+    join: bool = False
 
 
 @dataclass(eq=False)

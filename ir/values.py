@@ -66,10 +66,19 @@ class KtapTable(ABC):
     @abstractmethod
     def __len__(self) -> int: ...
 
+    @property
+    @abstractmethod
+    def dropped(self) -> int:
+        """Updates dropped because the table was full (Part A §7: reported at the end)."""
+
 
 @dataclass(eq=False)
 class TableValue(KtapTable):
     """A ktap table with a fixed capacity; updates past it are dropped and counted."""
+
+    @property
+    def dropped(self) -> int:
+        return self.dropped_updates
 
     capacity: int = DEFAULT_TABLE_CAPACITY
     entries: dict[object, object] = field(default_factory=dict)

@@ -4,16 +4,22 @@ BPF session, then trace_end. Renders run-time errors like compile errors."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from typing import BinaryIO
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
 
 from frontend.sexpr import dump as dump_ast
 from ir.interp import Interpreter, RuntimeEnv
 from ir.printer import print_module
-from ir.values import ExitRequest, KtapRuntimeError
+from ir.ops import TableDecl
+from ir.values import ExitRequest, KtapRuntimeError, KtapTable
 from kllvm import driver
 from kllvm.diagnostics import Diagnostic, Source, render
 from kllvm.typesdump import dump_types
+
+if TYPE_CHECKING:
+    from backend.pipeline import Build as pipeline_build
 
 
 def report_runtime_error(source: Source, error: KtapRuntimeError) -> None:
@@ -23,16 +29,65 @@ def report_runtime_error(source: Source, error: KtapRuntimeError) -> None:
         sys.stderr.write(f"{source.name}: error: {error.message}\n")
 
 
+def report_dropped(source: Source, tables: list[tuple[TableDecl, KtapTable]]) -> None:
+    """Part A §7: a full table is not silent."""
+    for decl, table in tables:
+        if table.dropped:
+            sys.stderr.write(render(source, Diagnostic(
+                decl.span, f"table '{decl.name}' was full: {table.dropped} updates dropped",
+                "warning")))
+
+
 def run_script(source: Source, args: list[str], command: list[str],
                options: argparse.Namespace) -> int:
-    compilation = driver.compile_source(source)
+    from backend import artifact, pipeline, runtime
+
+    if artifact.is_artifact(source.text):
+        built = artifact.Artifact.loads(source.text)
+        with _output(options) as out:
+            return runtime.run(built.source, built.module, built.manifest, built.object, out,
+                               args, runtime.options_from(options, command))
+    build = pipeline.compile_script(source)
+    compilation = build.compilation
     out: BinaryIO = (open(options.output, "wb") if options.output  # noqa: SIM115
                      else sys.stdout.buffer)
     try:
+        if build.object is not None:
+            return runtime.run(source, compilation.module, build.manifest, build.object, out,
+                               args, runtime.options_from(options, command))
         env = RuntimeEnv(out=out, script=source.name, argv=args)
         interpreter = Interpreter(compilation.module, env)
         try:
-            interpreter.run_main()
+            return _run_user(source, interpreter, env, out)
+        finally:
+            out.flush()
+            report_dropped(source, env.tables)
+    finally:
+        out.flush()
+        if options.output:
+            out.close()
+
+
+def _run_user(source: Source, interpreter: Interpreter, env: RuntimeEnv, out: BinaryIO) -> int:
+    """A script without probes: the main chunk, then trace_end."""
+    try:
+        interpreter.run_main()
+    except ExitRequest:
+        pass
+    except KtapRuntimeError as e:
+        out.flush()
+        report_runtime_error(source, e)
+        if e.fatal:
+            return 1
+    if env.probes:
+        out.flush()
+        first = env.probes[0][0]
+        sys.stderr.write(render(source, Diagnostic(
+            first.span, "probes need the BPF backend, which is not available yet")))
+        return 1
+    if env.trace_end is not None:
+        try:
+            interpreter.call(env.trace_end, [])
         except ExitRequest:
             pass
         except KtapRuntimeError as e:
@@ -40,30 +95,35 @@ def run_script(source: Source, args: list[str], command: list[str],
             report_runtime_error(source, e)
             if e.fatal:
                 return 1
-        if env.probes:
-            out.flush()
-            first = env.probes[0][0]
-            sys.stderr.write(render(source, Diagnostic(
-                first.span, "probes need the BPF backend, which is not available yet")))
-            return 1
-        if env.trace_end is not None:
-            try:
-                interpreter.call(env.trace_end, [])
-            except ExitRequest:
-                pass
-            except KtapRuntimeError as e:
-                out.flush()
-                report_runtime_error(source, e)
-                if e.fatal:
-                    return 1
-        return 0
-    finally:
-        out.flush()
-        if options.output:
-            out.close()
+    return 0
+
+
+@contextlib.contextmanager
+def _output(options: argparse.Namespace) -> Iterator[BinaryIO]:
+    if not options.output:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    with open(options.output, "wb") as out:
+        yield out
+
+
+def _kernel_build(source: Source) -> pipeline_build:
+    from backend import pipeline
+
+    build = pipeline.compile_script(source)
+    if build.lowering is None or build.object is None:
+        raise SystemExit("kllvm: error: the script has no trace or profile probe to compile")
+    return build
 
 
 def dump(source: Source, stage: str) -> str:
+    if stage in ("llvm", "asm"):
+        from backend import codegen
+
+        lowering = _kernel_build(source).lowering
+        assert lowering is not None
+        return lowering.bpf.llvm_ir() if stage == "llvm" else codegen.assembly(lowering.bpf)
     if stage == "ast":
         return dump_ast(driver.parse_source(source)) + "\n"
     compilation = driver.compile_source(source)
@@ -75,5 +135,10 @@ def dump(source: Source, stage: str) -> str:
 
 
 def build(source: Source, output: str) -> None:
-    del source, output
-    raise SystemExit("kllvm: error: 'build' needs the BPF backend (not available yet)")
+    from backend.artifact import Artifact
+
+    built = _kernel_build(source)
+    assert built.object is not None
+    data = Artifact(source, built.manifest, built.object, built.compilation.module).dumps()
+    with open(output, "wb") as out:
+        out.write(data)
