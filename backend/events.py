@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from backend import tracefs
+from backend.tracefs import EventFormat, Field
 from frontend.eventdef import (
     EventDef,
     Filter,
@@ -25,9 +27,6 @@ from frontend.eventdef import (
 from frontend.types import INT, NIL, STR, FuncT, Type, strip_opt
 from ir import ops
 from kllvm.diagnostics import CompileError, Diagnostic, Source, Span, render
-
-from backend import tracefs
-from backend.tracefs import EventFormat, Field
 
 MAX_ARG = 9  # arg0..arg8; ktap's arg9 read past its descriptor array
 
@@ -129,7 +128,12 @@ class TracepointCatalog:
 
     def expand(self, spec: TracepointSpec) -> list[tuple[str, str]]:
         if self._events is None:
-            self._events = tracefs.available_events(self._host)
+            try:
+                self._events = tracefs.available_events(self._host)
+            except (OSError, tracefs.TracefsError) as e:
+                raise ProviderError(spec.span, (
+                    f"cannot read the list of tracepoints ({e}); tracing needs root "
+                    "privileges: run kllvm as root")) from None
         return sorted((s, e) for s, e in self._events
                       if tracefs.strglobmatch(s, spec.system_glob)
                       and tracefs.strglobmatch(e, spec.event_glob))

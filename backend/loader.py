@@ -51,6 +51,13 @@ class OpenOpts(ct.Structure):
     _fields_ = [("sz", c_size_t), ("object_name", c_char_p)]
 
 
+class TracepointOpts(ct.Structure):
+    """`struct bpf_tracepoint_opts` (libbpf 1.1): the cookie is read by
+    bpf_get_attach_cookie in the program."""
+
+    _fields_ = [("sz", c_size_t), ("bpf_cookie", ct.c_uint64)]
+
+
 class BTFType(ct.Structure):
     _fields_ = [("name_off", ct.c_uint32), ("info", ct.c_uint32), ("size", ct.c_uint32)]
 
@@ -75,6 +82,8 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "bpf_program__fd": (c_int, [c_void_p]),
     "bpf_program__attach": (c_void_p, [c_void_p]),
     "bpf_program__attach_tracepoint": (c_void_p, [c_void_p, c_char_p, c_char_p]),
+    "bpf_program__attach_tracepoint_opts": (c_void_p, [c_void_p, c_char_p, c_char_p,
+                                                       ct.POINTER(TracepointOpts)]),
     "bpf_program__attach_raw_tracepoint": (c_void_p, [c_void_p, c_char_p]),
     # (prog, bool retprobe, pid_t pid, const char *binary_path, size_t func_offset)
     "bpf_program__attach_uprobe": (c_void_p, [c_void_p, ct.c_bool, c_int, c_char_p, c_size_t]),
@@ -286,6 +295,12 @@ class Program:
         return self._link(f"tracepoint {category}:{event}", functools.partial(
             lib().bpf_program__attach_tracepoint, self._handle, category.encode(),
             event.encode()))
+
+    def attach_tracepoint_cookie(self, category: str, event: str, cookie: int) -> Link:
+        opts = TracepointOpts(ct.sizeof(TracepointOpts), cookie)
+        return self._link(f"tracepoint {category}:{event}", functools.partial(
+            lib().bpf_program__attach_tracepoint_opts, self._handle, category.encode(),
+            event.encode(), ct.byref(opts)))
 
     def attach_raw_tracepoint(self, event: str) -> Link:
         return self._link(f"raw_tracepoint {event}", functools.partial(

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from frontend.sexpr import dump as dump_ast
 from ir.interp import Interpreter, RuntimeEnv
-from ir.printer import print_module
 from ir.ops import TableDecl
+from ir.printer import print_module
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable
 from kllvm import driver
 from kllvm.diagnostics import Diagnostic, Source, render

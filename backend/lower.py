@@ -1,0 +1,1017 @@
+"""Typed IR of probe bodies → LLVM IR for the BPF target.
+
+One BPF program per group of events (see `backend.events`). Each IR register becomes
+entry-block allocas (a value and, for nil-able registers, a present flag) that LLVM's
+mem2reg turns back into SSA; calls to kernel functions are inlined here, since the IR of
+kernel code is small and BPF cannot call through a value. Tables, functions and the
+cells that hold them are resolved statically.
+
+Strings are fixed-capacity byte buffers kept off the 512-byte stack: literals in
+`.rodata`, run-time strings in slots of a per-CPU scratch array (one slot per producing
+op). Every buffer is zero-padded, so equality and copies are whole-buffer word loops.
+
+Errors: an error record goes to the ring buffer; a fatal one also sets the stop flag
+(checked at every program entry) and the first fatal fault, then the program returns.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from llvmlite import ir
+
+from backend import layout as lay
+from backend import manifest as mf
+from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder
+from backend.events import EventGroup, ProbeEvents
+from backend.helpers import BPF_NOEXIST, I8, I32, I64, VOIDP, Helper
+from backend.tracefs import Field
+from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
+from frontend.types import FuncT, NilT, TableT, Type, strip_opt
+from ir import interp, ops
+from ir.values import DEFAULT_TABLE_CAPACITY
+from kllvm.diagnostics import Span
+
+I1 = ir.IntType(1)
+RINGBUF_SIZE = 1 << 20
+SCRATCH = "kllvm_scratch"
+STRING_OPS = (ops.TableGet, ops.Context, ops.CallBuiltin)
+COMMON_PID_OFFSET = 4
+
+
+class LowerError(Exception):
+    """A construct the BPF backend cannot compile; reported at the op's span."""
+
+    def __init__(self, span: Span, message: str) -> None:
+        super().__init__(message)
+        self.span = span
+        self.message = message
+
+
+def symbol(name: str) -> str:
+    return "g_" + re.sub(r"\W", "_", name)
+
+
+def i64(n: int) -> ir.Constant:
+    return ir.Constant(I64, n)
+
+
+# ------------------------------------------------------------------ values
+
+
+@dataclass
+class Val:
+    """A lowered value: `kind` is a base layout; `present` is None when surely present."""
+
+    kind: str
+    value: ir.Value | None = None  # i64 (int, bool) or i8* (str)
+    present: ir.Value | None = None
+
+
+@dataclass(frozen=True)
+class Static:
+    """A value resolved at compile time: a table site, a function, or a global cell."""
+
+    what: str  # "table", "func", "global"
+    ref: object
+
+
+NIL = Val("nil")
+
+
+@dataclass
+class Slot:
+    kind: str
+    value: ir.AllocaInstr | None
+    present: ir.AllocaInstr | None
+
+
+def type_kind(t: Type) -> tuple[str, bool] | Static | None:
+    """(base layout, nil-able) of a register type, a Static for tables/functions."""
+    if isinstance(t, ops.CellT):
+        t = t.inner
+    inner = strip_opt(t)
+    if isinstance(inner, TableT):
+        return Static("table", inner.site)
+    if isinstance(inner, FuncT):
+        return Static("func", inner.function)
+    if isinstance(t, NilT):
+        return ("nil", False)
+    layout = lay.layout_of(t)
+    return (lay.base(layout), lay.is_opt(layout))
+
+
+# ------------------------------------------------------------------ the module
+
+
+@dataclass
+class ProgramSpec:
+    name: str
+    section: str
+    probe: ProbeEvents
+    group: EventGroup | None
+    attach: list[mf.AttachPoint]
+    name_index: int | None  # the probename of a single-name program (no cookie needed)
+
+
+class ModuleLowering:
+    def __init__(self, module: ops.Module, filename: str, source: str, strlen: int,
+                 null_checks: bool = True) -> None:
+        self.module = module
+        # False only in tests: provokes a verifier rejection on purpose.
+        self.null_checks = null_checks
+        self.strlen = strlen
+        self.words = strlen // 8
+        self.str_type = ir.ArrayType(I8, strlen)
+        self.bpf = BPFModule("kllvm", filename, source)
+        self.manifest = mf.Manifest(strlen)
+        self.literals: dict[bytes, GlobalData] = {}
+        self.tables: dict[int, tuple[BPFMap, mf.TableInfo]] = {}
+        self.globals: dict[str, tuple[mf.GlobalInfo, GlobalData, GlobalData | None]] = {}
+        self.fault_index: dict[tuple[int, str, bool], int] = {}
+        self.print_index: dict[tuple[str, str, tuple[str, ...]], int] = {}
+        self._declare_runtime()
+
+    # -- declarations
+
+    def _declare_runtime(self) -> None:
+        b = self.bpf
+        self.ringbuf = b.ringbuf(mf.RINGBUF, RINGBUF_SIZE)
+        self.stop = b.global_variable(mf.STOP, I64)
+        self.fatal = b.global_variable(mf.FATAL, I64)
+        self.target_pid = b.global_variable(mf.TARGET_PID, I64)
+        self.lost = b.global_variable(mf.LOST, I64)
+        kernel = [d for d in self.module.tables if d.kernel]
+        self.drops = b.global_variable(mf.DROPS, ir.ArrayType(I64, max(len(kernel), 1)))
+        capacities = self._table_capacities()
+        for index, decl in enumerate(kernel):
+            try:
+                key, value = lay.layout_of(decl.key), lay.layout_of(decl.value)
+            except lay.LayoutError as e:
+                raise LowerError(decl.span, f"table '{decl.name}': {e}") from None
+            capacity = capacities.get(decl.site, DEFAULT_TABLE_CAPACITY)
+            name = f"t{decl.site}_{re.sub(r'[^A-Za-z0-9_]', '_', decl.name)}"[:15]
+            bpf_map = b.hash_map(name, self.map_type(key), self.map_type(value), capacity,
+                                 percpu=decl.only_added, line=decl.span.line)
+            info = mf.TableInfo(decl.site, self._variable_names().get(decl.site, decl.name),
+                                decl.span.line, name, key, value,
+                                capacity, decl.only_added, index)
+            self.manifest.tables.append(info)
+            self.tables[decl.site] = (bpf_map, info)
+        for decl in self.module.globals:
+            self._declare_global(decl)
+        slots = max((self._string_slots(p.function) for p in self.module.probes
+                     if p.kind in ("trace", "profile")), default=0)
+        self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, max(slots, 1) * self.strlen), 1,
+                                   percpu=True)
+        self.empty = self.literal(b"")
+
+    def _variable_names(self) -> dict[int, str]:
+        """The top-level variable each table was first stored in, for reports."""
+        made: dict[ops.Register, int] = {}
+        names: dict[int, str] = {}
+        for block in self.module.functions[self.module.main].blocks:
+            for op in block.ops:
+                if isinstance(op, ops.NewTable):
+                    made[op.dest] = op.site
+                elif isinstance(op, ops.MakeCell) and op.initial in made and op.global_name:
+                    names.setdefault(made[op.initial], op.global_name)
+        return names
+
+    def _table_capacities(self) -> dict[int, int]:
+        """Capacities from `table.new(narr, nrec)` with constant sizes in the main chunk
+        (a map's size is fixed before the main chunk runs)."""
+        result = {}
+        for function in self.module.functions.values():
+            for block in function.blocks:
+                for op in block.ops:
+                    if isinstance(op, ops.NewTable):
+                        sizes = [0 if v is None or not isinstance(v, ops.Const)
+                                 or type(v.value) is not int else v.value
+                                 for v in (op.narr, op.nrec)]
+                        result[op.site] = interp.table_capacity(*sizes)
+        return result
+
+    def _declare_global(self, decl: ops.GlobalDecl) -> None:
+        try:
+            layout = lay.layout_of(decl.type)
+        except lay.LayoutError as e:
+            raise LowerError(decl.span, f"variable '{decl.name.split('.')[0]}': {e}") from None
+        kind = lay.base(layout)
+        if kind == "nil":
+            kind, layout = "int", "opt:int"  # only ever nil: a flag that stays clear
+        sym = symbol(decl.name)
+        value = self.bpf.global_variable(sym, self.map_type(kind), signed=True,
+                                         line=decl.span.line)
+        present = None
+        if lay.is_opt(layout):
+            present = self.bpf.global_variable(sym + "_set", I64, line=decl.span.line)
+        info = mf.GlobalInfo(decl.name, sym, kind, present.name if present else None)
+        self.manifest.globals.append(info)
+        self.globals[decl.name] = (info, value, present)
+
+    def map_type(self, layout: str) -> ir.Type:
+        if lay.is_opt(layout):
+            return ir.LiteralStructType([I64, self.map_type(lay.base(layout))])
+        return self.str_type if layout == "str" else I64
+
+    def literal(self, text: bytes) -> GlobalData:
+        text = text[: self.strlen - 1]
+        found = self.literals.get(text)
+        if found is None:
+            init = ir.Constant(self.str_type, bytearray(text.ljust(self.strlen, b"\0")))
+            found = self.bpf.rodata(f"kllvm_str{len(self.literals)}", self.str_type, init)
+            self.literals[text] = found
+        return found
+
+    def _string_slots(self, function: str, seen: tuple[str, ...] = ()) -> int:
+        count = 0
+        for block in self.module.functions[function].blocks:
+            for op in block.ops:
+                if isinstance(op, STRING_OPS):
+                    count += 1
+                elif isinstance(op, ops.Call):
+                    callee = strip_opt(op.callee.type)
+                    if isinstance(callee, FuncT) and callee.function not in seen:
+                        count += self._string_slots(callee.function, (*seen, function))
+        return count
+
+    def fault(self, error: int, message: str, fatal: bool) -> int:
+        key = (error, message, fatal)
+        if key not in self.fault_index:
+            self.fault_index[key] = len(self.manifest.faults)
+            self.manifest.faults.append(mf.Fault(error, message, fatal))
+        return self.fault_index[key]
+
+    def print_site(self, kind: str, template: bytes, layouts: list[str]) -> int:
+        key = (kind, template.decode("latin-1"), tuple(layouts))
+        if key not in self.print_index:
+            self.print_index[key] = len(self.manifest.prints)
+            self.manifest.prints.append(mf.PrintSite(kind, key[1], layouts))
+        return self.print_index[key]
+
+    # -- programs
+
+    def lower_programs(self, specs: list[ProgramSpec], names: list[str]) -> None:
+        """`names` is the probename table, indexed by attach cookie."""
+        self.manifest.names = list(names)
+        padded = [n.encode()[: self.strlen - 1].ljust(self.strlen, b"\0")
+                  for n in names or [""]]
+        ty = ir.ArrayType(self.str_type, len(padded))
+        init = ir.Constant(ty, [ir.Constant(self.str_type, bytearray(n)) for n in padded])
+        self.names_var = self.bpf.rodata("kllvm_names", ty, init).var
+        for spec in specs:
+            ProgramLowering(self, spec).lower()
+            self.manifest.programs.append(mf.ProgramInfo(spec.name, spec.probe.decl.id,
+                                                         spec.attach))
+
+
+# ------------------------------------------------------------------ one program
+
+
+@dataclass
+class Frame:
+    """One inlined activation of an IR function."""
+
+    function: ops.Function
+    slots: dict[ops.Register, Slot | Static] = field(default_factory=dict)
+    blocks: dict[int, ir.Block] = field(default_factory=dict)
+    result: Slot | Static | None = None
+    result_type: Type | None = None
+    exit: ir.Block | None = None  # where a return continues; None: the program returns
+
+
+class ProgramLowering:
+    def __init__(self, owner: ModuleLowering, spec: ProgramSpec) -> None:
+        self.m = owner
+        self.spec = spec
+        self.pb: ProgramBuilder = owner.bpf.program(spec.name, spec.section,
+                                                    line=spec.probe.decl.span.line)
+        self.b = self.pb.ir
+        self.next_slot = 0
+        self.loop_count = self.pb.alloca(I64, "loops")
+        self.pb._allocas.store(i64(0), self.loop_count)
+
+    # -- entry
+
+    def lower(self) -> None:
+        decl = self.spec.probe.decl
+        self.pb.set_location(decl.span.line, decl.span.col)
+        self.prologue()
+        function = self.m.module.functions[decl.function]
+        frame = Frame(function)
+        self.bind_free_cells(frame)
+        self.lower_frame(frame)
+
+    def prologue(self) -> None:
+        b = self.b
+        self.return_if(b.icmp_unsigned("!=", b.load(self.m.stop.var), i64(0)))
+        target = b.load(self.m.target_pid.var)
+        tgid = b.lshr(self.pb.get_current_pid_tgid(), i64(32))
+        other = b.and_(b.icmp_unsigned("!=", target, i64(0)),
+                       b.icmp_unsigned("!=", target, tgid))
+        self.return_if(other)
+        eventdef = self.spec.probe.decl.eventdef
+        if self.spec.group is not None and eventdef is not None and eventdef.filter:
+            self.return_if(b.not_(self.filter(eventdef.filter)))
+        scratch = self.pb.map_lookup_elem(self.m.scratch, self.pb.spill(ir.Constant(I32, 0)))
+        if self.m.null_checks:
+            self.return_if(self.pb.is_null(scratch))
+        self.scratch = b.bitcast(scratch, VOIDP)
+
+    def return_if(self, cond: ir.Value) -> None:
+        stop = self.pb.function.append_basic_block("ret")
+        go = self.pb.function.append_basic_block("go")
+        self.b.cbranch(cond, stop, go)
+        self.b.position_at_end(stop)
+        self.pb.ret(0)
+        self.b.position_at_end(go)
+
+    # -- filters (Part A §12)
+
+    def filter(self, node: FilterAnd | FilterOr | FilterCompare) -> ir.Value:
+        b = self.b
+        match node:
+            case FilterAnd(left=left, right=right):
+                return b.and_(self.filter(left), self.filter(right))
+            case FilterOr(left=left, right=right):
+                return b.or_(self.filter(left), self.filter(right))
+            case FilterCompare():
+                group = self.spec.group
+                assert group is not None
+                f = group.filter_fields[node.field]
+                if f.is_char_array:
+                    return self.filter_string(f, node)
+                if isinstance(node.value, str) or f.is_array or f.data_loc \
+                        or f.size not in (1, 2, 4, 8):
+                    raise LowerError(node.span, f"field '{f.name}' ({f.type}) cannot be "
+                                                f"compared with {node.value!r}")
+                value = self.ctx_int(f)
+                pred = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+                return b.icmp_signed(pred[node.op], value, i64(node.value))
+        raise TypeError(node)
+
+    def filter_string(self, f: Field, node: FilterCompare) -> ir.Value:
+        b = self.b
+        text = str(node.value).encode()
+        op = node.op
+        prefix = text.endswith(b"*") and b"*" not in text[:-1]
+        if op not in ("==", "!=") or any(c in text.rstrip(b"*") for c in b"*?["):
+            raise LowerError(node.span, "string filters support == and != with an "
+                                        "exact value or a trailing '*'")
+        text = text[:-1] if prefix else text
+        expected = list(text) if prefix else [*text, 0]
+        if len(expected) > f.size:
+            equal: ir.Value = ir.Constant(I1, 0)
+        else:
+            equal = ir.Constant(I1, 1)
+            base = self.pb.ctx
+            for i, byte in enumerate(expected):
+                ptr = b.gep(base, [ir.Constant(I32, f.offset + i)])
+                equal = b.and_(equal, b.icmp_unsigned("==", b.load(ptr), ir.Constant(I8, byte)))
+        return equal if op == "==" else b.not_(equal)
+
+    def ctx_int(self, f: Field) -> ir.Value:
+        ty = ir.IntType(f.size * 8)
+        ptr = self.b.bitcast(self.b.gep(self.pb.ctx, [ir.Constant(I32, f.offset)]),
+                             ty.as_pointer())
+        if f.offset < 8:
+            # The verifier refuses direct loads from the common header (the first 8
+            # bytes of a tracepoint record); copy it instead.
+            slot = self.pb.alloca(ty, f.name)
+            self.pb.probe_read_kernel(slot, f.size, ptr)
+            ptr = slot
+        value = self.b.load(ptr)
+        if f.size == 8:
+            return value
+        return self.b.sext(value, I64) if f.signed else self.b.zext(value, I64)
+
+    # -- frames
+
+    def bind_free_cells(self, frame: Frame) -> None:
+        for cell in frame.function.free_cells:
+            kind = type_kind(cell.type)
+            if isinstance(kind, Static):
+                frame.slots[cell] = kind
+            elif cell.name in self.m.globals:
+                frame.slots[cell] = Static("global", cell.name)
+            else:
+                raise LowerError(frame.function.span,
+                                 f"'{cell.name.split('.')[0]}' is not a top-level variable")
+
+    def slot(self, frame: Frame, reg: ops.Register) -> Slot | Static:
+        found = frame.slots.get(reg)
+        if found is not None:
+            return found
+        kind = type_kind(reg.type)
+        if isinstance(kind, Static):
+            frame.slots[reg] = kind
+            return kind
+        base, optional = kind
+        init = self.pb._allocas
+        value = present = None
+        if base != "nil":
+            ty = VOIDP if base == "str" else I64
+            value = self.pb.alloca(ty, reg.name)
+            init.store(self.m.empty.var.bitcast(VOIDP) if base == "str"
+                       else i64(0), value)
+        if optional:
+            present = self.pb.alloca(I1, reg.name + ".set")
+            init.store(ir.Constant(I1, 0), present)
+        made = frame.slots[reg] = Slot(base, value, present)
+        return made
+
+    def block_of(self, frame: Frame, block: ops.BasicBlock) -> ir.Block:
+        found = frame.blocks.get(id(block))
+        if found is None:
+            found = frame.blocks[id(block)] = self.pb.function.append_basic_block(block.label)
+        return found
+
+    def lower_frame(self, frame: Frame) -> None:
+        self.b.branch(self.block_of(frame, frame.function.entry))
+        for block in frame.function.blocks:
+            self.b.position_at_end(self.block_of(frame, block))
+            for op in block.ops:
+                self.pb.set_location(op.span.line, op.span.col)
+                self.op(frame, op)
+                if isinstance(op, ops.Terminator):
+                    break
+
+    # -- reading and writing values
+
+    def read(self, frame: Frame, value: ops.Value) -> Val | Static:
+        if isinstance(value, ops.Const):
+            return self.const(value)
+        slot = self.slot(frame, value)
+        if isinstance(slot, Static):
+            return slot
+        b = self.b
+        v = b.load(slot.value) if slot.value is not None else None
+        p = b.load(slot.present) if slot.present is not None else None
+        if slot.kind == "nil":
+            return NIL
+        return Val(slot.kind, v, p)
+
+    def const(self, c: ops.Const) -> Val | Static:
+        v = c.value
+        if v is None:
+            return NIL
+        if isinstance(v, bool):
+            return Val("bool", i64(int(v)))
+        if isinstance(v, int):
+            return Val("int", i64(v))
+        if isinstance(v, bytes):
+            return Val("str", self.m.literal(v).var.bitcast(VOIDP))
+        kind = type_kind(c.type)
+        if isinstance(kind, Static):
+            return kind
+        raise TypeError(c)
+
+    def write(self, frame: Frame, reg: ops.Register, val: Val | Static) -> None:
+        slot = self.slot(frame, reg)
+        if isinstance(val, Static) or isinstance(slot, Static):
+            frame.slots[reg] = val
+            return
+        self.store_val(slot, val)
+
+    def store_val(self, slot: Slot, val: Val) -> None:
+        b = self.b
+        if slot.present is not None:
+            b.store(self.present(val), slot.present)
+        if slot.value is not None and val.value is not None:
+            b.store(val.value, slot.value)
+
+    def present(self, val: Val) -> ir.Value:
+        if val.kind == "nil":
+            return ir.Constant(I1, 0)
+        return val.present if val.present is not None else ir.Constant(I1, 1)
+
+    def truthy(self, val: Val | Static) -> ir.Value:
+        if isinstance(val, Static):
+            return ir.Constant(I1, 1)
+        if val.kind == "nil":
+            return ir.Constant(I1, 0)
+        result = self.present(val)
+        if val.kind == "bool":
+            result = self.b.and_(result, self.b.icmp_unsigned("!=", val.value, i64(0)))
+        return result
+
+    # -- failing
+
+    def fail(self, error: int, message: str, fatal: bool) -> None:
+        """Report a fault from the current block, then end the invocation."""
+        index = self.m.fault(error, message, fatal)
+        if fatal:
+            self.b.store(i64(mf.STOP_FATAL), self.m.stop.var)
+            self.b.store(i64(index + 1), self.m.fatal.var)
+        self.record(mf.RECORD_FAULT, index, [], [])
+        self.pb.ret(0)
+
+    def fail_if(self, cond: ir.Value, error: int, message: str, fatal: bool) -> None:
+        bad = self.pb.function.append_basic_block("fault")
+        good = self.pb.function.append_basic_block("ok")
+        self.b.cbranch(cond, bad, good)
+        self.b.position_at_end(bad)
+        self.fail(error, message, fatal)
+        self.b.position_at_end(good)
+
+    def number(self, val: Val | Static, error: int, message: str, fatal: bool) -> ir.Value:
+        """The i64 of a value that must be a number, failing when it is nil."""
+        if isinstance(val, Static) or val.kind not in ("int", "nil"):
+            raise LowerError(self.m.module.errors[error].span,
+                             f"{message}: the value is not a number")
+        if val.kind == "nil":
+            self.fail_if(ir.Constant(I1, 1), error, message, fatal)
+            return i64(0)
+        if val.present is not None:
+            self.fail_if(self.b.not_(val.present), error, message, fatal)
+        return val.value
+
+    # -- strings
+
+    def new_string(self) -> ir.Value:
+        offset = self.next_slot * self.m.strlen
+        self.next_slot += 1
+        ptr = self.b.gep(self.scratch, [i64(offset)])
+        self.zero_string(ptr)
+        return ptr
+
+    def words(self, ptr: ir.Value) -> ir.Value:
+        return self.b.bitcast(ptr, I64.as_pointer())
+
+    def zero_string(self, ptr: ir.Value) -> None:
+        dst = self.words(ptr)
+        for i in range(self.m.words):
+            self.b.store(i64(0), self.b.gep(dst, [i64(i)]))
+
+    def copy_string(self, dst: ir.Value, src: ir.Value) -> None:
+        d, s = self.words(dst), self.words(src)
+        for i in range(self.m.words):
+            self.b.store(self.b.load(self.b.gep(s, [i64(i)])), self.b.gep(d, [i64(i)]))
+
+    def strings_equal(self, left: ir.Value, right: ir.Value) -> ir.Value:
+        a, c = self.words(left), self.words(right)
+        diff: ir.Value = i64(0)
+        for i in range(self.m.words):
+            x = self.b.load(self.b.gep(a, [i64(i)]))
+            y = self.b.load(self.b.gep(c, [i64(i)]))
+            diff = self.b.or_(diff, self.b.xor(x, y))
+        return self.b.icmp_unsigned("==", diff, i64(0))
+
+    # -- ring-buffer records
+
+    def record(self, kind: int, ident: int, vals: list[Val], layouts: list[str]) -> None:
+        b = self.b
+        fields: list[ir.Type] = [I32, I32]
+        for layout in layouts:
+            if lay.is_opt(layout):
+                fields.append(I64)
+            base = lay.base(layout)
+            if base == "str":
+                fields.append(ir.ArrayType(I64, self.m.words))
+            elif base != "nil":
+                fields.append(I64)
+        ty = ir.LiteralStructType(fields)
+        ptr = self.pb.ringbuf_reserve(self.m.ringbuf, ty)
+        full = self.pb.function.append_basic_block("rb_full")
+        fill = self.pb.function.append_basic_block("rb_fill")
+        done = self.pb.function.append_basic_block("rb_done")
+        if self.m.null_checks:
+            b.cbranch(self.pb.is_null(ptr), full, fill)
+        else:
+            b.branch(fill)
+        b.position_at_end(full)
+        self.pb.atomic_add(self.m.lost.var, 1)
+        b.branch(done)
+        b.position_at_end(fill)
+
+        def at(i: int) -> ir.Value:
+            return b.gep(ptr, [ir.Constant(I32, 0), ir.Constant(I32, i)])
+
+        b.store(ir.Constant(I32, kind), at(0))
+        b.store(ir.Constant(I32, ident), at(1))
+        index = 2
+        for val, layout in zip(vals, layouts, strict=True):
+            base = lay.base(layout)
+            present = self.present(val)
+            if lay.is_opt(layout):
+                b.store(b.zext(present, I64), at(index))
+                index += 1
+            if base == "str":
+                src = val.value if val.kind == "str" else self.m.empty.var.bitcast(VOIDP)
+                if val.present is not None:
+                    src = b.select(present, src, self.m.empty.var.bitcast(VOIDP))
+                self.copy_string(b.bitcast(at(index), VOIDP), src)
+                index += 1
+            elif base != "nil":
+                value = val.value if val.value is not None else i64(0)
+                if val.present is not None:
+                    value = b.select(present, value, i64(0))
+                b.store(value, at(index))
+                index += 1
+        self.pb.ringbuf_submit(b.bitcast(ptr, VOIDP))
+        b.branch(done)
+        b.position_at_end(done)
+
+    # -- ops
+
+    def op(self, frame: Frame, op: ops.Op) -> None:
+        handler = _HANDLERS.get(type(op))
+        if handler is None:
+            raise LowerError(op.span, f"'{type(op).__name__}' cannot run in a probe body")
+        handler(self, frame, op)
+
+    def move(self, frame: Frame, op: ops.Move) -> None:
+        self.write(frame, op.dest, self.read(frame, op.src))
+
+    def arith(self, frame: Frame, op: ops.Arith) -> None:
+        b = self.b
+        left = self.number(self.read(frame, op.left), op.error, interp.ARITH_NON_NUMBER, False)
+        right = self.number(self.read(frame, op.right), op.error, interp.ARITH_NON_NUMBER,
+                            False)
+        match op.op:
+            case "+":
+                result = b.add(left, right)
+            case "-":
+                result = b.sub(left, right)
+            case "*":
+                result = b.mul(left, right)
+            case "/" | "%":
+                message = interp.DIVIDE_BY_ZERO if op.op == "/" else interp.MOD_BY_ZERO
+                self.fail_if(b.icmp_unsigned("==", right, i64(0)), op.error, message, True)
+                result = self.signed_divide(op.op, left, right)
+            case _:
+                raise LowerError(op.span, f"unknown operator {op.op!r}")
+        self.write(frame, op.dest, Val("int", result))
+
+    def signed_divide(self, which: str, a: ir.Value, d: ir.Value) -> ir.Value:
+        """ktap's truncating division on magnitudes: BPF's signed division needs cpu v4,
+        and this also wraps INT64_MIN / -1 to INT64_MIN as the interpreter does."""
+        b = self.b
+        zero = i64(0)
+        a_neg = b.icmp_signed("<", a, zero)
+        d_neg = b.icmp_signed("<", d, zero)
+        abs_a = b.select(a_neg, b.sub(zero, a), a)
+        abs_d = b.select(d_neg, b.sub(zero, d), d)
+        if which == "/":
+            q = b.udiv(abs_a, abs_d)
+            return b.select(b.xor(a_neg, d_neg), b.sub(zero, q), q)
+        r = b.urem(abs_a, abs_d)
+        return b.select(a_neg, b.sub(zero, r), r)
+
+    def compare(self, frame: Frame, op: ops.Compare) -> None:
+        b = self.b
+        left, right = self.read(frame, op.left), self.read(frame, op.right)
+        if op.op in ("==", "!="):
+            result = self.equal(left, right, op.span)
+            if op.op == "!=":
+                result = b.not_(result)
+        else:
+            a = self.number(left, op.error, interp.COMPARE_NON_NUMBER, True)
+            c = self.number(right, op.error, interp.COMPARE_NON_NUMBER, True)
+            result = b.icmp_signed(op.op, a, c)
+        self.write(frame, op.dest, Val("bool", b.zext(result, I64)))
+
+    def equal(self, left: Val | Static, right: Val | Static, span: Span) -> ir.Value:
+        b = self.b
+        if isinstance(left, Static) or isinstance(right, Static):
+            return ir.Constant(I1, int(left == right))
+        if left.kind == "nil" or right.kind == "nil":
+            other = right if left.kind == "nil" else left
+            return b.not_(self.present(other))
+        if left.kind != right.kind:
+            return ir.Constant(I1, 0)
+        pl, pr = self.present(left), self.present(right)
+        if left.kind == "str":
+            same = self.strings_equal(left.value, right.value)
+        else:
+            same = b.icmp_unsigned("==", left.value, right.value)
+        both = b.and_(pl, pr)
+        neither = b.and_(b.not_(pl), b.not_(pr))
+        return b.or_(b.and_(both, same), neither)
+
+    def not_(self, frame: Frame, op: ops.Not) -> None:
+        value = self.b.not_(self.truthy(self.read(frame, op.operand)))
+        self.write(frame, op.dest, Val("bool", self.b.zext(value, I64)))
+
+    def negate(self, frame: Frame, op: ops.Negate) -> None:
+        value = self.number(self.read(frame, op.operand), op.error, interp.NEGATE_NON_NUMBER,
+                            True)
+        self.write(frame, op.dest, Val("int", self.b.sub(i64(0), value)))
+
+    # -- cells (top-level variables as globals)
+
+    def global_of(self, frame: Frame, cell: ops.Register) -> tuple[mf.GlobalInfo, GlobalData,
+                                                                    GlobalData | None]:
+        slot = self.slot(frame, cell)
+        assert isinstance(slot, Static) and slot.what == "global", cell
+        return self.m.globals[str(slot.ref)]
+
+    def load_cell(self, frame: Frame, op: ops.LoadCell) -> None:
+        slot = self.slot(frame, op.cell)
+        if isinstance(slot, Static) and slot.what != "global":
+            self.write(frame, op.dest, slot)
+            return
+        info, value, present = self.global_of(frame, op.cell)
+        b = self.b
+        flag = None
+        if present is not None:
+            flag = b.icmp_unsigned("!=", b.load(present.var), i64(0))
+        if info.layout == "str":
+            ptr = self.new_string_unzeroed()
+            self.copy_string(ptr, value.var.bitcast(VOIDP))
+            self.write(frame, op.dest, Val("str", ptr, flag))
+        else:
+            self.write(frame, op.dest, Val(info.layout, b.load(value.var), flag))
+
+    def new_string_unzeroed(self) -> ir.Value:
+        offset = self.next_slot * self.m.strlen
+        self.next_slot += 1
+        return self.b.gep(self.scratch, [i64(offset)])
+
+    def store_cell(self, frame: Frame, op: ops.StoreCell) -> None:
+        info, value, present = self.global_of(frame, op.cell)
+        val = self.read(frame, op.value)
+        assert isinstance(val, Val)
+        b = self.b
+        if val.kind != "nil":
+            if info.layout == "str":
+                self.copy_string(value.var.bitcast(VOIDP), val.value)
+            else:
+                b.store(val.value, value.var)
+        if present is not None:
+            b.store(b.zext(self.present(val), I64), present.var)
+
+    def add_cell(self, frame: Frame, op: ops.AddCell) -> None:
+        info, value, present = self.global_of(frame, op.cell)
+        delta = self.number(self.read(frame, op.delta), op.error, interp.ADD_NON_NUMBER, True)
+        if present is not None:
+            unset = self.b.icmp_unsigned("==", self.b.load(present.var), i64(0))
+            self.fail_if(unset, op.error, interp.ADD_NON_NUMBER, True)
+        self.pb.atomic_add(value.var, delta)
+
+    # -- tables
+
+    def table(self, frame: Frame, value: ops.Value, span: Span) -> tuple[BPFMap, mf.TableInfo]:
+        t = self.read(frame, value)
+        if not isinstance(t, Static) or t.what != "table" or t.ref not in self.m.tables:
+            raise LowerError(span, "a probe body can only use tables created at the top level")
+        return self.m.tables[int(t.ref)]  # type: ignore[call-overload]
+
+    def key_ptr(self, frame: Frame, key: ops.Value, error: int) -> ir.Value:
+        val = self.read(frame, key)
+        if isinstance(val, Static) or val.kind == "nil":
+            self.fail_if(ir.Constant(I1, 1), error, interp.TABLE_NIL_INDEX, True)
+            return self.pb.spill(i64(0))
+        if val.present is not None:
+            self.fail_if(self.b.not_(val.present), error, interp.TABLE_NIL_INDEX, True)
+        if val.kind == "str":
+            return val.value
+        return self.pb.spill(val.value)
+
+    def count_drop(self, info: mf.TableInfo, rc: ir.Value) -> None:
+        failed = self.b.icmp_signed("<", rc, i64(0))
+        with self.b.if_then(failed, likely=False):
+            ptr = self.b.gep(self.m.drops.var, [ir.Constant(I32, 0),
+                                                ir.Constant(I32, info.drop_index)])
+            self.pb.atomic_add(ptr, 1)
+
+    def table_get(self, frame: Frame, op: ops.TableGet) -> None:
+        bpf_map, info = self.table(frame, op.table, op.span)
+        key = self.key_ptr(frame, op.key, op.error)
+        found = self.pb.map_lookup_elem(bpf_map, key)
+        b = self.b
+        hit = b.not_(self.pb.is_null(found))
+        if info.value == "str":
+            ptr = self.new_string_unzeroed()
+            with b.if_else(hit) as (then, otherwise):
+                with then:
+                    self.copy_string(ptr, b.bitcast(found, VOIDP))
+                with otherwise:
+                    self.zero_string(ptr)
+            self.write(frame, op.dest, Val("str", ptr, hit))
+            return
+        slot = self.pb.alloca(I64, "got")
+        b.store(i64(0), slot)
+        with b.if_then(hit):
+            b.store(b.load(found), slot)
+        self.write(frame, op.dest, Val(info.value, b.load(slot), hit))
+
+    def table_set(self, frame: Frame, op: ops.TableSet) -> None:
+        bpf_map, info = self.table(frame, op.table, op.span)
+        key = self.key_ptr(frame, op.key, op.error)
+        val = self.read(frame, op.value)
+        assert isinstance(val, Val)
+        b = self.b
+        if val.kind == "nil":
+            self.pb.map_delete_elem(bpf_map, key)
+            return
+
+        def update() -> None:
+            if val.kind == "str":
+                ptr = val.value
+            else:
+                ptr = self.pb.spill(val.value)
+            self.count_drop(info, self.pb.map_update_elem(bpf_map, key, ptr, 0))
+
+        if val.present is None:
+            update()
+            return
+        with b.if_else(val.present) as (then, otherwise):
+            with then:
+                update()
+            with otherwise:
+                self.pb.map_delete_elem(bpf_map, key)
+
+    def table_add(self, frame: Frame, op: ops.TableAdd) -> None:
+        bpf_map, info = self.table(frame, op.table, op.span)
+        key = self.key_ptr(frame, op.key, op.error)
+        delta = self.number(self.read(frame, op.delta), op.error, interp.ADD_NON_NUMBER, True)
+        b = self.b
+        # Add to an existing entry; else insert the delta (BPF_NOEXIST) and, when another
+        # CPU inserted first, add to its entry. A full map drops the update and counts it.
+        found = self.pb.map_lookup_elem(bpf_map, key)
+        with b.if_else(self.pb.is_null(found)) as (missing, present):
+            with missing:
+                rc = self.pb.map_update_elem(bpf_map, key, self.pb.spill(delta), BPF_NOEXIST)
+                with b.if_then(b.icmp_signed("<", rc, i64(0)), likely=False):
+                    again = self.pb.map_lookup_elem(bpf_map, key)
+                    with b.if_else(self.pb.is_null(again)) as (lost, raced):
+                        with lost:
+                            self.count_drop(info, i64(-1))
+                        with raced:
+                            self.pb.atomic_add(again, delta)
+            with present:
+                self.pb.atomic_add(found, delta)
+
+    # -- calls
+
+    def call(self, frame: Frame, op: ops.Call) -> None:
+        callee = self.read(frame, op.callee)
+        if not isinstance(callee, Static) or callee.what != "func":
+            raise LowerError(op.span, "a probe body can only call functions known at "
+                                      "compile time")
+        function = self.m.module.functions[str(callee.ref)]
+        inner = Frame(function)
+        self.bind_free_cells(inner)
+        for i, param in enumerate(function.params):
+            arg = self.read(frame, op.args[i]) if i < len(op.args) else NIL
+            self.write(inner, param, arg)
+        after = self.pb.function.append_basic_block("after_" + function.name)
+        inner.exit = after
+        inner.result = self.slot(frame, op.dest)
+        inner.result_type = op.dest.type
+        self.lower_frame(inner)
+        self.b.position_at_end(after)
+        if isinstance(inner.result, Static):
+            frame.slots[op.dest] = inner.result
+
+    def call_builtin(self, frame: Frame, op: ops.CallBuiltin) -> None:
+        args = [self.read(frame, a) for a in op.args]
+        match op.name:
+            case "print" | "printf":
+                self.output(op, args)
+            case "exit":
+                self.b.store(i64(mf.STOP_EXIT), self.m.stop.var)
+                self.record(mf.RECORD_EXIT, 0, [], [])
+                self.pb.ret(0)
+                self.b.position_at_end(self.pb.function.append_basic_block("after_exit"))
+            case "gettimeofday_ns" | "gettimeofday_us" | "gettimeofday_ms" | "gettimeofday_s":
+                raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
+            case _:
+                raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
+        self.write(frame, op.dest, NIL)
+
+    def output(self, op: ops.CallBuiltin, args: list[Val | Static]) -> None:
+        template = b""
+        if op.name == "printf":
+            first = op.args[0] if op.args else None
+            if not (isinstance(first, ops.Const) and isinstance(first.value, bytes)):
+                raise LowerError(op.span, "printf in a probe body needs a constant format")
+            template, args = first.value, args[1:]
+        vals: list[Val] = []
+        layouts: list[str] = []
+        for arg in args:
+            if isinstance(arg, Static):
+                raise LowerError(op.span, f"cannot {op.name} a table or a function "
+                                          "in a probe body")
+            vals.append(arg)
+            layouts.append(f"opt:{arg.kind}" if arg.present is not None and arg.kind != "nil"
+                           else arg.kind)
+        site = self.m.print_site(op.name, template, layouts)
+        kind = mf.RECORD_PRINT if op.name == "print" else mf.RECORD_PRINTF
+        self.record(kind, site, vals, layouts)
+
+    # -- event context
+
+    def context(self, frame: Frame, op: ops.Context) -> None:
+        b = self.b
+        pb = self.pb
+        match op.name:
+            case "pid":
+                val = Val("int", b.lshr(pb.get_current_pid_tgid(), i64(32)))
+            case "tid":
+                val = Val("int", b.and_(pb.get_current_pid_tgid(), i64(0xFFFFFFFF)))
+            case "uid":
+                val = Val("int", b.and_(pb.get_current_uid_gid(), i64(0xFFFFFFFF)))
+            case "cpu":
+                val = Val("int", b.and_(pb.get_smp_processor_id(), i64(0xFFFFFFFF)))
+            case "execname":
+                ptr = self.new_string()
+                pb.get_current_comm(ptr, 16)
+                val = Val("str", ptr)
+            case "probename":
+                val = Val("str", self.probename())
+            case name if name.startswith("arg") and name[3:].isdigit():
+                val = self.arg(int(name[3:]), op)
+            case _:
+                raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
+        self.write(frame, op.dest, val)
+
+    def probename(self) -> ir.Value:
+        b = self.b
+        if self.spec.name_index is not None:
+            index: ir.Value = i64(self.spec.name_index)
+        else:
+            cookie = self.pb.call_helper(Helper.GET_ATTACH_COOKIE, self.pb.ctx)
+            count = i64(len(self.m.manifest.names))
+            index = b.select(b.icmp_unsigned("<", cookie, count), cookie, i64(0))
+        names = self.m.names_var
+        return b.bitcast(b.gep(names, [i64(0), index]), VOIDP)
+
+    def arg(self, index: int, op: ops.Context) -> Val:
+        group = self.spec.group
+        if group is None or index not in group.args:
+            raise LowerError(op.span, f"'arg{index}' is not available for this event")
+        f = group.args[index]
+        if f is None:
+            return NIL
+        if f.is_char_array:
+            ptr = self.new_string()
+            size = min(f.size, self.m.strlen - 1)
+            src = self.b.gep(self.pb.ctx, [ir.Constant(I32, f.offset)])
+            self.pb.probe_read_kernel(ptr, size, src)
+            return Val("str", ptr)
+        return Val("int", self.ctx_int(f))
+
+    # -- loops and control flow
+
+    def loop_tick(self, frame: Frame, op: ops.LoopTick) -> None:
+        b = self.b
+        count = b.add(b.load(self.loop_count), i64(1))
+        b.store(count, self.loop_count)
+        self.fail_if(b.icmp_signed(">", count, i64(interp.LOOP_LIMIT)), op.error,
+                     interp.LOOP_OVER_BUDGET, True)
+
+    def check_number(self, frame: Frame, op: ops.CheckNumber) -> None:
+        self.number(self.read(frame, op.value), op.error, interp.FOR_NON_NUMBER, True)
+
+    def jump(self, frame: Frame, op: ops.Jump) -> None:
+        self.b.branch(self.block_of(frame, op.target))
+
+    def branch(self, frame: Frame, op: ops.Branch) -> None:
+        cond = self.truthy(self.read(frame, op.cond))
+        self.b.cbranch(cond, self.block_of(frame, op.if_true), self.block_of(frame, op.if_false))
+
+    def return_(self, frame: Frame, op: ops.Return) -> None:
+        if frame.exit is None:
+            self.pb.ret(0)
+            return
+        if op.value is not None and frame.result is not None:
+            val = self.read(frame, op.value)
+            if isinstance(frame.result, Static) or isinstance(val, Static):
+                frame.result = val
+            else:
+                self.store_val(frame.result, val)
+        elif isinstance(frame.result, Slot):
+            self.store_val(frame.result, NIL)
+        self.b.branch(frame.exit)
+
+    def fail_op(self, frame: Frame, op: ops.Fail) -> None:
+        self.fail(op.error, self.m.module.errors[op.error].message, True)
+
+
+_HANDLERS: dict[type[ops.Op], Callable[[ProgramLowering, Frame, ops.Op], None]] = {
+    ops.Move: ProgramLowering.move,
+    ops.Arith: ProgramLowering.arith,
+    ops.Compare: ProgramLowering.compare,
+    ops.Not: ProgramLowering.not_,
+    ops.Negate: ProgramLowering.negate,
+    ops.LoadCell: ProgramLowering.load_cell,
+    ops.StoreCell: ProgramLowering.store_cell,
+    ops.AddCell: ProgramLowering.add_cell,
+    ops.TableGet: ProgramLowering.table_get,
+    ops.TableSet: ProgramLowering.table_set,
+    ops.TableAdd: ProgramLowering.table_add,
+    ops.Call: ProgramLowering.call,
+    ops.CallBuiltin: ProgramLowering.call_builtin,
+    ops.Context: ProgramLowering.context,
+    ops.LoopTick: ProgramLowering.loop_tick,
+    ops.CheckNumber: ProgramLowering.check_number,
+    ops.Jump: ProgramLowering.jump,
+    ops.Branch: ProgramLowering.branch,
+    ops.Return: ProgramLowering.return_,
+    ops.Fail: ProgramLowering.fail_op,
+}  # type: ignore[dict-item]

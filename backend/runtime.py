@@ -1,0 +1,449 @@
+"""The live session: load the object, run the main chunk against live maps and globals,
+attach the registered probes, print what the probes send, stop, run trace_end, report.
+"""
+
+from __future__ import annotations
+
+import ctypes as ct
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from backend import layout as lay
+from backend import manifest as mf
+from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program
+from backend.ringbuf import RingBuffer
+from backend.tables import GlobalCell, MapTable
+from backend.tracefs import TracefsError, ensure_tracefs
+from ir import fmt, ops
+from ir.interp import CellLike, Interpreter, RuntimeEnv
+from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable
+from kllvm.diagnostics import Diagnostic, Source, Span, render
+
+POLL_MS = 100
+DETACH_THREADS = 256
+PERF_TYPE_SOFTWARE = 1
+PERF_COUNT_SW_CPU_CLOCK = 0
+
+
+class SessionError(Exception):
+    """A failure to set up the session; the message is for the user."""
+
+
+@dataclass
+class Options:
+    quiet: bool = False
+    duration: float | None = None
+    pid: int | None = None
+    verbose: bool = False
+    command: list[str] = field(default_factory=list)
+
+
+def options_from(namespace: object, command: list[str]) -> Options:
+    """The run options of kllvm's command line (an argparse namespace)."""
+    return Options(quiet=bool(getattr(namespace, "quiet", False)),
+                   duration=getattr(namespace, "duration", None),
+                   pid=getattr(namespace, "pid", None),
+                   verbose=bool(getattr(namespace, "verbose", False)),
+                   command=list(command))
+
+
+class LiveEnv(RuntimeEnv):
+    """Hands the interpreter map-backed tables and global-backed cells."""
+
+    def __init__(self, obj: BPFObject, manifest: mf.Manifest, out: BinaryIO, script: str,
+                 argv: list[str]) -> None:
+        super().__init__(out=out, script=script, argv=argv)
+        self.obj = obj
+        self.manifest = manifest
+        self.tables = {t.site: t for t in manifest.tables}
+        self.globals = {g.cell: g for g in manifest.globals}
+        self.live_tables: list[MapTable] = []
+        self._cell_names: dict[str, str] = {}
+
+    def bind_cells(self, module: ops.Module) -> None:
+        """make_cell hears the variable's name; the manifest knows the IR cell's name."""
+        for block in module.functions[module.main].blocks:
+            for op in block.ops:
+                if isinstance(op, ops.MakeCell) and op.global_name is not None:
+                    self._cell_names[op.global_name] = op.dest.name
+
+    def make_table(self, decl: ops.TableDecl, capacity: int) -> KtapTable:
+        info = self.tables.get(decl.site)
+        if info is None:
+            return super().make_table(decl, capacity)
+        table = MapTable(self.obj.map(info.map), info, self.manifest.strlen)
+        self.live_tables.append(table)
+        return table
+
+    def make_cell(self, global_name: str | None, initial: object) -> CellLike:
+        info = self.globals.get(self._cell_names.get(global_name or "", ""))
+        if info is None:
+            return super().make_cell(global_name, initial)
+        cell = GlobalCell(self.obj.global_section(".bss"), info, self.manifest.strlen)
+        cell.value = initial
+        return cell
+
+
+class Session:
+    def __init__(self, source: Source, module: ops.Module, manifest: mf.Manifest,
+                 obj_bytes: bytes, out: BinaryIO, argv: list[str], options: Options) -> None:
+        self.source = source
+        self.module = module
+        self.manifest = manifest
+        self.out = out
+        self.options = options
+        self.links: list[Link] = []
+        self.perf_fds: list[int] = []
+        self.stop_requested = threading.Event()
+        self.exit_seen = False
+        self.fatal: KtapRuntimeError | None = None
+        self.child: int | None = None
+        self.obj = BPFObject.open(obj_bytes, "kllvm")
+        self.env = LiveEnv(self.obj, manifest, out, source.name, argv)
+        self.env.bind_cells(module)
+
+    # -- setup
+
+    def load(self) -> None:
+        try:
+            self.obj.load()
+        except LoadError as e:
+            raise SessionError(self.verifier_message(e)) from None
+        self.bss: GlobalSection = self.obj.global_section(".bss")
+
+    def verifier_message(self, error: LoadError) -> str:
+        """The rejection against the script line: the last source line the kernel's
+        log quotes (`; <text> @ <file>:<line>`) is where the verifier stopped."""
+        lines = error.log.splitlines()
+        where = None
+        for line in lines:
+            if line.startswith(";") and " @ " in line:
+                where = line.rsplit(" @ ", 1)[1]
+        reason = next((ln for ln in reversed(lines) if ln and not ln.startswith(
+            ("processed", "verification time", "stack depth", ";"))), error.summary)
+        text = f"the kernel's verifier rejected the program: {reason.strip()}"
+        message = ""
+        if where is not None and ":" in where:
+            line_no = int(where.rsplit(":", 1)[1])
+            text_line = self.source.line_text(line_no)
+            indent = len(text_line) - len(text_line.lstrip())
+            span = Span(line_no, indent + 1, line_no, len(text_line.rstrip()) + 1)
+            message = render(self.source, Diagnostic(span, text))
+        else:
+            message = f"{self.source.name}: error: {text}\n"
+        if self.options.verbose:
+            message += "verifier log:\n" + error.log
+        else:
+            message += "hint: run with -v for the full verifier log\n"
+        return message
+
+    def start_command(self) -> None:
+        """Forks the `-- CMD`, held on a pipe until the probes are attached."""
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(write_end)
+            os.read(read_end, 1)
+            try:
+                os.execvp(self.options.command[0], self.options.command)
+            except OSError as e:
+                sys.stderr.write(f"kllvm: error: cannot run '{self.options.command[0]}': "
+                                 f"{e.strerror}\n")
+            os._exit(127)
+        os.close(read_end)
+        self.child, self._release = pid, write_end
+
+    def release_command(self) -> None:
+        if self.child is not None:
+            os.write(self._release, b"x")
+            os.close(self._release)
+
+    def attach(self, probes: list[tuple[ops.ProbeDecl, Closure]]) -> None:
+        wanted = {decl.id for decl, _ in probes}
+        for info in self.manifest.programs:
+            if info.probe not in wanted:
+                continue
+            program = self.obj.program(info.name)
+            attached = 0
+            failures: list[str] = []
+            for point in info.attach:
+                try:
+                    self.attach_point(program, point)
+                    attached += 1
+                except OSError as e:
+                    failures.append(f"cannot attach to {point.target}: {e.strerror or e}")
+            if failures and attached == 0:
+                raise SessionError(failures[0])
+            for failure in failures:
+                sys.stderr.write(f"kllvm: warning: {failure}\n")
+
+    def attach_point(self, program: Program, point: mf.AttachPoint) -> None:
+        match point.kind:
+            case "tracepoint":
+                system, event = point.target.split(":", 1)
+                self.links.append(program.attach_tracepoint_cookie(system, event,
+                                                                   point.cookie))
+            case "perf":
+                self.attach_perf(program, int(point.target))
+            case "kprobe":
+                raise OSError(0, "this kernel has no kprobes (CONFIG_KPROBES is not set)")
+            case "uprobe":
+                path, symbol = point.target.rsplit(":", 1)
+                offset = resolve_uprobe(path, symbol)
+                self.links.append(program.attach_uprobe(path, offset, -1, point.retprobe))
+
+    def attach_perf(self, program: Program, period_ns: int) -> None:
+        from bcc.libbcc import lib as bcc
+        attach = bcc.bpf_attach_perf_event
+        attach.argtypes = [ct.c_int, ct.c_uint32, ct.c_uint32, ct.c_uint64, ct.c_uint64,
+                           ct.c_int, ct.c_int, ct.c_int]
+        attach.restype = ct.c_int
+        for cpu in range(os.cpu_count() or 1):
+            fd = attach(program.fd, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, period_ns,
+                        0, -1, cpu, -1)
+            if fd < 0:
+                raise OSError(-fd, f"perf event on cpu {cpu}")
+            self.perf_fds.append(fd)
+
+    # -- records
+
+    def on_record(self, data: bytes) -> None:
+        kind, ident = int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
+        body = data[8:]
+        strlen = self.manifest.strlen
+        match kind:
+            case mf.RECORD_PRINT:
+                site = self.manifest.prints[ident]
+                self.out.write(fmt.format_print(lay.decode_many(site.layouts, body, strlen)))
+            case mf.RECORD_PRINTF:
+                site = self.manifest.prints[ident]
+                args = lay.decode_many(site.layouts, body, strlen)
+                try:
+                    self.out.write(fmt.ktap_printf(site.format.encode("latin-1"), args))
+                except KtapRuntimeError as e:
+                    self.report(e)
+            case mf.RECORD_EXIT:
+                self.exit_seen = True
+            case mf.RECORD_FAULT:
+                fault = self.manifest.faults[ident]
+                error = KtapRuntimeError(fault.message, self.module.errors[fault.site].span,
+                                         fault.fatal)
+                if fault.fatal:
+                    self.fatal = self.fatal or error
+                else:
+                    self.report(error)
+
+    def report(self, error: KtapRuntimeError) -> None:
+        self.out.flush()
+        if error.span is not None:
+            sys.stderr.write(render(self.source, Diagnostic(error.span, error.message)))
+        else:
+            sys.stderr.write(f"{self.source.name}: error: {error.message}\n")
+
+    # -- the run
+
+    def should_stop(self, deadline: float | None) -> bool:
+        if self.stop_requested.is_set() or self.exit_seen or self.fatal is not None:
+            return True
+        if self.bss.read_int(mf.STOP) != 0:
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return True
+        if self.child is not None:
+            pid, _ = os.waitpid(self.child, os.WNOHANG)
+            if pid != 0:
+                self.child = None
+                return True
+        return False
+
+    def poll(self, ring: RingBuffer, ticks: list[tuple[int, Closure]],
+             interpreter: Interpreter) -> None:
+        deadline = (time.monotonic() + self.options.duration
+                    if self.options.duration is not None else None)
+        next_tick = {i: time.monotonic() + ns / 1e9 for i, (ns, _) in enumerate(ticks)}
+        while not self.should_stop(deadline):
+            timeout = POLL_MS
+            now = time.monotonic()
+            if next_tick:
+                timeout = max(0, min(timeout, int((min(next_tick.values()) - now) * 1000)))
+            ring.poll(timeout)
+            now = time.monotonic()
+            for i, (ns, closure) in enumerate(ticks):
+                if now >= next_tick[i]:
+                    next_tick[i] += ns / 1e9
+                    self.out.flush()
+                    try:
+                        interpreter.call(closure, [])
+                    except ExitRequest:
+                        self.exit_seen = True
+                    except KtapRuntimeError as e:
+                        self.report(e)
+                        if e.fatal:
+                            self.fatal = e
+
+    def kernel_fatal(self) -> KtapRuntimeError | None:
+        """A fatal kernel error whose record was lost still stops the run."""
+        index = self.bss.read_int(mf.FATAL)
+        if self.fatal is None and index:
+            fault = self.manifest.faults[index - 1]
+            self.fatal = KtapRuntimeError(fault.message, self.module.errors[fault.site].span)
+        return self.fatal
+
+    def detach(self) -> None:
+        # Each tracepoint detach waits for an RCU grace period (~80 ms here); detaching
+        # from many threads at once shares the grace periods, so `*:*` stops in about
+        # the time one probe does. ctypes releases the GIL around the libbpf calls.
+        if len(self.links) > 1:
+            with ThreadPoolExecutor(DETACH_THREADS) as pool:
+                list(pool.map(Link.destroy, self.links))
+        for link in self.links:
+            link.destroy()
+        self.links.clear()
+        if self.perf_fds:
+            from bcc.libbcc import lib as bcc
+            for fd in self.perf_fds:
+                bcc.bpf_close_perf_event_fd(fd)
+            self.perf_fds.clear()
+
+    def warn_losses(self) -> None:
+        drops_raw = self.bss.read(mf.DROPS)
+        for table in self.manifest.tables:
+            i = table.drop_index
+            dropped = int.from_bytes(drops_raw[i * 8:i * 8 + 8], "little")
+            dropped += sum(t.dropped_updates for t in self.env.live_tables
+                           if t.info.site == table.site)
+            if dropped:
+                sys.stderr.write(
+                    f"{self.source.name}:{table.line}: warning: table '{table.name}' is full "
+                    f"({table.capacity} entries): {dropped} updates were dropped\n")
+        lost = self.bss.read_int(mf.LOST)
+        if lost:
+            sys.stderr.write(f"{self.source.name}: warning: {lost} output records were lost "
+                             "(the ring buffer was full)\n")
+
+    def close(self) -> None:
+        self.detach()
+        self.obj.close()
+
+
+@contextmanager
+def _signals(event: threading.Event) -> Iterator[None]:
+    def handler(signum: int, frame: object) -> None:
+        event.set()
+
+    saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in saved.items():
+            signal.signal(s, h)
+
+
+def resolve_uprobe(path: str, symbol: str) -> int:
+    """The file offset of `symbol` in `path`, through bcc's symbol resolution."""
+    from bcc.libbcc import bcc_symbol
+    from bcc.libbcc import lib as bcc
+    if symbol.startswith("0x") or symbol.isdigit():
+        return int(symbol, 0)
+    sym = bcc_symbol()
+    if bcc.bcc_resolve_symname(path.encode(), symbol.encode(), 0, -1, None,
+                               ct.byref(sym)) < 0:
+        raise OSError(0, f"cannot find symbol '{symbol}' in {path}")
+    offset = int(sym.offset)
+    bcc.bcc_procutils_free(sym.module)
+    return offset
+
+
+def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, out: BinaryIO,
+        argv: list[str], options: Options) -> int:
+    """Runs a script that has kernel probes; returns the exit status."""
+    if os.geteuid() != 0:
+        sys.stderr.write("kllvm: error: tracing needs root privileges (CAP_BPF and "
+                         "CAP_PERFMON): run kllvm as root\n")
+        return 1
+    try:
+        ensure_tracefs()
+    except TracefsError as e:
+        sys.stderr.write(f"kllvm: error: {e}\n")
+        return 1
+    session = Session(source, module, manifest, obj, out, argv, options)
+    try:
+        return _run(session)
+    except SessionError as e:
+        out.flush()
+        sys.stderr.write(str(e) if str(e).endswith("\n") else f"kllvm: error: {e}\n")
+        return 1
+    finally:
+        session.close()
+
+
+def _run(session: Session) -> int:
+    session.load()
+    env = session.env
+    interpreter = Interpreter(session.module, env)
+    try:
+        interpreter.run_main()
+    except ExitRequest:
+        return _finish(session, interpreter, traced=False)
+    except KtapRuntimeError as e:
+        session.report(e)
+        if e.fatal:
+            return 1
+    options = session.options
+    if options.command:
+        session.start_command()
+        session.bss.write_int(mf.TARGET_PID, session.child or 0)
+    elif options.pid is not None:
+        session.bss.write_int(mf.TARGET_PID, options.pid)
+    kernel = [(d, c) for d, c in env.probes if d.kind in ("trace", "profile")]
+    ticks = [(d.interval_ns or 1, c) for d, c in env.probes if d.kind == "tick"]
+    with _signals(session.stop_requested):
+        ring = RingBuffer(session.obj.map(mf.RINGBUF), session.on_record)
+        try:
+            session.attach(kernel)
+            if not options.quiet:
+                session.out.write(b"Tracing... Hit Ctrl-C to end.\n")
+                session.out.flush()
+            session.release_command()
+            if kernel or ticks or session.child is not None:
+                session.poll(ring, ticks, interpreter)
+            # The stop flag silences every program at once; the links are destroyed
+            # after trace_end (`close`), since detaching costs a grace period per event.
+            if session.bss.read_int(mf.STOP) == 0:
+                session.bss.write_int(mf.STOP, mf.STOP_EXIT)
+            ring.consume()
+        finally:
+            ring.close()
+        if session.child is not None:
+            os.kill(session.child, signal.SIGTERM)
+            os.waitpid(session.child, 0)
+    return _finish(session, interpreter, traced=True)
+
+
+def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:
+    fatal = session.kernel_fatal() if traced else None
+    if fatal is not None:
+        session.report(fatal)
+        session.warn_losses()
+        return 1
+    status = 0
+    if session.env.trace_end is not None:
+        session.out.flush()
+        try:
+            interpreter.call(session.env.trace_end, [])
+        except ExitRequest:
+            pass
+        except KtapRuntimeError as e:
+            session.report(e)
+            status = 1 if e.fatal else 0
+    session.out.flush()
+    session.warn_losses()
+    return status

@@ -1,0 +1,104 @@
+"""User space's view of kernel state: tables backed by live BPF maps, variables backed by
+BPF globals. The interpreter sees them as ordinary tables and cells."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+
+from backend import layout as lay
+from backend.loader import GlobalSection, Map, possible_cpus
+from backend.manifest import GlobalInfo, TableInfo
+from ir.values import KtapTable, wrap_int64
+
+
+class MapTable(KtapTable):
+    """A kernel table. Per-CPU maps hold one value per CPU: reads sum them, writes put
+    the value on CPU 0 and zero elsewhere so the sum is what was written."""
+
+    def __init__(self, bpf_map: Map, info: TableInfo, strlen: int) -> None:
+        self.map = bpf_map
+        self.info = info
+        self.strlen = strlen
+        self.dropped_updates = 0
+
+    @property
+    def dropped(self) -> int:
+        """Updates user space dropped; the kernel counts its own in a global."""
+        return self.dropped_updates
+
+    def _key(self, key: object) -> bytes:
+        return lay.encode(self.info.key, key, self.strlen)
+
+    def _decode(self, raw: bytes) -> object:
+        if not self.map.percpu:
+            return lay.decode(self.info.value, raw, self.strlen)
+        stride = self.map.cpu_stride
+        total = sum(int.from_bytes(raw[i:i + 8], "little", signed=True)
+                    for i in range(0, stride * possible_cpus(), stride))
+        return wrap_int64(total)
+
+    def _encode(self, value: object) -> bytes:
+        data = lay.encode(self.info.value, value, self.strlen)
+        if not self.map.percpu:
+            return data
+        return data.ljust(self.map.cpu_stride, b"\0") + bytes(
+            self.map.cpu_stride * (possible_cpus() - 1))
+
+    def get(self, key: object) -> object:
+        raw = self.map.lookup(self._key(key))
+        return None if raw is None else self._decode(raw)
+
+    def set(self, key: object, value: object) -> None:
+        if value is None:
+            self.map.delete(self._key(key))
+            return
+        try:
+            self.map.update(self._key(key), self._encode(value))
+        except OSError as e:
+            if e.errno not in (errno.E2BIG, errno.ENOMEM):
+                raise
+            self.dropped_updates += 1
+
+    def add(self, key: object, delta: int) -> bool:
+        old = self.get(key)
+        if old is not None and type(old) is not int:
+            return False
+        self.set(key, wrap_int64((old or 0) + delta))
+        return True
+
+    def clear(self) -> None:
+        for key in list(self.map.keys()):
+            self.map.delete(key)
+
+    def items(self) -> Iterator[tuple[object, object]]:
+        for key, raw in self.map.items():
+            yield lay.decode(self.info.key, key, self.strlen), self._decode(raw)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.map.keys())
+
+
+class GlobalCell:
+    """A top-level variable that probes use: its value lives in the BPF global."""
+
+    def __init__(self, section: GlobalSection, info: GlobalInfo, strlen: int) -> None:
+        self.section = section
+        self.info = info
+        self.strlen = strlen
+
+    @property
+    def value(self) -> object:
+        if self.info.present is not None and self.section.read_int(self.info.present) == 0:
+            return None
+        return lay.decode(self.info.layout, self.section.read(self.info.symbol), self.strlen)
+
+    @value.setter
+    def value(self, value: object) -> None:
+        if self.info.present is not None:
+            self.section.write_int(self.info.present, int(value is not None))
+        if value is None:
+            if self.info.present is None:
+                raise TypeError(f"{self.info.cell} cannot be nil in the kernel")
+            return
+        self.section.write(self.info.symbol, lay.encode(self.info.layout, value, self.strlen))

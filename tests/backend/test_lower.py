@@ -1,0 +1,101 @@
+"""Compiling ktap scripts to BPF objects against a fake tracefs: sections, grouping by
+layout, argN types, compile errors. No kernel needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.events import TracepointCatalog
+from backend.pipeline import Build, compile_script
+from kllvm.diagnostics import CompileError, Source
+
+HEADER = """\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+"""
+
+
+def fmt(ident: int, fields: str) -> str:
+    return f"name: x\nID: {ident}\nformat:\n{HEADER}\n{fields}\nprint fmt: \"\"\n"
+
+
+def f(decl: str, offset: int, size: int, signed: int = 1) -> str:
+    return f"\tfield:{decl};\toffset:{offset};\tsize:{size};\tsigned:{signed};"
+
+
+NR = f("int __syscall_nr", 8, 4)
+FORMATS = {
+    ("syscalls", "sys_enter_getpid"): fmt(1, NR),
+    ("syscalls", "sys_enter_close"): fmt(2, NR + "\n" + f("unsigned long fd", 16, 8, 0)),
+    ("syscalls", "sys_enter_dup"): fmt(3, NR + "\n" + f("unsigned long fildes", 16, 8, 0)),
+    ("syscalls", "sys_enter_odd"): fmt(5, NR + "\n" + f("int pad", 12, 4)),
+    ("sched", "sched_switch"): fmt(4, f("char prev_comm[16]", 8, 16, 0)),
+}
+
+
+class FakeHost:
+    def available_events(self) -> list[tuple[str, str]]:
+        return list(FORMATS)
+
+    def read_format(self, system: str, event: str) -> str:
+        return FORMATS[(system, event)]
+
+
+def build(text: str) -> Build:
+    return compile_script(Source("t.kp", text), catalog=TracepointCatalog(FakeHost()))
+
+
+def has_sections(obj: bytes, *names: str) -> bool:
+    """Section names are NUL-terminated strings of the ELF's section-name table (where
+    `.rel.BTF.ext` may share its tail with `.BTF.ext`)."""
+    return all(name.encode() + b"\0" in obj for name in names)
+
+
+def test_object_has_programs_maps_globals_and_btf() -> None:
+    b = build("var s = {}\nvar n = 0\n"
+              "trace syscalls:sys_enter_getpid { s[execname] += 1; n += 1; print(n % 3) }\n")
+    assert b.object is not None
+    assert b.object[:4] == b"\x7fELF"
+    assert has_sections(b.object, "tracepoint/syscalls/sys_enter_getpid", ".maps", ".bss",
+                        ".rodata", "license", ".BTF", ".BTF.ext")
+    assert [t.map for t in b.manifest.tables] == ["t0_s"]
+    assert b.manifest.tables[0].percpu  # only ever added to
+    assert [(g.layout, g.present) for g in b.manifest.globals] == [("int", None)]
+    assert [f.message for f in b.manifest.faults] == ["mod 0 arith operation"]
+
+
+def test_one_program_per_layout_with_cookies() -> None:
+    b = build("var s = {}\ntrace syscalls:sys_enter_[cdo]* { s[arg1] += 1 }\n")
+    programs = b.manifest.programs
+    # arg1 is a u64 at 16 in close and dup, an int at 12 in odd: two layouts.
+    assert sorted(b.manifest.names) == ["sys_enter_close", "sys_enter_dup", "sys_enter_odd"]
+    assert sorted(len(p.attach) for p in programs) == [1, 2]
+    cookies = sorted(a.cookie for p in programs for a in p.attach)
+    assert cookies == [0, 1, 2]
+
+
+def test_arg_types_must_agree() -> None:
+    with pytest.raises(CompileError) as e:
+        build("trace syscalls:sys_enter_close, sched:sched_switch { print(arg0) }\n")
+    assert "arg0 is a number in syscalls:sys_enter_close but a string in sched:sched_switch" \
+        in e.value.rendered
+
+
+def test_char_array_argument_is_a_string() -> None:
+    b = build('var t = {}\ntrace sched:sched_switch { t[arg0] += 1 }\n')
+    assert b.manifest.tables[0].key == "str"
+
+
+def test_unknown_pattern_and_filter_field() -> None:
+    with pytest.raises(CompileError) as e:
+        build("trace nope:* { print(1) }\n")
+    assert "no tracepoint matches 'nope:*'" in e.value.rendered
+    with pytest.raises(CompileError) as e:
+        build("trace syscalls:sys_enter_getpid /fd == 1/ { print(1) }\n")
+    assert "unknown field 'fd' in the filter" in e.value.rendered
+
+
+def test_objects_are_byte_identical() -> None:
+    text = 'var n = 0\ntrace syscalls:sys_enter_dup /fildes > 2/ { n += arg1 / 2 }\n'
+    assert build(text).object == build(text).object

@@ -1,0 +1,184 @@
+"""Live: ktap scripts compiled to BPF, loaded through the real verifier, attached, and
+driven by a child process (`-- CMD`) that makes an exact number of syscalls."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from backend import pipeline, runtime
+from kllvm.cli import main
+from kllvm.diagnostics import Source
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+
+GETPIDS = Path(__file__).with_name("getpids.py")
+SYS_GETPID, SYS_GETPPID = 39, 110
+
+
+def run(tmp_path: Path, script: str, *options: str, calls: int = 5,
+        nr: int = SYS_GETPID) -> tuple[int, str]:
+    path = tmp_path / "script.kp"
+    path.write_text(script)
+    out = tmp_path / "out.txt"
+    status = main(["run", "-q", "-o", str(out), *options, str(path), "--", sys.executable,
+                   str(GETPIDS), str(calls), str(nr)])
+    return status, out.read_text() if out.exists() else ""
+
+
+def test_counts_every_sys_enter_by_probename(tmp_path: Path) -> None:
+    script = """var s = {}
+trace syscalls:sys_enter_* { s[probename] += 1 }
+trace_end { printf("getpid=%d\\n", s["sys_enter_getpid"]) }
+"""
+    status, out = run(tmp_path, script, calls=37)
+    assert (status, out) == (0, "getpid=37\n")
+
+
+def test_global_starts_from_main_chunk_and_ends_exact(tmp_path: Path) -> None:
+    script = """var i = 1000
+trace syscalls:sys_enter_getpid { i += 1 }
+trace_end { print(i) }
+"""
+    assert run(tmp_path, script, calls=250) == (0, "1250\n")
+
+
+def test_print_and_printf_numbers_and_strings(tmp_path: Path) -> None:
+    script = """var n = 0
+trace syscalls:sys_enter_getpid {
+  n += 1
+  if (n <= 2) {
+    print("hello world")
+    printf("%d: %s %5d|%-4s|\\n", n, "str", -n * 7 / 2, "ab")
+  }
+}
+"""
+    status, out = run(tmp_path, script, calls=4)
+    assert status == 0
+    assert out == ("hello world\n1: str    -3|ab  |\n"
+                   "hello world\n2: str    -7|ab  |\n")
+
+
+def test_trace_end_loops_pairs_hist_on_live_tables(tmp_path: Path) -> None:
+    script = """var t = {}
+var names = {}
+trace syscalls:sys_enter_getpid, syscalls:sys_enter_getppid {
+  t[probename] += 2
+  names[execname] = probename
+}
+trace_end {
+  var total = 0
+  for (k, v in pairs(t)) { total = total + v }
+  for (i = 1, 3) { total = total + i }
+  printf("total %d\\n", total)
+  print_hist(t)
+}
+"""
+    status, out = run(tmp_path, script, calls=10)
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0] == "total 26"  # 10 getpid * 2, plus 1+2+3
+    assert "sys_enter_getpid" in out and "sys_enter_getppid" not in out
+
+
+def test_filter_compiled_into_the_program(tmp_path: Path) -> None:
+    script = """var hits = 0
+trace syscalls:sys_enter_getpid /common_pid != 0 && __syscall_nr == 39/ { hits += 1 }
+trace syscalls:sys_enter_getpid /__syscall_nr == 40/ { hits += 1000 }
+trace_end { print(hits) }
+"""
+    assert run(tmp_path, script, calls=9) == (0, "9\n")
+
+
+def test_arg_fields_and_strings_as_keys(tmp_path: Path) -> None:
+    script = """var seen = {}
+trace syscalls:sys_exit_getpid {
+  if (arg0 == 39 && arg1 == pid) { seen[execname] += 1 }
+}
+trace_end { for (k, v in pairs(seen)) { printf("%s %d\\n", k, v) } }
+"""
+    status, out = run(tmp_path, script, calls=6)
+    assert status == 0 and out.endswith(" 6\n") and len(out.splitlines()) == 1
+
+
+def test_division_by_zero_is_fatal_with_location(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    script = """var z = 0
+trace syscalls:sys_enter_getpid { print(10 / z) }
+trace_end { print("not reached") }
+"""
+    status, out = run(tmp_path, script)
+    err = capsys.readouterr().err
+    assert (status, out) == (1, "")
+    assert "script.kp:2:41: error: divide 0 arith operation" in err
+
+
+def test_exit_stops_and_runs_trace_end(tmp_path: Path) -> None:
+    script = """trace syscalls:sys_enter_getpid { print("once"); exit() }
+trace_end { print("end") }
+"""
+    assert run(tmp_path, script, calls=50) == (0, "once\nend\n")
+
+
+def test_full_table_reports_drops(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = """var t = table.new(0, 4)
+var i = 0
+trace syscalls:sys_enter_getpid { i += 1; t[i] = 1 }
+trace_end { print(len(t)) }
+"""
+    assert run(tmp_path, script, calls=10) == (0, "4\n")
+    assert "table 't' is full (4 entries): 6 updates were dropped" in capsys.readouterr().err
+
+
+def test_lost_records_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    script = """trace syscalls:sys_enter_getpid {
+  print(execname, execname, execname, execname, execname, execname, execname, execname)
+}
+"""
+    status, out = run(tmp_path, script, calls=20000)
+    err = capsys.readouterr().err
+    lost = int(err.split("warning: ")[1].split()[0])
+    assert status == 0 and lost > 0
+    assert len(out.splitlines()) + lost == 20000
+
+
+def test_unknown_tracepoint_names_the_pattern(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    status, _ = run(tmp_path, "trace nosuch:thing* { print(1) }\n")
+    assert status == 1
+    assert "error: no tracepoint matches 'nosuch:thing*'" in capsys.readouterr().err
+
+
+def test_bad_filter_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _ = run(tmp_path, "trace syscalls:sys_enter_getpid /nofield == 1/ { print(1) }\n")
+    assert status == 1
+    assert "unknown field 'nofield' in the filter" in capsys.readouterr().err
+
+
+def test_verifier_rejection_shown_at_script_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # A test-only build without null checks: the verifier must refuse the ring-buffer write.
+    source = Source("v.kp", "trace syscalls:sys_enter_getpid {\n  print(execname)\n}\n")
+    build = pipeline.compile_script(source, null_checks=False)
+    assert build.object is not None
+    status = runtime.run(source, build.compilation.module, build.manifest, build.object,
+                         sys.stdout.buffer, [], runtime.Options(quiet=True, duration=0.1))
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "v.kp:2:3: error: the kernel's verifier rejected the program" in err
+    assert "ringbuf_mem_or_null" in err and "  print(execname)" in err
+
+
+def test_pid_option_traces_one_process(tmp_path: Path) -> None:
+    script = """var n = 0
+trace syscalls:sys_enter_getpid { n += 1 }
+trace_end { print(n) }
+"""
+    path = tmp_path / "p.kp"
+    path.write_text(script)
+    out = tmp_path / "out.txt"
+    # Traces only pid 1 (init never calls getpid here) for a short while.
+    assert main(["run", "-q", "-d", "0.3", "-p", "1", "-o", str(out), str(path)]) == 0
+    assert out.read_text() == "0\n"
