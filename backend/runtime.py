@@ -24,7 +24,7 @@ from backend.tables import GlobalCell, MapTable
 from backend.tracefs import TracefsError, ensure_tracefs
 from ir import fmt, ops
 from ir.interp import CellLike, Interpreter, RuntimeEnv
-from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable
+from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 from kllvm.diagnostics import Diagnostic, Source, Span, render
 
 POLL_MS = 100
@@ -321,9 +321,9 @@ class Session:
             dropped += sum(t.dropped_updates for t in self.env.live_tables
                            if t.info.site == table.site)
             if dropped:
-                sys.stderr.write(
-                    f"{self.source.name}:{table.line}: warning: table '{table.name}' is full "
-                    f"({table.capacity} entries): {dropped} updates were dropped\n")
+                message = full_table_message(table.name, table.capacity, dropped)
+                span = self.module.tables[table.site].span
+                sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
         lost = self.bss.read_int(mf.LOST)
         if lost:
             sys.stderr.write(f"{self.source.name}: warning: {lost} output records were lost "

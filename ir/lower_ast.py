@@ -181,7 +181,10 @@ class _FunctionLowerer:
     @stmt.register
     def _(self, node: ast.AddAssign) -> None:
         target = node.target
-        if isinstance(node.value, ast.Nil | ast.Bool | ast.String):
+        value = node.value
+        while isinstance(value, ast.Paren):
+            value = value.expr
+        if isinstance(value, ast.Nil | ast.Bool | ast.String):
             self.owner.sink.error(node.value.span, "'+=' needs a number on its right")
         if isinstance(target, ast.Index):
             obj, key = self.expr(target.obj), self.expr(target.key)

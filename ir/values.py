@@ -24,6 +24,12 @@ def wrap_int64(value: int) -> int:
     return value - (1 << 64) if value >= 1 << 63 else value
 
 
+def full_table_message(name: str, capacity: int, dropped: int) -> str:
+    """The end-of-run warning for a table that was full (Part A §7)."""
+    updates = "1 update was" if dropped == 1 else f"{dropped} updates were"
+    return f"table '{name}' is full ({capacity} entries): {updates} dropped"
+
+
 class KtapRuntimeError(Exception):
     """A ktap run-time error. Fatal ones stop the run and skip trace_end; others abort
     only the current closure invocation (Part B §5.6)."""
@@ -43,6 +49,8 @@ class KtapTable(ABC):
     """What the interpreter needs of a table: `TableValue`, or the live runtime's
     map-backed tables. A plain base class rather than a Protocol so that the
     interpreter's is-this-a-table check stays a cheap isinstance."""
+
+    capacity: int  # entries; updates past it are dropped and counted
 
     @abstractmethod
     def get(self, key: object) -> object: ...

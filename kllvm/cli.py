@@ -99,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InternalError as e:
         sys.stderr.write(f"kllvm: internal compiler error, please report: {e}\n")
         return 1
+    except Exception as e:  # noqa: BLE001 - a compiler bug must not look like a crash
+        sys.stderr.write(f"kllvm: internal error, please report: {type(e).__name__}: {e}\n")
+        return 1
     except KeyboardInterrupt:
         return 130
     parser.print_usage(sys.stderr)

@@ -13,7 +13,7 @@ from frontend.sexpr import dump as dump_ast
 from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
 from ir.printer import print_module
-from ir.values import ExitRequest, KtapRuntimeError, KtapTable
+from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 from kllvm import driver
 from kllvm.diagnostics import Diagnostic, Source, render
 from kllvm.typesdump import dump_types
@@ -33,9 +33,8 @@ def report_dropped(source: Source, tables: list[tuple[TableDecl, KtapTable]]) ->
     """Part A §7: a full table is not silent."""
     for decl, table in tables:
         if table.dropped:
-            sys.stderr.write(render(source, Diagnostic(
-                decl.span, f"table '{decl.name}' was full: {table.dropped} updates dropped",
-                "warning")))
+            message = full_table_message(decl.name, table.capacity, table.dropped)
+            sys.stderr.write(render(source, Diagnostic(decl.span, message, "warning")))
 
 
 def run_script(source: Source, args: list[str], command: list[str],

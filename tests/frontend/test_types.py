@@ -12,6 +12,7 @@ from kllvm.diagnostics import CompileError, Source
 from kllvm.driver import compile_source
 from kllvm.typesdump import dump_types
 
+
 def dump(text: str) -> str:
     return dump_types(compile_source(Source("t.kp", text)))
 
@@ -158,7 +159,7 @@ def test_short_circuit_in_user_space_does_not_conflict_with_a_probe() -> None:
 PAD = "var d1, d2, d3, d4, d5, d6 = 0, 0, 0, 0, 0, 0\n"
 
 
-def test_nil_check_idiom_in_a_probe_avoiding_bug1() -> None:
+def test_nil_check_idiom_in_a_probe_after_other_variables() -> None:
     found = types(
         PAD + "var self = {}\n"
         "trace syscalls:sys_enter_getpid { self[tid] = gettimeofday_us() }\n"
@@ -173,7 +174,7 @@ def test_nil_check_idiom_in_a_probe_avoiding_bug1() -> None:
     assert found["placement probe"] == "kernel"
 
 
-def test_tick_and_trace_end_stay_in_user_space_avoiding_bug1() -> None:
+def test_tick_and_trace_end_stay_in_user_space_after_other_variables() -> None:
     found = types(
         PAD + "var t = {}\n"
         "function report() { print_hist(t) }\n"
