@@ -5,6 +5,15 @@ A probe compiles to one BPF program per group of events whose fields the program
 at the same offsets with the same types (`syscalls:*` is a handful of programs, not
 hundreds); every event of a group is attached to the group's program, with its index in
 the probe-name table as the attach cookie.
+
+Wide syscall probes are the exception: attaching to hundreds of `syscalls:sys_enter_X`
+tracepoints is quick, but detaching costs an RCU grace period each (~13 s for
+`sys_enter_*`). The matched `sys_enter_X` (or `sys_exit_X`) events of a probe therefore
+become one group served from the single tracepoint `raw_syscalls:sys_enter` (`sys_exit`),
+whose program looks the syscall number up in a table of the matched syscalls (see
+`EventGroup.syscalls`). The per-syscall records and the raw ones share their offsets
+(`__syscall_nr`/`id` at 8, the arguments or `ret` from 16), so argN and filter fields
+read the same bytes either way.
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from backend import tracefs
+from backend import syscalls, tracefs
 from backend.tracefs import EventFormat, Field
 from frontend.eventdef import (
     EventDef,
@@ -29,6 +38,13 @@ from ir import ops
 from kllvm.diagnostics import CompileError, Diagnostic, Source, Span, render
 
 MAX_ARG = 9  # arg0..arg8; ktap's arg9 read past its descriptor array
+# A probe matching at least this many syscall tracepoints of one kind is served from
+# raw_syscalls (see the module docstring). Below it, per-syscall tracepoints are cheaper:
+# a raw_syscalls program runs on every system call of the machine.
+RAW_SYSCALLS_MIN = 8
+# The raw records' layout that per-syscall fields are read from (x86-64):
+# sys_enter: long id @8, unsigned long args[6] @16; sys_exit: long id @8, long ret @16.
+RAW_RECORD_END = {"sys_enter": 64, "sys_exit": 24}
 
 
 class ProviderError(Exception):
@@ -106,6 +122,10 @@ class EventGroup:
     events: list[tuple[str, str]]
     args: dict[int, Field | None]
     filter_fields: dict[str, Field]
+    # A raw_syscalls group: "sys_enter" or "sys_exit", and the syscall number of each of
+    # its `events` (numbers absent from it are other syscalls, which the program skips).
+    raw: str | None = None
+    syscalls: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -125,6 +145,8 @@ class TracepointCatalog:
         self._host = host or tracefs.TracefsHost()
         self._events: list[tuple[str, str]] | None = None
         self._formats: dict[tuple[str, str], EventFormat] = {}
+        self.raw_syscalls_min = RAW_SYSCALLS_MIN
+        self.syscall_numbers = syscalls.syscall_numbers()
 
     def expand(self, spec: TracepointSpec) -> list[tuple[str, str]]:
         if self._events is None:
@@ -137,6 +159,9 @@ class TracepointCatalog:
         return sorted((s, e) for s, e in self._events
                       if tracefs.strglobmatch(s, spec.system_glob)
                       and tracefs.strglobmatch(e, spec.event_glob))
+
+    def has(self, system: str, event: str) -> bool:
+        return self._events is not None and (system, event) in self._events
 
     def format(self, system: str, event: str) -> EventFormat:
         key = (system, event)
@@ -155,6 +180,10 @@ def _tracepoint_events(eventdef: EventDef, catalog: TracepointCatalog) -> list[t
             raise ProviderError(spec.span, f"no tracepoint matches '{pattern}'")
         events += [e for e in matched if e not in events]
     return events
+
+
+# An event, with the fields its argN and filter read.
+Described = tuple[tuple[str, str], dict[int, Field | None], dict[str, Field]]
 
 
 def probe_events(module: ops.Module, decl: ops.ProbeDecl,
@@ -181,7 +210,7 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
     compares = filter_fields(eventdef.filter)
     result = ProbeEvents(decl, "tracepoint")
     needs_format = bool(indices or compares)
-    groups: dict[object, EventGroup] = {}
+    described: list[Described] = []
     first_type: dict[int, tuple[Type, str]] = {}
     for system, event in events:
         where = f"{system}:{event}"
@@ -204,15 +233,65 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
                     raise ProviderError(compare.span, (
                         f"unknown field '{compare.field}' in the filter: {where} has "
                         "no such field")) from None
+        described.append(((system, event), args, fields))
+    raw_groups, described = _raw_syscall_groups(described, catalog)
+    groups: dict[object, EventGroup] = {}
+    for event_name, args, fields in described:
         key = (tuple((i, field_key(args[i])) for i in indices),
                tuple((n, field_key(f)) for n, f in fields.items()))
         group = groups.get(key)
         if group is None:
             group = groups[key] = EventGroup([], args, fields)
-        group.events.append((system, event))
-    result.groups = list(groups.values())
+        group.events.append(event_name)
+    result.groups = raw_groups + list(groups.values())
     result.arg_types = {i: t for i, (t, _) in first_type.items()}
     return result
+
+
+def _raw_key(f: Field | None, raw: str) -> tuple[object, ...] | None:
+    """What a read of `f` from a raw_syscalls record depends on; "bad" when the raw
+    record does not hold the field at the same place. Signedness does not matter for
+    8-byte fields, which are read whole."""
+    if f is None:
+        return None
+    inside = f.offset + f.size <= RAW_RECORD_END[raw] and (
+        f.offset < 8 or (f.offset == 8 and f.name == "__syscall_nr") or
+        (f.offset >= 16 and f.size == 8))
+    if not inside or f.is_array or f.data_loc:
+        return ("bad",)
+    return (f.offset, f.size, f.signed if f.size < 8 else None)
+
+
+def _raw_syscall_groups(described: list[Described], catalog: TracepointCatalog
+                        ) -> tuple[list[EventGroup], list[Described]]:
+    """Serves a probe's many `syscalls:sys_enter_X` (or `sys_exit_X`) events from one
+    raw_syscalls program when every field it reads is in the same place in all of them;
+    returns those groups and the events left to attach one by one."""
+    numbers = catalog.syscall_numbers
+    made: list[EventGroup] = []
+    for raw in ("sys_enter", "sys_exit"):
+        if not catalog.has("raw_syscalls", raw):
+            continue
+        prefix = raw + "_"
+        mine = [d for d in described if d[0][0] == "syscalls" and
+                d[0][1].startswith(prefix) and d[0][1][len(prefix):] in numbers]
+        if len(mine) < catalog.raw_syscalls_min:
+            continue
+        keys = set()
+        for _, args, fields in mine:
+            keys.add(tuple((i, _raw_key(f, raw)) for i, f in args.items()) +
+                     tuple((n, _raw_key(f, raw)) for n, f in fields.items()))
+        if len(keys) != 1 or any(k == ("bad",) for _, k in next(iter(keys))):
+            continue  # the filter or argN differ between syscalls: attach one by one
+        (_, args, fields) = mine[0]
+        group = EventGroup([event for event, _, _ in mine], args, fields, raw)
+        for system, event in group.events:
+            for nr in numbers[event[len(prefix):]]:
+                group.syscalls[nr] = (system, event)
+        made.append(group)
+        taken = {id(d) for d in mine}
+        described = [d for d in described if id(d) not in taken]
+    return made, described
 
 
 def _a(t: Type) -> str:

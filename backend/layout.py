@@ -5,7 +5,11 @@ A *layout* is a short string, so that the manifest can carry it as JSON:
 * `int`, `bool`: 8 bytes, little-endian (bool is 0 or 1);
 * `str`: `strlen` bytes, NUL-padded (`strlen` is the module's string capacity);
 * `nil`: no bytes;
-* `opt:<inner>`: an 8-byte present flag, then the inner layout.
+* `opt:<inner>`: an 8-byte present flag, then the inner layout;
+* `argstr:<N>` (print records only): the event's index in the probe-name table (8 bytes),
+  then N bytes of the raw tracepoint record after its common header (`backend.argstr`).
+  A register holding `argstr` has the layout `argstr`: it holds nothing, since the
+  record is copied from the program's context when printed.
 
 Every layout is a multiple of 8 bytes, so records and map values stay 8-aligned and the
 BPF code can copy strings one u64 word at a time.
@@ -13,7 +17,9 @@ BPF code can copy strings one u64 word at a time.
 
 from __future__ import annotations
 
-from frontend.types import BoolT, IntT, NilT, OptT, StrT, Type
+from dataclasses import dataclass
+
+from frontend.types import ArgstrT, BoolT, IntT, NilT, OptT, StrT, Type
 
 DEFAULT_STRLEN = 128
 MAX_STRLEN = 1024
@@ -21,6 +27,23 @@ MAX_STRLEN = 1024
 
 class LayoutError(Exception):
     """A type the kernel cannot hold; the message says which."""
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """A decoded `argstr:<N>` field: the event's probe-name index and its record bytes."""
+
+    index: int
+    data: bytes
+
+
+def argstr_layout(size: int) -> str:
+    return f"argstr:{size}"
+
+
+def argstr_size(layout: str) -> int | None:
+    """N of an `argstr:<N>` layout, else None."""
+    return int(layout[7:]) if layout.startswith("argstr:") else None
 
 
 def layout_of(t: Type) -> str:
@@ -36,6 +59,8 @@ def layout_of(t: Type) -> str:
             return "str"
         case NilT():
             return "nil"
+        case ArgstrT():
+            return "argstr"
     raise LayoutError(f"a value of type {t} cannot be kept in the kernel")
 
 
@@ -50,6 +75,8 @@ def is_opt(layout: str) -> bool:
 def size_of(layout: str, strlen: int) -> int:
     if is_opt(layout):
         return 8 + size_of(base(layout), strlen)
+    if (raw := argstr_size(layout)) is not None:
+        return 8 + raw
     return {"int": 8, "bool": 8, "str": strlen, "nil": 0}[layout]
 
 
@@ -82,6 +109,8 @@ def decode(layout: str, data: bytes, strlen: int) -> object:
         if int.from_bytes(data[:8], "little") == 0:
             return None
         return decode(base(layout), data[8:], strlen)
+    if (raw := argstr_size(layout)) is not None:
+        return RawEvent(int.from_bytes(data[:8], "little"), data[8:8 + raw])
     match layout:
         case "int":
             return int.from_bytes(data[:8], "little", signed=True)

@@ -24,8 +24,9 @@ from llvmlite import ir
 
 from backend import layout as lay
 from backend import manifest as mf
+from backend.argstr import HEADER, EventDesc, copy_sizes
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder
-from backend.events import EventGroup, ProbeEvents
+from backend.events import EventGroup, ProbeEvents, TracepointCatalog
 from backend.helpers import BPF_NOEXIST, I8, I32, I64, VOIDP, Helper
 from backend.tracefs import Field
 from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
@@ -39,6 +40,8 @@ RINGBUF_SIZE = 1 << 20
 SCRATCH = "kllvm_scratch"
 STRING_OPS = (ops.TableGet, ops.Context, ops.CallBuiltin)
 COMMON_PID_OFFSET = 4
+TIME_UNITS = {"gettimeofday_ns": 1, "gettimeofday_us": 1_000, "gettimeofday_ms": 1_000_000,
+              "gettimeofday_s": 1_000_000_000}
 
 
 class LowerError(Exception):
@@ -114,12 +117,15 @@ class ProgramSpec:
     group: EventGroup | None
     attach: list[mf.AttachPoint]
     name_index: int | None  # the probename of a single-name program (no cookie needed)
+    # A raw_syscalls program: syscall number -> probename index of the matched syscalls.
+    syscalls: dict[int, int] | None = None
 
 
 class ModuleLowering:
     def __init__(self, module: ops.Module, filename: str, source: str, strlen: int,
-                 null_checks: bool = True) -> None:
+                 null_checks: bool = True, catalog: TracepointCatalog | None = None) -> None:
         self.module = module
+        self._catalog = catalog  # event formats, for argstr
         # False only in tests: provokes a verifier rejection on purpose.
         self.null_checks = null_checks
         self.strlen = strlen
@@ -143,12 +149,15 @@ class ModuleLowering:
         self.fatal = b.global_variable(mf.FATAL, I64)
         self.target_pid = b.global_variable(mf.TARGET_PID, I64)
         self.lost = b.global_variable(mf.LOST, I64)
+        self.realtime = b.global_variable(mf.REALTIME_OFFSET, I64, signed=True)
         kernel = [d for d in self.module.tables if d.kernel]
         self.drops = b.global_variable(mf.DROPS, ir.ArrayType(I64, max(len(kernel), 1)))
         capacities = self._table_capacities()
         for index, decl in enumerate(kernel):
             try:
                 key, value = lay.layout_of(decl.key), lay.layout_of(decl.value)
+                if "argstr" in (lay.base(key), lay.base(value)):
+                    raise lay.LayoutError("argstr can only be printed in a probe body")
             except lay.LayoutError as e:
                 raise LowerError(decl.span, f"table '{decl.name}': {e}") from None
             capacity = capacities.get(decl.site, DEFAULT_TABLE_CAPACITY)
@@ -197,6 +206,8 @@ class ModuleLowering:
     def _declare_global(self, decl: ops.GlobalDecl) -> None:
         try:
             layout = lay.layout_of(decl.type)
+            if lay.base(layout) == "argstr":
+                raise lay.LayoutError("argstr can only be printed in a probe body")
         except lay.LayoutError as e:
             raise LowerError(decl.span, f"variable '{decl.name.split('.')[0]}': {e}") from None
         kind = lay.base(layout)
@@ -237,6 +248,21 @@ class ModuleLowering:
                     if isinstance(callee, FuncT) and callee.function not in seen:
                         count += self._string_slots(callee.function, (*seen, function))
         return count
+
+    @property
+    def catalog(self) -> TracepointCatalog:
+        if self._catalog is None:
+            self._catalog = TracepointCatalog()
+        return self._catalog
+
+    def event_descs(self, events: list[tuple[str, str]]) -> list[EventDesc]:
+        """The formats of `events`, recorded in the manifest for rendering argstr."""
+        descs = []
+        for system, event in events:
+            desc = EventDesc.of(self.catalog.format(system, event))
+            self.manifest.events.setdefault(event, desc.to_json())
+            descs.append(desc)
+        return descs
 
     def fault(self, error: int, message: str, fatal: bool) -> int:
         key = (error, message, fatal)
@@ -293,6 +319,7 @@ class ProgramLowering:
         self.next_slot = 0
         self.loop_count = self.pb.alloca(I64, "loops")
         self.pb._allocas.store(i64(0), self.loop_count)
+        self.syscall_name: ir.Value | None = None  # set by a raw_syscalls prologue
 
     # -- entry
 
@@ -313,6 +340,8 @@ class ProgramLowering:
         other = b.and_(b.icmp_unsigned("!=", target, i64(0)),
                        b.icmp_unsigned("!=", target, tgid))
         self.return_if(other)
+        if self.spec.syscalls is not None:
+            self.syscall_name = self.match_syscall(self.spec.syscalls)
         eventdef = self.spec.probe.decl.eventdef
         if self.spec.group is not None and eventdef is not None and eventdef.filter:
             self.return_if(b.not_(self.filter(eventdef.filter)))
@@ -320,6 +349,21 @@ class ProgramLowering:
         if self.m.null_checks:
             self.return_if(self.pb.is_null(scratch))
         self.scratch = b.bitcast(scratch, VOIDP)
+
+    def match_syscall(self, table: dict[int, int]) -> ir.Value:
+        """A raw_syscalls program returns unless the record's syscall number (`long id`
+        at offset 8) is one the probe matched; then gives that syscall's probename index,
+        from a `.rodata` table indexed by number (0: not matched, else index + 1)."""
+        b = self.b
+        size = max(table) + 1
+        ty = ir.ArrayType(I32, size)
+        init = ir.Constant(ty, [table[nr] + 1 if nr in table else 0 for nr in range(size)])
+        var = self.m.bpf.rodata(f"kllvm_sys_{self.spec.name}", ty, init).var
+        nr = b.load(b.bitcast(b.gep(self.pb.ctx, [ir.Constant(I32, 8)]), I64.as_pointer()))
+        self.return_if(b.icmp_unsigned(">=", nr, i64(size)))
+        entry = b.load(b.gep(var, [i64(0), nr]))
+        self.return_if(b.icmp_unsigned("==", entry, ir.Constant(I32, 0)))
+        return b.zext(b.sub(entry, ir.Constant(I32, 1)), I64)
 
     def return_if(self, cond: ir.Value) -> None:
         stop = self.pb.function.append_basic_block("ret")
@@ -412,7 +456,7 @@ class ProgramLowering:
         base, optional = kind
         init = self.pb._allocas
         value = present = None
-        if base != "nil":
+        if base not in ("nil", "argstr"):
             ty = VOIDP if base == "str" else I64
             value = self.pb.alloca(ty, reg.name)
             init.store(self.m.empty.var.bitcast(VOIDP) if base == "str"
@@ -452,6 +496,8 @@ class ProgramLowering:
         p = b.load(slot.present) if slot.present is not None else None
         if slot.kind == "nil":
             return NIL
+        if slot.kind == "argstr":
+            return Val("argstr")
         return Val(slot.kind, v, p)
 
     def const(self, c: ops.Const) -> Val | Static:
@@ -569,7 +615,9 @@ class ProgramLowering:
             if lay.is_opt(layout):
                 fields.append(I64)
             base = lay.base(layout)
-            if base == "str":
+            if (raw := lay.argstr_size(layout)) is not None:
+                fields += [I64, ir.ArrayType(I8, raw)]
+            elif base == "str":
                 fields.append(ir.ArrayType(I64, self.m.words))
             elif base != "nil":
                 fields.append(I64)
@@ -595,6 +643,12 @@ class ProgramLowering:
         index = 2
         for val, layout in zip(vals, layouts, strict=True):
             base = lay.base(layout)
+            if lay.argstr_size(layout) is not None:
+                b.store(self.name_index(), at(index))
+                dst = b.bitcast(at(index + 1), VOIDP)
+                self.copy_record(dst, *self.argstr_sizes(self.spec.probe.decl.span))
+                index += 2
+                continue
             present = self.present(val)
             if lay.is_opt(layout):
                 b.store(b.zext(present, I64), at(index))
@@ -878,11 +932,19 @@ class ProgramLowering:
                 self.record(mf.RECORD_EXIT, 0, [], [])
                 self.pb.ret(0)
                 self.b.position_at_end(self.pb.function.append_basic_block("after_exit"))
-            case "gettimeofday_ns" | "gettimeofday_us" | "gettimeofday_ms" | "gettimeofday_s":
-                raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
+            case name if name in TIME_UNITS:
+                self.write(frame, op.dest, Val("int", self.wall_clock(TIME_UNITS[name])))
+                return
             case _:
                 raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
         self.write(frame, op.dest, NIL)
+
+    def wall_clock(self, unit_ns: int) -> ir.Value:
+        """gettimeofday: the monotonic clock plus the runtime's realtime offset, so that
+        deltas are exact; whole units by (unsigned) division, as the time is positive."""
+        b = self.b
+        ns = b.add(self.pb.ktime_get_ns(), b.load(self.m.realtime.var))
+        return ns if unit_ns == 1 else b.udiv(ns, i64(unit_ns))
 
     def output(self, op: ops.CallBuiltin, args: list[Val | Static]) -> None:
         template = b""
@@ -898,6 +960,9 @@ class ProgramLowering:
                 raise LowerError(op.span, f"cannot {op.name} a table or a function "
                                           "in a probe body")
             vals.append(arg)
+            if arg.kind == "argstr":
+                layouts.append(lay.argstr_layout(sum(self.argstr_sizes(op.span))))
+                continue
             layouts.append(f"opt:{arg.kind}" if arg.present is not None and arg.kind != "nil"
                            else arg.kind)
         site = self.m.print_site(op.name, template, layouts)
@@ -924,22 +989,51 @@ class ProgramLowering:
                 val = Val("str", ptr)
             case "probename":
                 val = Val("str", self.probename())
+            case "argstr":
+                self.argstr_sizes(op.span)  # only tracepoints have a record
+                val = Val("argstr")
             case name if name.startswith("arg") and name[3:].isdigit():
                 val = self.arg(int(name[3:]), op)
             case _:
                 raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
         self.write(frame, op.dest, val)
 
-    def probename(self) -> ir.Value:
+    def name_index(self) -> ir.Value:
+        """The event's index in the probe-name table (its attach cookie)."""
         b = self.b
         if self.spec.name_index is not None:
-            index: ir.Value = i64(self.spec.name_index)
+            return i64(self.spec.name_index)
+        if self.syscall_name is not None:
+            cookie = self.syscall_name  # bounded below like a cookie, for the verifier
         else:
             cookie = self.pb.call_helper(Helper.GET_ATTACH_COOKIE, self.pb.ctx)
-            count = i64(len(self.m.manifest.names))
-            index = b.select(b.icmp_unsigned("<", cookie, count), cookie, i64(0))
+        count = i64(len(self.m.manifest.names))
+        return b.select(b.icmp_unsigned("<", cookie, count), cookie, i64(0))
+
+    def probename(self) -> ir.Value:
         names = self.m.names_var
-        return b.bitcast(b.gep(names, [i64(0), index]), VOIDP)
+        return self.b.bitcast(self.b.gep(names, [i64(0), self.name_index()]), VOIDP)
+
+    def argstr_sizes(self, span: Span) -> tuple[int, int]:
+        """(fixed, dynamic) bytes of the record this program copies for argstr."""
+        if not hasattr(self, "_argstr_sizes"):
+            group = self.spec.group
+            if group is None:
+                raise LowerError(span, "argstr is only available in tracepoint probes: "
+                                       "this event has no tracepoint record to print")
+            self._argstr_sizes = copy_sizes(self.m.event_descs(group.events))
+        return self._argstr_sizes
+
+    def copy_record(self, dst: ir.Value, fixed: int, dynamic: int) -> None:
+        """The tracepoint record after its common header, into `dst` (i8*)."""
+        b = self.b
+        ctx = self.pb.ctx
+        if fixed:
+            self.pb.probe_read_kernel(dst, fixed, b.gep(ctx, [ir.Constant(I32, HEADER)]))
+        if dynamic:
+            # Apart, so that a fault past the record cannot zero the fixed fields.
+            self.pb.probe_read_kernel(b.gep(dst, [i64(fixed)]), dynamic,
+                                      b.gep(ctx, [ir.Constant(I32, HEADER + fixed)]))
 
     def arg(self, index: int, op: ops.Context) -> Val:
         group = self.spec.group

@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from backend import argstr
+from backend.layout import decode_many
+
 # Ring-buffer record kinds (the first u32 of every record).
 RECORD_PRINT = 1
 RECORD_PRINTF = 2
@@ -22,6 +25,9 @@ FATAL = "kllvm_fatal"  # 1 + the fault index of the first fatal error
 TARGET_PID = "kllvm_pid"
 LOST = "kllvm_lost"
 DROPS = "kllvm_drops"  # one u64 per kernel table
+# CLOCK_REALTIME - CLOCK_MONOTONIC in ns, set by the runtime before attaching:
+# gettimeofday_ns() in a probe is bpf_ktime_get_ns() (monotonic) plus this.
+REALTIME_OFFSET = "kllvm_realtime"
 
 
 @dataclass
@@ -85,6 +91,19 @@ class Manifest:
     prints: list[PrintSite] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # probename by cookie
+    # argstr: the format (backend.argstr.EventDesc.to_json) of each printed event, by
+    # probename
+    events: dict[str, list[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._descs: dict[str, Any] = {}
+
+    def decode(self, layouts: list[str], data: bytes) -> list[object]:
+        """A print record's values, with argstr rendered from its event's format."""
+        values = decode_many(layouts, data, self.strlen)
+        if self.events and not self._descs:
+            self._descs = {k: argstr.EventDesc.from_json(v) for k, v in self.events.items()}
+        return argstr.resolve(values, self.names, self._descs)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,4 +120,5 @@ class Manifest:
             prints=[PrintSite(**p) for p in data["prints"]],
             faults=[Fault(**f) for f in data["faults"]],
             names=list(data["names"]),
+            events=dict(data.get("events", {})),
         )

@@ -18,8 +18,7 @@ from backend.manifest import AttachPoint, Manifest
 from frontend.eventdef import KprobeSpec, UprobeSpec
 from frontend.scope import resolve
 from ir import ops
-from ir.checks import check_module
-from ir.infer import ArgTypes, infer
+from ir.infer import infer
 from ir.lower_ast import lower
 from kllvm import driver
 from kllvm.diagnostics import CompileError, Diagnostic, DiagnosticSink, Source, render
@@ -46,50 +45,44 @@ def _structure(source: Source) -> ops.Module:
     return module
 
 
-def _compile(source: Source, arg_types: ArgTypes) -> driver.Compilation:
-    """`driver.compile_source`, tolerating only BUG-1 of ir/lower_ast.py (a load temporary
-    named like the captured variable it loads, tracked in tests/ir/test_programs.py): the
-    backend keys registers by identity, so the clash is harmless here."""
-    try:
-        return driver.compile_source(source, arg_types)
-    except driver.InternalError as e:
-        problems = str(e).splitlines()[1:]
-        if not all("two different registers are named" in p for p in problems):
-            raise
-    chunk = driver.parse_source(source)
-    sink = DiagnosticSink(source)
-    resolution = resolve(chunk, sink)
-    module = lower(chunk, resolution, sink)
-    solution = infer(module, arg_types)
-    check_module(module, solution, sink)
-    driver._gate(sink)
-    return driver.Compilation(source, chunk, resolution, module, solution)
-
-
 def kernel_probes(module: ops.Module) -> list[ops.ProbeDecl]:
     return [p for p in module.probes if p.kind in ("trace", "profile")]
 
 
-def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
-                   catalog: TracepointCatalog | None = None, null_checks: bool = True) -> Build:
-    """Raises CompileError for everything the user can fix, verifier rejections aside."""
+def compile_typed(source: Source, catalog: TracepointCatalog | None = None
+                  ) -> tuple[driver.Compilation, dict[str, ProbeEvents]]:
+    """The checked, typed IR, with argN typed from the events the probes attach to
+    (what `run`, `build` and `dump` all compile), and those events by probe function."""
     structure = _structure(source)
     if not kernel_probes(structure):
-        return Build(_compile(source, driver.no_event_types), Manifest(strlen), None, None)
+        return driver.compile_source(source), {}
     catalog = catalog or TracepointCatalog()
     try:
         events = {p.function: probe_events(structure, p, catalog)
                   for p in kernel_probes(structure)}
     except ProviderError as e:
         raise e.compile_error(source) from None
-    compilation = _compile(source, make_arg_types(structure, events))
+    return driver.compile_source(source, make_arg_types(structure, events)), events
+
+
+def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
+                   catalog: TracepointCatalog | None = None, null_checks: bool = True) -> Build:
+    """Raises CompileError for everything the user can fix, verifier rejections aside.
+
+    Scripts whose only probes are `tick-N` get an object too (without programs): the
+    live runtime runs their ticks, with the banner, -d and signals of any session."""
+    catalog = catalog or TracepointCatalog()
+    compilation, events = compile_typed(source, catalog)
+    if not compilation.module.probes:
+        return Build(compilation, Manifest(strlen), None, None)
     module = compilation.module
     by_id = {p.id: p for p in module.probes}
     for found in events.values():
         found.decl = by_id[found.decl.id]
     specs, names = program_specs(list(events.values()))
     try:
-        lowering = ModuleLowering(module, source.name, source.text, strlen, null_checks)
+        lowering = ModuleLowering(module, source.name, source.text, strlen, null_checks,
+                                  catalog)
         lowering.lower_programs(specs, names)
         obj = codegen.compile_object(lowering.bpf)
     except LowerError as e:
@@ -130,6 +123,16 @@ def program_specs(probes: list[ProbeEvents]) -> tuple[list[ProgramSpec], list[st
                                      [AttachPoint(kind, target, cookie, ret)], cookie))
         for index, group in enumerate(probe.groups):
             system, event = group.events[0]
+            if group.raw is not None:
+                # One program on raw_syscalls for many syscalls: the probename index
+                # of each matched syscall number, by a table in the program.
+                indices = {e: name_index(e) for _, e in group.events}
+                table = {nr: indices[e] for nr, (_, e) in group.syscalls.items()}
+                specs.append(ProgramSpec(
+                    f"p{pid}_{index}", f"tracepoint/raw_syscalls/{group.raw}", probe, group,
+                    [AttachPoint("tracepoint", f"raw_syscalls:{group.raw}", 0)], None,
+                    table))
+                continue
             attach = [AttachPoint("tracepoint", f"{s}:{e}", name_index(e))
                       for s, e in group.events]
             single = attach[0].cookie if len({a.cookie for a in attach}) == 1 else None

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-from backend import layout as lay
 from backend import manifest as mf
+from backend.clock import realtime_offset
 from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program
 from backend.ringbuf import RingBuffer
 from backend.tables import GlobalCell, MapTable
@@ -29,6 +29,7 @@ from kllvm.diagnostics import Diagnostic, Source, Span, render
 
 POLL_MS = 100
 DETACH_THREADS = 256
+DETACH_NOTICE = 100  # more attachments than this: tell the user that stopping takes time
 PERF_TYPE_SOFTWARE = 1
 PERF_COUNT_SW_CPU_CLOCK = 0
 
@@ -118,6 +119,8 @@ class Session:
         except LoadError as e:
             raise SessionError(self.verifier_message(e)) from None
         self.bss: GlobalSection = self.obj.global_section(".bss")
+        if mf.REALTIME_OFFSET in self.bss.variables:  # gettimeofday_* (backend.clock)
+            self.bss.write_int(mf.REALTIME_OFFSET, realtime_offset(), signed=True)
 
     def verifier_message(self, error: LoadError) -> str:
         """The rejection against the script line: the last source line the kernel's
@@ -218,14 +221,13 @@ class Session:
     def on_record(self, data: bytes) -> None:
         kind, ident = int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
         body = data[8:]
-        strlen = self.manifest.strlen
         match kind:
             case mf.RECORD_PRINT:
                 site = self.manifest.prints[ident]
-                self.out.write(fmt.format_print(lay.decode_many(site.layouts, body, strlen)))
+                self.out.write(fmt.format_print(self.manifest.decode(site.layouts, body)))
             case mf.RECORD_PRINTF:
                 site = self.manifest.prints[ident]
-                args = lay.decode_many(site.layouts, body, strlen)
+                args = self.manifest.decode(site.layouts, body)
                 try:
                     self.out.write(fmt.ktap_printf(site.format.encode("latin-1"), args))
                 except KtapRuntimeError as e:
@@ -285,9 +287,10 @@ class Session:
                     except ExitRequest:
                         self.exit_seen = True
                     except KtapRuntimeError as e:
-                        self.report(e)
                         if e.fatal:
-                            self.fatal = e
+                            self.fatal = e  # reported once, by _finish
+                        else:
+                            self.report(e)
 
     def kernel_fatal(self) -> KtapRuntimeError | None:
         """A fatal kernel error whose record was lost still stops the run."""
@@ -299,8 +302,14 @@ class Session:
 
     def detach(self) -> None:
         # Each tracepoint detach waits for an RCU grace period (~80 ms here); detaching
-        # from many threads at once shares the grace periods, so `*:*` stops in about
-        # the time one probe does. ctypes releases the GIL around the libbpf calls.
+        # from many threads at once overlaps some of them (ctypes releases the GIL
+        # around the libbpf calls), yet 360 tracepoints still take ~12 s. Wide syscall
+        # probes avoid this through raw_syscalls (backend.events); for the other wide
+        # ones, say why stopping takes a while.
+        if len(self.links) > DETACH_NOTICE:
+            self.out.flush()
+            sys.stderr.write(f"kllvm: detaching {len(self.links)} probes...\n")
+            sys.stderr.flush()
         if len(self.links) > 1:
             with ThreadPoolExecutor(DETACH_THREADS) as pool:
                 list(pool.map(Link.destroy, self.links))

@@ -7,7 +7,18 @@ histograms, recurse, or call a function that is not known at compile time.
 
 from __future__ import annotations
 
-from frontend.types import AnyT, FuncT, NilT, OptT, StackT, TableT, Type, is_concrete, strip_opt
+from frontend.types import (
+    AnyT,
+    ArgstrT,
+    FuncT,
+    NilT,
+    OptT,
+    StackT,
+    TableT,
+    Type,
+    is_concrete,
+    strip_opt,
+)
 from ir import ops
 from ir.infer import Conflict, Solution
 from kllvm.diagnostics import DiagnosticSink, Span
@@ -22,6 +33,43 @@ KERNEL_BUILTINS = frozenset(
     {"print", "printf", "exit", "stack", "gettimeofday_ns", "gettimeofday_us",
      "gettimeofday_ms", "gettimeofday_s", "user_string", "kernel_string"}
 )  # fmt: skip
+
+
+ARGSTR_HINT = ("the event text is made in user space from the raw record: only "
+               "print(argstr) and printf(\"%s\", argstr) can show it",)
+
+
+def _argstr_operands(op: ops.Op) -> list[str]:
+    """The fields of `op` that read an argstr value."""
+    found = []
+    for name, value in vars(op).items():
+        if name == "dest":
+            continue
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, ops.Register | ops.Const)
+               and isinstance(strip_opt(v.type), ArgstrT)
+               for v in values):
+            found.append(name)
+    return found
+
+
+def _argstr_misuse(op: ops.Op) -> str | None:
+    """Why `op` cannot use argstr in a probe body (Part A §14), or None."""
+    fields = _argstr_operands(op)
+    if not fields or (isinstance(op, ops.CallBuiltin) and op.name in ("print", "printf")):
+        return None
+    match op:
+        case ops.TableGet() | ops.TableSet() | ops.TableAdd() if "key" in fields:
+            return "argstr cannot be used as a table key in a probe body"
+        case ops.TableSet() | ops.TableAdd():
+            return "argstr cannot be stored in a table in a probe body"
+        case ops.Compare():
+            return "argstr cannot be compared in a probe body"
+        case ops.Move() | ops.StoreCell():
+            return "argstr cannot be assigned in a probe body"
+        case ops.Call():
+            return "argstr cannot be passed to a function in a probe body"
+    return "argstr can only be printed in a probe body"
 
 
 def _callee(value: ops.Value) -> str | None:
@@ -89,6 +137,9 @@ class _KernelChecker:
             case ops.Call(callee=callee) if _callee(callee) is None:
                 self.error(op.span, "a probe body can only call functions known at compile time",
                            ("call a function defined with 'function name() {}'",))
+                return
+        if (why := _argstr_misuse(op)) is not None:
+            self.error(op.span, why, ARGSTR_HINT)
 
     @staticmethod
     def registers_of(op: ops.Op) -> list[ops.Register]:

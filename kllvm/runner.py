@@ -125,7 +125,10 @@ def dump(source: Source, stage: str) -> str:
         return lowering.bpf.llvm_ir() if stage == "llvm" else codegen.assembly(lowering.bpf)
     if stage == "ast":
         return dump_ast(driver.parse_source(source)) + "\n"
-    compilation = driver.compile_source(source)
+    from backend import pipeline
+
+    # argN typed from the events, as `run` and `build` compile it.
+    compilation, _ = pipeline.compile_typed(source)
     if stage == "types":
         return dump_types(compilation)
     if stage == "ir":

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,40 @@ def test_without_root_a_clear_message() -> None:
     assert done.returncode == 1
     assert "tracing needs root privileges: run kllvm as root" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_tick_only_script_with_banner_and_trace_end(tmp_path: Path) -> None:
+    path = tmp_path / "tick.kp"
+    path.write_text("var n = 0\ntick-100ms { n = n + 1; if (n == 3) { exit() } }\n"
+                    "trace_end { print(n) }\n")
+    done = kllvm("run", str(path))
+    assert (done.returncode, done.stdout) == (0, "Tracing... Hit Ctrl-C to end.\n3\n"), \
+        done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_tick_only_script_stops_on_a_signal(tmp_path: Path, signum: int) -> None:
+    path = tmp_path / "tick.kp"
+    path.write_text('var n = 0\ntick-10ms { n = n + 1; if (n == 1) { print("ticking") } }\n'
+                    'trace_end { print("end", n > 1) }\n')
+    proc = subprocess.Popen([sys.executable, "-m", "kllvm", "run", "-q", str(path)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "ticking\n"
+    time.sleep(0.1)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    assert (proc.returncode, out) == (0, "end\ttrue\n"), err
+
+
+def test_dump_types_uses_the_events_arg_types(tmp_path: Path) -> None:
+    path = tmp_path / "switch.kp"
+    path.write_text("trace sched:sched_switch {\n  var prev = arg0\n  var p = arg1\n"
+                    "  print(prev, p)\n}\n")
+    done = kllvm("dump", "--emit=types", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "  prev @2:7: str\n" in done.stdout and "  p @3:7: int\n" in done.stdout
+    ir = kllvm("dump", "--emit=ir", str(path))
+    assert ir.returncode == 0, ir.stderr
+    sample = kllvm("dump", "--emit=types", "samples/sched_transition.kp")
+    assert sample.returncode == 0, sample.stderr

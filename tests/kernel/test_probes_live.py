@@ -182,3 +182,139 @@ trace_end { print(n) }
     # Traces only pid 1 (init never calls getpid here) for a short while.
     assert main(["run", "-q", "-d", "0.3", "-p", "1", "-o", str(out), str(path)]) == 0
     assert out.read_text() == "0\n"
+
+
+# -- wide syscall probes through raw_syscalls
+
+
+def test_sys_enter_glob_is_one_raw_syscalls_attachment() -> None:
+    source = Source("w.kp", "var s = {}\ntrace syscalls:sys_enter_* { s[probename] += 1 }\n"
+                            "trace syscalls:sys_exit_* { s[probename] += 1 }\n")
+    build = pipeline.compile_script(source)
+    targets = [a.target for p in build.manifest.programs for a in p.attach]
+    assert targets == ["raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]
+    assert len(build.manifest.names) > 600  # every sys_enter_X and sys_exit_X
+
+
+def test_raw_syscalls_args_probename_and_filter_exact(tmp_path: Path) -> None:
+    # sys_enter_get*/sys_exit_get* are served from raw_syscalls; only matched syscalls
+    # count, arg0 is the number, arg1 of sys_exit the return value.
+    script = """var s = {}
+var nr = {}
+var mine = 0
+trace syscalls:sys_enter_get* { s[probename] += 1; nr[probename] = arg0 }
+trace syscalls:sys_exit_get* /ret > 0/ {
+  s[probename] += 1
+  if (probename == "sys_exit_getpid" && arg1 == pid) { mine += 1 }
+}
+trace_end {
+  printf("%d %d %d %d\\n", s["sys_enter_getpid"], nr["sys_enter_getpid"],
+         s["sys_exit_getpid"], mine)
+  print(s["sys_enter_getppid"] == nil, s["sys_enter_close"] == nil,
+        s["sys_exit_close"] == nil)
+}
+"""
+    status, out = run(tmp_path, script, calls=37)
+    assert (status, out) == (0, "37 39 37 37\ntrue\ttrue\ttrue\n")
+
+
+def test_raw_syscalls_count_like_the_per_syscall_tracepoints(tmp_path: Path) -> None:
+    # The same syscalls seen both ways in one run: `*at` (>= 8 syscalls) through
+    # raw_syscalls, a short list through its own tracepoints. Counts and argument sums
+    # agree exactly, whatever the traced command does.
+    script = """var raw = {}
+var own = {}
+var rawsum = {}
+var ownsum = {}
+trace syscalls:sys_enter_*at { raw[probename] += 1; rawsum[probename] += arg1 }
+trace syscalls:sys_enter_openat, syscalls:sys_enter_newfstatat {
+  own[probename] += 1; ownsum[probename] += arg1
+}
+trace syscalls:sys_exit_*at /ret >= 0/ { raw[probename] += 1; rawsum[probename] += arg1 }
+trace syscalls:sys_exit_openat, syscalls:sys_exit_newfstatat /ret >= 0/ {
+  own[probename] += 1; ownsum[probename] += arg1
+}
+trace_end {
+  var same = 0
+  for (k, v in pairs(own)) {
+    if (raw[k] == v && rawsum[k] == ownsum[k]) { same = same + 1 } else { print(k, v, raw[k]) }
+  }
+  print(same, len(own))
+}
+"""
+    targets = {a.target for p in pipeline.compile_script(Source("c.kp", script)).manifest.programs
+               for a in p.attach}
+    assert {"raw_syscalls:sys_enter", "raw_syscalls:sys_exit",
+            "syscalls:sys_enter_openat"} <= targets
+    path = tmp_path / "script.kp"
+    path.write_text(script)
+    out = tmp_path / "out.txt"
+    assert main(["run", "-q", "-o", str(out), str(path), "--", "ls", "-la", "/usr"]) == 0
+    assert out.read_text() == "4\t4\n"
+
+
+def test_many_attachments_say_why_stopping_takes_time(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "DETACH_NOTICE", 1)
+    script = """var n = 0
+trace syscalls:sys_enter_getpid, syscalls:sys_enter_getppid { n += 1 }
+trace_end { print(n) }
+"""
+    assert run(tmp_path, script, calls=4) == (0, "4\n")
+    assert "kllvm: detaching 2 probes...\n" in capsys.readouterr().err
+
+
+# -- tick-N in user space
+
+
+def test_tick_only_script_runs_its_timer(tmp_path: Path) -> None:
+    script = """var n = 0
+tick-100ms { n = n + 1; if (n == 3) { exit() } }
+trace_end { print(n) }
+"""
+    path = tmp_path / "t.kp"
+    path.write_text(script)
+    out = tmp_path / "out.txt"
+    assert main(["run", "-q", "-o", str(out), str(path)]) == 0
+    assert out.read_text() == "3\n"
+
+
+def test_tick_only_duration_and_fatal_error(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "t.kp"
+    out = tmp_path / "out.txt"
+    path.write_text("var n = 0\ntick-1s { n = n + 1 }\ntrace_end { print(n) }\n")
+    assert main(["run", "-q", "-d", "0.3", "-o", str(out), str(path)]) == 0
+    assert out.read_text() == "0\n"
+    path.write_text("var n = 0\nvar z = 0\ntick-20ms { n = n + 1; if (n == 2) "
+                    "{ print(n / z) } else { print(n) } }\ntrace_end { print(\"end\") }\n")
+    capsys.readouterr()
+    assert main(["run", "-q", "-o", str(out), str(path)]) == 1
+    assert out.read_text() == "1\n"  # trace_end skipped after a fatal error
+    err = capsys.readouterr().err
+    assert err.count("t.kp:3:44: error: divide 0 arith operation") == 1
+
+
+def test_tick_alongside_kernel_probes(tmp_path: Path) -> None:
+    # sctop-style: a user-space tick reads and clears a kernel table while the probe
+    # counts; the exact total comes from a kernel global.
+    script = """var s = {}
+var n = 0
+var ticks = 0
+var seen = 0
+trace syscalls:sys_enter_getpid { s[execname] += 1; n += 1 }
+tick-20ms {
+  ticks = ticks + 1
+  if (len(s) > 0) { seen = seen + 1 }
+  delete(s)
+}
+trace_end { print(n, ticks > 0, seen > 0) }
+"""
+    path = tmp_path / "script.kp"
+    path.write_text(script)
+    out = tmp_path / "out.txt"
+    child = ("import ctypes, time\nlibc = ctypes.CDLL(None)\n"
+             "for _ in range(6):\n    libc.syscall(39)\n    time.sleep(0.05)\n")
+    status = main(["run", "-q", "-o", str(out), str(path), "--", sys.executable, "-c", child])
+    assert (status, out.read_text()) == (0, "6\ttrue\ttrue\n")
