@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
 from frontend.sexpr import dump as dump_ast
@@ -47,30 +47,28 @@ def run_script(source: Source, args: list[str], command: list[str],
             return runtime.run(built.source, built.module, built.manifest, built.object, out,
                                args, runtime.options_from(options, command))
     build = pipeline.compile_script(source)
-    compilation = build.compilation
-    out: BinaryIO = (open(options.output, "wb") if options.output  # noqa: SIM115
-                     else sys.stdout.buffer)
-    try:
+    module = build.compilation.module
+    with _output(options) as out:
         if build.object is not None:
-            return runtime.run(source, compilation.module, build.manifest, build.object, out,
+            return runtime.run(source, module, build.manifest, build.object, out,
                                args, runtime.options_from(options, command))
         env = RuntimeEnv(out=out, script=source.name, argv=args)
-        interpreter = Interpreter(compilation.module, env)
+        interpreter = Interpreter(module, env)
         try:
-            return _run_user(source, interpreter, env, out)
+            status = _invoke(source, out, interpreter.run_main)
+            if status is None and env.trace_end is not None:
+                status = _invoke(source, out, lambda: interpreter.call(env.trace_end))
+            return status or 0
         finally:
             out.flush()
             report_dropped(source, env.tables)
-    finally:
-        out.flush()
-        if options.output:
-            out.close()
 
 
-def _run_user(source: Source, interpreter: Interpreter, env: RuntimeEnv, out: BinaryIO) -> int:
-    """A script without probes: the main chunk, then trace_end."""
+def _invoke(source: Source, out: BinaryIO, body: Callable[[], object]) -> int | None:
+    """Runs the main chunk or trace_end of a script without probes: 1 after a fatal
+    error (which skips trace_end), None otherwise (exit() and non-fatal errors included)."""
     try:
-        interpreter.run_main()
+        body()
     except ExitRequest:
         pass
     except KtapRuntimeError as e:
@@ -78,23 +76,7 @@ def _run_user(source: Source, interpreter: Interpreter, env: RuntimeEnv, out: Bi
         report_runtime_error(source, e)
         if e.fatal:
             return 1
-    if env.probes:
-        out.flush()
-        first = env.probes[0][0]
-        sys.stderr.write(render(source, Diagnostic(
-            first.span, "probes need the BPF backend, which is not available yet")))
-        return 1
-    if env.trace_end is not None:
-        try:
-            interpreter.call(env.trace_end, [])
-        except ExitRequest:
-            pass
-        except KtapRuntimeError as e:
-            out.flush()
-            report_runtime_error(source, e)
-            if e.fatal:
-                return 1
-    return 0
+    return None
 
 
 @contextlib.contextmanager
