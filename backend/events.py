@@ -144,6 +144,7 @@ class TracepointCatalog:
     def __init__(self, host: tracefs.Host | None = None) -> None:
         self._host = host or tracefs.TracefsHost()
         self._events: list[tuple[str, str]] | None = None
+        self._set: set[tuple[str, str]] | None = None
         self._formats: dict[tuple[str, str], EventFormat] = {}
         self.raw_syscalls_min = RAW_SYSCALLS_MIN
         self.syscall_numbers = syscalls.syscall_numbers()
@@ -156,9 +157,17 @@ class TracepointCatalog:
                 raise ProviderError(spec.span, (
                     f"cannot read the list of tracepoints ({e}); tracing needs root "
                     "privileges: run kllvm as root")) from None
+        exact = (spec.system_glob, spec.event_glob)
+        if not any(c in "".join(exact) for c in "*?[\\"):  # no glob: skip the scan
+            return [exact] if exact in self._event_set() else []
         return sorted((s, e) for s, e in self._events
                       if tracefs.strglobmatch(s, spec.system_glob)
                       and tracefs.strglobmatch(e, spec.event_glob))
+
+    def _event_set(self) -> set[tuple[str, str]]:
+        if self._set is None:
+            self._set = set(self._events or ())
+        return self._set
 
     def has(self, system: str, event: str) -> bool:
         return self._events is not None and (system, event) in self._events

@@ -150,6 +150,7 @@ class ModuleLowering:
         self.target_pid = b.global_variable(mf.TARGET_PID, I64)
         self.lost = b.global_variable(mf.LOST, I64)
         self.realtime = b.global_variable(mf.REALTIME_OFFSET, I64, signed=True)
+        self.self_pid = b.global_variable(mf.SELF_PID, I64)
         kernel = [d for d in self.module.tables if d.kernel]
         self.drops = b.global_variable(mf.DROPS, ir.ArrayType(I64, max(len(kernel), 1)))
         capacities = self._table_capacities()
@@ -236,6 +237,23 @@ class ModuleLowering:
             found = self.bpf.rodata(f"kllvm_str{len(self.literals)}", self.str_type, init)
             self.literals[text] = found
         return found
+
+    def makes_strings(self, function: str, seen: tuple[str, ...] = ()) -> bool:
+        """Whether `function` (or a function it calls) makes a string at run time, which
+        needs the scratch map; string constants live in `.rodata`."""
+        for block in self.module.functions[function].blocks:
+            for op in block.ops:
+                dest = getattr(op, "dest", None)
+                if isinstance(dest, ops.Register):
+                    kind = type_kind(dest.type)
+                    if not isinstance(kind, Static) and kind[0] == "str":
+                        return True
+                if isinstance(op, ops.Call):
+                    callee = strip_opt(op.callee.type)
+                    if isinstance(callee, FuncT) and callee.function not in seen \
+                            and self.makes_strings(callee.function, (*seen, function)):
+                        return True
+        return False
 
     def _string_slots(self, function: str, seen: tuple[str, ...] = ()) -> int:
         count = 0
@@ -336,19 +354,26 @@ class ProgramLowering:
         b = self.b
         self.return_if(b.icmp_unsigned("!=", b.load(self.m.stop.var), i64(0)))
         target = b.load(self.m.target_pid.var)
-        tgid = b.lshr(self.pb.get_current_pid_tgid(), i64(32))
+        # One helper call per event: pid and tid reuse it.
+        self.pid_tgid = self.pb.get_current_pid_tgid()
+        tgid = b.lshr(self.pid_tgid, i64(32))
         other = b.and_(b.icmp_unsigned("!=", target, i64(0)),
                        b.icmp_unsigned("!=", target, tgid))
-        self.return_if(other)
+        # kllvm's own events are never traced: printing them would make more of them.
+        mine = b.icmp_unsigned("==", tgid, b.load(self.m.self_pid.var))
+        self.return_if(b.or_(other, mine))
         if self.spec.syscalls is not None:
             self.syscall_name = self.match_syscall(self.spec.syscalls)
         eventdef = self.spec.probe.decl.eventdef
         if self.spec.group is not None and eventdef is not None and eventdef.filter:
             self.return_if(b.not_(self.filter(eventdef.filter)))
-        scratch = self.pb.map_lookup_elem(self.m.scratch, self.pb.spill(ir.Constant(I32, 0)))
-        if self.m.null_checks:
-            self.return_if(self.pb.is_null(scratch))
-        self.scratch = b.bitcast(scratch, VOIDP)
+        self.scratch: ir.Value | None = None
+        if self.m.makes_strings(self.spec.probe.decl.function):
+            scratch = self.pb.map_lookup_elem(self.m.scratch,
+                                              self.pb.spill(ir.Constant(I32, 0)))
+            if self.m.null_checks:
+                self.return_if(self.pb.is_null(scratch))
+            self.scratch = b.bitcast(scratch, VOIDP)
 
     def match_syscall(self, table: dict[int, int]) -> ir.Value:
         """A raw_syscalls program returns unless the record's syscall number (`long id`
@@ -580,6 +605,7 @@ class ProgramLowering:
     def new_string(self) -> ir.Value:
         offset = self.next_slot * self.m.strlen
         self.next_slot += 1
+        assert self.scratch is not None, "makes_strings missed a string"
         ptr = self.b.gep(self.scratch, [i64(offset)])
         self.zero_string(ptr)
         return ptr
@@ -783,6 +809,7 @@ class ProgramLowering:
     def new_string_unzeroed(self) -> ir.Value:
         offset = self.next_slot * self.m.strlen
         self.next_slot += 1
+        assert self.scratch is not None, "makes_strings missed a string"
         return self.b.gep(self.scratch, [i64(offset)])
 
     def store_cell(self, frame: Frame, op: ops.StoreCell) -> None:
@@ -896,9 +923,17 @@ class ProgramLowering:
                         with lost:
                             self.count_drop(info, i64(-1))
                         with raced:
-                            self.pb.atomic_add(again, delta)
+                            self.add_in_place(info, again, delta)
             with present:
-                self.pb.atomic_add(found, delta)
+                self.add_in_place(info, found, delta)
+
+    def add_in_place(self, info: mf.TableInfo, ptr: ir.Value, delta: ir.Value) -> None:
+        """`*ptr += delta` on a map value: a plain add on a per-CPU map (only this CPU
+        writes its value, and a program does not nest on its CPU), else atomic."""
+        if info.percpu:
+            self.b.store(self.b.add(self.b.load(ptr), delta), ptr)
+        else:
+            self.pb.atomic_add(ptr, delta)
 
     # -- calls
 
@@ -976,9 +1011,9 @@ class ProgramLowering:
         pb = self.pb
         match op.name:
             case "pid":
-                val = Val("int", b.lshr(pb.get_current_pid_tgid(), i64(32)))
+                val = Val("int", b.lshr(self.pid_tgid, i64(32)))
             case "tid":
-                val = Val("int", b.and_(pb.get_current_pid_tgid(), i64(0xFFFFFFFF)))
+                val = Val("int", b.and_(self.pid_tgid, i64(0xFFFFFFFF)))
             case "uid":
                 val = Val("int", b.and_(pb.get_current_uid_gid(), i64(0xFFFFFFFF)))
             case "cpu":

@@ -28,6 +28,7 @@ DROPS = "kllvm_drops"  # one u64 per kernel table
 # CLOCK_REALTIME - CLOCK_MONOTONIC in ns, set by the runtime before attaching:
 # gettimeofday_ns() in a probe is bpf_ktime_get_ns() (monotonic) plus this.
 REALTIME_OFFSET = "kllvm_realtime"
+SELF_PID = "kllvm_self"  # kllvm's own pid: its events are not traced
 
 
 @dataclass

@@ -121,6 +121,8 @@ class Session:
         self.bss: GlobalSection = self.obj.global_section(".bss")
         if mf.REALTIME_OFFSET in self.bss.variables:  # gettimeofday_* (backend.clock)
             self.bss.write_int(mf.REALTIME_OFFSET, realtime_offset(), signed=True)
+        if mf.SELF_PID in self.bss.variables:
+            self.bss.write_int(mf.SELF_PID, os.getpid())
 
     def verifier_message(self, error: LoadError) -> str:
         """The rejection against the script line: the last source line the kernel's

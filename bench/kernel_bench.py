@@ -4,18 +4,25 @@
 
 Overhead: a C loop of getpid calls, timed with no probe, with an empty BPF program on
 sys_enter_getpid, with kllvm running bench/count_getpid.kp, and with bpftrace running the
-equivalent script. Cold start: from spawning `kllvm run` to its "Tracing..." banner, which it
-prints once every probe is attached. Targets (issue 4): overhead <= 0.6x bpftrace's and
-<= 1.3x the empty program's; cold start <= 150 ms.
+equivalent script. The loop is pinned to each CPU in turn: bpftrace's program returns 1,
+which makes the kernel also feed its perf event, opened on CPU 0 only, so its cost depends
+on the CPU (runtime.md §10); the mean over CPUs is what an unpinned loop sees on average.
+Cold start: from spawning `kllvm run` to its "Tracing..." banner, which it prints once
+every probe is attached (with the project's bytecode compiled, as in an installed kllvm).
+Program sizes: the BPF instructions of every program of every sample with probes (ELF
+symbol size / 8; a 64-bit immediate load counts as two). Targets (issue 4): overhead
+<= 0.6x bpftrace's and <= 1.3x the empty program's; cold start <= 150 ms.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -27,10 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend import tracefs  # noqa: E402
+from backend import pipeline, tracefs  # noqa: E402
 from backend.bpfbuilder import BPFModule  # noqa: E402
 from backend.codegen import compile_object  # noqa: E402
 from backend.loader import BPFObject  # noqa: E402
+from kllvm.diagnostics import CompileError, Source  # noqa: E402
 
 KLLVM = [sys.executable, "-m", "kllvm"]
 BANNER = b"Tracing... Hit Ctrl-C to end."
@@ -43,10 +51,15 @@ def build_loop(workdir: Path) -> Path:
     return binary
 
 
-def loop_ns(binary: Path, calls: int, runs: int) -> float:
-    samples = [float(subprocess.run([str(binary), str(calls)], check=True, capture_output=True,
+def loop_ns(binary: Path, calls: int, runs: int, cpu: int) -> float:
+    command = ["taskset", "-c", str(cpu), str(binary), str(calls)]
+    samples = [float(subprocess.run(command, check=True, capture_output=True,
                                     text=True).stdout) for _ in range(runs)]
     return statistics.median(samples)
+
+
+def per_cpu(measure: Callable[[int], float], cpus: list[int]) -> list[float]:
+    return [measure(cpu) for cpu in cpus]
 
 
 @contextmanager
@@ -96,11 +109,62 @@ def bpftrace_tracer() -> list[str] | None:
 
 
 def cold_start(runs: int) -> list[float]:
+    # An installed kllvm has its bytecode compiled; PYTHONDONTWRITEBYTECODE (set in some
+    # environments) would otherwise make every start compile the sources again.
+    for package in ("backend", "frontend", "ir", "kllvm"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     times = []
     for _ in range(runs):
         with traced_by(kllvm_tracer(), lambda seen: BANNER in seen) as ready:
             times.append(ready)
     return times
+
+
+# ------------------------------------------------------------------ program sizes
+
+
+def function_sizes(elf: bytes) -> dict[str, int]:
+    """Size in bytes of every function symbol of an ELF64 little-endian object."""
+    shoff, = struct.unpack_from("<Q", elf, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", elf, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", elf, shoff + i * shentsize)
+                for i in range(shnum)]
+    sizes = {}
+    for _, sh_type, _, _, offset, size, link, _, _, entsize in sections:
+        if sh_type != 2:  # SHT_SYMTAB
+            continue
+        strtab = sections[link]
+        for pos in range(offset, offset + size, entsize):
+            name, info, _, _, _, sym_size = struct.unpack_from("<IBBHQQ", elf, pos)
+            if info & 0xF == 2:  # STT_FUNC
+                start = strtab[4] + name
+                sizes[elf[start:elf.index(b"\0", start)].decode()] = sym_size
+    return sizes
+
+
+def program_sizes() -> list[tuple[str, str, int]]:
+    """(sample, program, instructions) for every program of every sample with probes."""
+    rows = []
+    scripts = sorted((ROOT / "samples").glob("*.kp")) + [ROOT / "bench" / "count_getpid.kp"]
+    for script in scripts:
+        name = script.relative_to(ROOT).as_posix()
+        try:
+            build = pipeline.compile_script(Source(name, script.read_text()))
+        except CompileError as e:
+            rows.append((name, f"compile error: {str(e).splitlines()[0]}", 0))
+            continue
+        if build.object is None:
+            continue  # no probe: nothing runs in the kernel
+        sizes = function_sizes(build.object)
+        for program in build.manifest.programs:
+            rows.append((name, program.name, sizes[program.name] // 8))
+    return rows
+
+
+def print_program_sizes(rows: list[tuple[str, str, int]]) -> None:
+    print(f"{'sample':<34}{'program':<14}{'insns':>7}")
+    for sample, program, count in rows:
+        print(f"{sample:<34}{program:<14}{count:>7}")
 
 
 def main() -> None:
@@ -109,40 +173,56 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     options = parser.parse_args()
     tracefs.ensure_tracefs()
+    cpus = sorted(os.sched_getaffinity(0))
+    figures: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         binary = build_loop(Path(tmp))
-        measure = lambda: loop_ns(binary, options.calls, options.runs)  # noqa: E731
-        base = measure()
+
+        def measure(cpu: int) -> float:
+            return loop_ns(binary, options.calls, options.runs, cpu)
+
+        figures["none"] = per_cpu(measure, cpus)
         with empty_program():
-            empty = measure()
+            figures["empty BPF program"] = per_cpu(measure, cpus)
         with traced_by(kllvm_tracer(), lambda seen: BANNER in seen):
-            kllvm = measure()
+            figures["kllvm count"] = per_cpu(measure, cpus)
         tracer = bpftrace_tracer()
-        bpftrace: float | None = None
         if tracer is not None:
             with traced_by(tracer, lambda seen: b"Attaching" in seen):
                 time.sleep(0.2)  # bpftrace prints "Attaching" just before it attaches
-                bpftrace = measure()
+                figures["bpftrace count()"] = per_cpu(measure, cpus)
     starts = cold_start(options.runs)
+    sizes = program_sizes()
 
-    added = {name: value - base for name, value in
-             (("empty BPF program", empty), ("kllvm count", kllvm))}
-    print(f"getpid loop, {options.calls} calls, median of {options.runs} runs "
-          f"(cpu {os.cpu_count()})")
-    print(f"{'probe':<22}{'ns/call':>10}{'added ns':>10}")
-    print(f"{'none':<22}{base:>10.1f}{0:>10.1f}")
-    print(f"{'empty BPF program':<22}{empty:>10.1f}{added['empty BPF program']:>10.1f}")
-    print(f"{'kllvm count':<22}{kllvm:>10.1f}{added['kllvm count']:>10.1f}")
-    if bpftrace is not None:
-        print(f"{'bpftrace count()':<22}{bpftrace:>10.1f}{bpftrace - base:>10.1f}")
+    base = figures["none"]
+    added = {name: [v - b for v, b in zip(values, base, strict=True)]
+             for name, values in figures.items()}
+    print(f"getpid loop, {options.calls} calls, median of {options.runs} runs, "
+          f"pinned to each CPU")
+    columns = [f"cpu{c}" for c in cpus] + ["mean"]
+    print(f"{'added ns/call':<22}" + "".join(f"{c:>10}" for c in columns)
+          + f"{'base ns':>10}")
+    for name, values in added.items():
+        row = [*values, statistics.mean(values)]
+        print(f"{name:<22}" + "".join(f"{v:>10.1f}" for v in row)
+              + f"{statistics.mean(figures[name]):>10.1f}")
     print()
-    ratio_empty = added["kllvm count"] / max(added["empty BPF program"], 1e-9)
-    print(f"kllvm / empty program overhead: {ratio_empty:.2f}x (target <= 1.3x)")
-    if bpftrace is not None:
-        ratio_bpftrace = added["kllvm count"] / max(bpftrace - base, 1e-9)
-        print(f"kllvm / bpftrace overhead:      {ratio_bpftrace:.2f}x (target <= 0.6x)")
+
+    def ratio(a: str, b: str) -> str:
+        per = [x / max(y, 1e-9) for x, y in zip(added[a], added[b], strict=True)]
+        mean = statistics.mean(added[a]) / max(statistics.mean(added[b]), 1e-9)
+        return " ".join(f"cpu{c} {r:.2f}x" for c, r in zip(cpus, per, strict=True)) \
+            + f", mean {mean:.2f}x"
+
+    print(f"kllvm / empty program overhead: {ratio('kllvm count', 'empty BPF program')} "
+          "(target <= 1.3x)")
+    if "bpftrace count()" in added:
+        print(f"kllvm / bpftrace overhead:      {ratio('kllvm count', 'bpftrace count()')} "
+              "(target <= 0.6x)")
     print(f"cold start to probes attached: median {statistics.median(starts) * 1000:.0f} ms "
           f"(min {min(starts) * 1000:.0f}, target <= 150 ms)")
+    print()
+    print_program_sizes(sizes)
 
 
 if __name__ == "__main__":

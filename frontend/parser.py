@@ -57,7 +57,9 @@ _AFTER_RETURN = frozenset({"$END", "END", "RBRACE", "SEMI", "UNTIL"})
 @functools.cache
 def _lark() -> Lark:
     grammar = Path(__file__).with_name("ktap.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True)
+    # cache=True: the LALR tables are built once and pickled in the temp directory (keyed
+    # by the grammar and lark version); building them costs ~100 ms of every start.
+    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, cache=True)
 
 
 def parse(source: Source, sink: DiagnosticSink) -> ast.Chunk | None:
