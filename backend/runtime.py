@@ -28,6 +28,7 @@ from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable, full_ta
 from kllvm.diagnostics import Diagnostic, Source, Span, render
 
 POLL_MS = 100
+RECORDS_PER_STOP_CHECK = 4096
 DETACH_THREADS = 256
 DETACH_NOTICE = 100  # more attachments than this: tell the user that stopping takes time
 PERF_TYPE_SOFTWARE = 1
@@ -105,6 +106,8 @@ class Session:
         self.perf_fds: list[int] = []
         self.stop_requested = threading.Event()
         self.exit_seen = False
+        self.records = 0
+        self.deadline: float | None = None
         self.fatal: KtapRuntimeError | None = None
         self.child: int | None = None
         self.obj = BPFObject.open(obj_bytes, "kllvm")
@@ -221,6 +224,9 @@ class Session:
     # -- records
 
     def on_record(self, data: bytes) -> None:
+        self.records += 1
+        if self.records % RECORDS_PER_STOP_CHECK == 0:
+            self.stop_kernel_if_due()
         kind, ident = int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
         body = data[8:]
         match kind:
@@ -254,6 +260,14 @@ class Session:
 
     # -- the run
 
+    def stop_kernel_if_due(self) -> None:
+        """libbpf's poll keeps consuming while records keep coming, so under a flood it
+        would never return to check -d or Ctrl-C: set the kernel's stop flag from here,
+        the probes go quiet and the poll returns."""
+        due = self.deadline is not None and time.monotonic() >= self.deadline
+        if due or self.stop_requested.is_set():
+            self.bss.write_int(mf.STOP, 1)
+
     def should_stop(self, deadline: float | None) -> bool:
         if self.stop_requested.is_set() or self.exit_seen or self.fatal is not None:
             return True
@@ -272,6 +286,7 @@ class Session:
              interpreter: Interpreter) -> None:
         deadline = (time.monotonic() + self.options.duration
                     if self.options.duration is not None else None)
+        self.deadline = deadline
         next_tick = {i: time.monotonic() + ns / 1e9 for i, (ns, _) in enumerate(ticks)}
         while not self.should_stop(deadline):
             timeout = POLL_MS
