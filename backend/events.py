@@ -14,10 +14,17 @@ whose program looks the syscall number up in a table of the matched syscalls (se
 `EventGroup.syscalls`). The per-syscall records and the raw ones share their offsets
 (`__syscall_nr`/`id` at 8, the arguments or `ret` from 16), so argN and filter fields
 read the same bytes either way.
+
+Kernel and user function probes (`probe:func`, `probe:/path:sym`) have no tracepoint
+record: their programs get the probed task's registers (`struct pt_regs`). Each such
+probe is one program with an `EventGroup` of its own whose "fields" are registers, so
+`argN` and the `/filter/` read them exactly like tracepoint fields (see `register_group`).
 """
 
 from __future__ import annotations
 
+import platform
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +32,7 @@ from backend import syscalls, tracefs
 from backend.tracefs import EventFormat, Field
 from frontend.eventdef import (
     EventDef,
+    FetchArg,
     Filter,
     FilterAnd,
     FilterCompare,
@@ -136,6 +144,8 @@ class ProbeEvents:
     arg_types: dict[int, Type] = field(default_factory=dict)
     # kprobe/uprobe specs: (section suffix, attach target), one program each
     others: list[tuple[KprobeSpec | UprobeSpec, str]] = field(default_factory=list)
+    # The registers each of `others` reads for argN and the filter, in the same order.
+    other_groups: list[EventGroup] = field(default_factory=list)
 
 
 class TracepointCatalog:
@@ -204,10 +214,36 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
     assert eventdef is not None
     if all(isinstance(s, KprobeSpec | UprobeSpec) for s in eventdef.specs):
         result = ProbeEvents(decl, "probe")
+        names = context_names(module, kernel_reach(module, decl.function))
+        if "argstr" in names:
+            # Said here, before type inference would complain about argN first.
+            raise ProviderError(eventdef.span, "argstr is only available in tracepoint "
+                                               "probes: this event has no tracepoint record "
+                                               "to print")
+        indices = [i for i in arg_indices(names) if i < MAX_ARG]
+        compares = filter_fields(eventdef.filter)
+        first_type: dict[int, tuple[Type, str]] = {}
         for spec in eventdef.specs:
             assert isinstance(spec, KprobeSpec | UprobeSpec)
             target = spec.symbol_glob if isinstance(spec, KprobeSpec) else spec.path
+            if isinstance(spec, UprobeSpec) and isinstance(spec.symbol_or_offset, str) \
+                    and any(c in spec.symbol_or_offset for c in "*?["):
+                # Attaching resolves one symbol; without this the glob would be looked
+                # up as a name and reported as missing.
+                raise ProviderError(spec.span, "symbol globs in user-space probes are not "
+                                               "supported yet: name one symbol")
             result.others.append((spec, target))
+            group = register_group(spec, indices, compares)
+            result.other_groups.append(group)
+            where = _spec_text(spec)
+            for index in indices:
+                t = INT if group.args[index] is not None else NIL
+                seen = first_type.setdefault(index, (t, where))
+                if seen[0] != t:
+                    raise ProviderError(eventdef.span, (
+                        f"arg{index} is {_a(seen[0])} in {seen[1]} but {_a(t)} in {where}; "
+                        "every event of a probe must agree on its type"))
+        result.arg_types = {i: t for i, (t, _) in first_type.items()}
         return result
     for spec in eventdef.specs:
         if not isinstance(spec, TracepointSpec):
@@ -301,6 +337,95 @@ def _raw_syscall_groups(described: list[Described], catalog: TracepointCatalog
         taken = {id(d) for d in mine}
         described = [d for d in described if id(d) not in taken]
     return made, described
+
+
+# x86-64 `struct pt_regs`, the context of kprobe and uprobe programs: the byte offset of
+# each register under the names of the kernel's fetch-arg syntax (`%di`, `%ax`, ...).
+PT_REGS_X86_64 = {
+    name: 8 * i for i, name in enumerate(
+        "r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss".split())
+}
+# A fetch arg's `:TYPE` suffix → (bytes, signed). The low bytes of a register come first
+# (little-endian), so a narrow type is a narrow read at the register's own offset.
+FETCH_TYPES = {f"{k}{bits}": (bits // 8, k == "s")
+               for k in "usx" for bits in (8, 16, 32, 64)}
+_FETCH = re.compile(r"(?P<where>%[a-z0-9_]+|\$retval)(?::(?P<type>\w+))?")
+
+
+def _spec_text(spec: KprobeSpec | UprobeSpec) -> str:
+    ret = "%return" if spec.is_return else ""
+    if isinstance(spec, KprobeSpec):
+        return f"probe:{spec.symbol_glob}{ret}"
+    return f"probe:{spec.path}:{spec.symbol_or_offset}{ret}"
+
+
+def _register(name: str, reg: str, span: Span, size: int = 8,
+              signed: bool = False) -> Field:
+    if reg not in PT_REGS_X86_64:
+        raise ProviderError(span, f"unknown register '%{reg}': x86-64 registers are "
+                                  + " ".join(f"%{r}" for r in PT_REGS_X86_64))
+    return Field(name, f"{'s' if signed else 'u'}{size * 8}", PT_REGS_X86_64[reg], size,
+                 signed, None, False, False)
+
+
+def _fetch_field(arg: FetchArg, position: int) -> Field:
+    """The register a fetch arg names, e.g. `size=%di`, `r=$retval:s32`. Memory fetches
+    (`+8(%di)`, `@addr`, `$stack`) and string types are not compiled yet: saying so beats
+    reading something else."""
+    name = arg.name or f"arg{position}"  # the kernel's name for an unnamed fetch arg
+    m = _FETCH.fullmatch(arg.fetch)
+    if m is None:
+        raise ProviderError(arg.span, f"fetch argument '{arg.fetch}' is not supported yet: "
+                                      "use a register (%di) or $retval, with an optional "
+                                      "type such as :s32")
+    size, signed = 8, False
+    if m["type"] is not None:
+        if m["type"] not in FETCH_TYPES:
+            raise ProviderError(arg.span, f"fetch type ':{m['type']}' is not supported yet: "
+                                          "use u8..u64, s8..s64 or x8..x64")
+        size, signed = FETCH_TYPES[m["type"]]
+    reg = "ax" if m["where"] == "$retval" else m["where"][1:]
+    return _register(name, reg, arg.span, size, signed)
+
+
+def register_group(spec: KprobeSpec | UprobeSpec, indices: list[int],
+                   compares: list[FilterCompare]) -> EventGroup:
+    """argN and filter fields of a kprobe/uprobe as registers, numbered like ktap's
+    probe events (Part C §3.5): on entry arg0 is `__probe_ip`, arg1.. the fetch args; on
+    return arg0 is `__probe_func`, arg1 `__probe_ret_ip`, arg2.. the fetch args."""
+    if not indices and not compares:
+        return EventGroup([], {}, {})  # reads no register
+    if platform.machine() != "x86_64":
+        raise ProviderError(spec.span, "reading registers in kprobes and uprobes is only "
+                                       "implemented for x86-64")
+    fields: dict[str, Field] = {}
+    by_index: dict[int, Field | None] = {}
+    if spec.is_return:
+        fields["__probe_ret_ip"] = _register("__probe_ret_ip", "ip", spec.span)
+        by_index[1] = fields["__probe_ret_ip"]
+        first = 2
+    else:
+        fields["__probe_ip"] = _register("__probe_ip", "ip", spec.span)
+        by_index[0] = fields["__probe_ip"]
+        first = 1
+    for position, arg in enumerate(spec.fetchargs, 1):
+        f = _fetch_field(arg, position)
+        fields[f.name] = by_index[first + position - 1] = f
+    args: dict[int, Field | None] = {}
+    for index in indices:
+        if spec.is_return and index == 0:
+            # The probed function's address is not in the registers at its return.
+            raise ProviderError(spec.span, "arg0 (__probe_func) of a return probe is not "
+                                           "available: use probename")
+        args[index] = by_index.get(index)
+    used: dict[str, Field] = {}
+    for compare in compares:
+        if compare.field not in fields:
+            raise ProviderError(compare.span, (
+                f"unknown field '{compare.field}' in the filter: {_spec_text(spec)} has "
+                f"only {', '.join(fields)}"))
+        used[compare.field] = fields[compare.field]
+    return EventGroup([], args, used)
 
 
 def _a(t: Type) -> str:

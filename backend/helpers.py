@@ -67,3 +67,5 @@ BPF_F_USER_STACK = 1 << 8
 BPF_F_FAST_STACK_CMP = 1 << 9
 BPF_F_REUSE_STACKID = 1 << 10
 BPF_F_CURRENT_CPU = 0xFFFFFFFF
+BPF_F_MMAPABLE = 1 << 10  # a map flag: user space may mmap an array map
+EEXIST = 17

@@ -96,6 +96,7 @@ _PROTOTYPES: dict[str, tuple[object, list[object]]] = {
     "bpf_map__value_size": (ct.c_uint32, [c_void_p]),
     "bpf_map__max_entries": (ct.c_uint32, [c_void_p]),
     "bpf_map__map_flags": (ct.c_uint32, [c_void_p]),
+    "bpf_map__set_max_entries": (c_int, [c_void_p, ct.c_uint32]),
     "bpf_map__set_initial_value": (c_int, [c_void_p, c_void_p, c_size_t]),
     "bpf_map__initial_value": (c_void_p, [c_void_p, ct.POINTER(c_size_t)]),
     "bpf_map_lookup_elem": (c_int, [c_int, c_void_p, c_void_p]),
@@ -429,6 +430,36 @@ def possible_cpus() -> int:
     return lib().libbpf_num_possible_cpus()
 
 
+class MappedArray:
+    """An array map made with BPF_F_MMAPABLE, mapped into this process: elements are
+    read and written in place, with no syscall."""
+
+    def __init__(self, bpf_map: Map) -> None:
+        self.map = bpf_map
+        self.stride = bpf_map.cpu_stride  # the kernel pads elements to 8 bytes
+        page = mmap.PAGESIZE
+        length = (self.stride * bpf_map.max_entries + page - 1) // page * page
+        self._mm = mmap.mmap(bpf_map.fd, length, mmap.MAP_SHARED,
+                             mmap.PROT_READ | mmap.PROT_WRITE)
+
+    def read_all(self) -> bytes:
+        return self._mm[:self.stride * self.map.max_entries]
+
+    def read(self, index: int) -> bytes:
+        start = index * self.stride
+        return self._mm[start:start + self.map.value_size]
+
+    def write(self, index: int, data: bytes) -> None:
+        if len(data) != self.map.value_size:
+            raise ValueError(f"map {self.map.name}: value is {len(data)} bytes, "
+                             f"not {self.map.value_size}")
+        start = index * self.stride
+        self._mm[start:start + len(data)] = data
+
+    def close(self) -> None:
+        self._mm.close()
+
+
 class GlobalSection:
     """A global-data section (`.data`, `.bss`, `.rodata`) of a loaded object,
     mapped into this process: reads and writes are live, no syscalls."""
@@ -487,6 +518,7 @@ class BPFObject:
         self.messages: list[LibbpfMessage] = []
         self.links: list[Link] = []
         self._sections: dict[str, GlobalSection] = {}
+        self._arrays: dict[str, MappedArray] = {}
         self.loaded = False
 
     @classmethod
@@ -550,6 +582,21 @@ class BPFObject:
 
     def map(self, name: str) -> Map:
         return Map._from_handle(self._map_handle(name))
+
+    def set_max_entries(self, name: str, max_entries: int) -> None:
+        """Resize a map; only before `load()`."""
+        if self.loaded:
+            raise ValueError("set_max_entries() must be called before load()")
+        if lib().bpf_map__set_max_entries(self._map_handle(name), max_entries) < 0:
+            raise _errno_error(OSError, f"resizing map {name}")
+
+    def mapped_array(self, name: str) -> MappedArray:
+        """The live, memory-mapped array map `name` (made with BPF_F_MMAPABLE)."""
+        if not self.loaded:
+            raise ValueError("mapped_array() needs a loaded object")
+        if name not in self._arrays:
+            self._arrays[name] = MappedArray(self.map(name))
+        return self._arrays[name]
 
     def maps(self) -> list[Map]:
         result = []
@@ -623,6 +670,9 @@ class BPFObject:
         for sec in self._sections.values():
             sec.close()
         self._sections.clear()
+        for array in self._arrays.values():
+            array.close()
+        self._arrays.clear()
         if self._handle is not None:
             lib().bpf_object__close(self._handle)
             self._handle = None

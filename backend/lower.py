@@ -27,7 +27,8 @@ from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder
 from backend.events import EventGroup, ProbeEvents, TracepointCatalog
-from backend.helpers import BPF_NOEXIST, I8, I32, I64, VOIDP, Helper
+from backend.helpers import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST, I8, I32, I64, VOIDP, Helper
+from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
 from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
@@ -165,9 +166,14 @@ class ModuleLowering:
             name = f"t{decl.site}_{re.sub(r'[^A-Za-z0-9_]', '_', decl.name)}"[:15]
             bpf_map = b.hash_map(name, self.map_type(key), self.map_type(value), capacity,
                                  percpu=decl.only_added, line=decl.span.line)
+            slots = None
+            if decl.only_added and key == "int" and value == "int":
+                slots = f"c{decl.site}_{name}"[:15]
+                b.array_map(slots, ir.ArrayType(I64, SLOT_FIELDS), SLOTS_PER_CPU,
+                            flags=BPF_F_MMAPABLE, line=decl.span.line)
             info = mf.TableInfo(decl.site, self._variable_names().get(decl.site, decl.name),
                                 decl.span.line, name, key, value,
-                                capacity, decl.only_added, index)
+                                capacity, decl.only_added, index, slots)
             self.manifest.tables.append(info)
             self.tables[decl.site] = (bpf_map, info)
         for decl in self.module.globals:
@@ -911,6 +917,9 @@ class ProgramLowering:
         key = self.key_ptr(frame, op.key, op.error)
         delta = self.number(self.read(frame, op.delta), op.error, interp.ADD_NON_NUMBER, True)
         b = self.b
+        done = self.pb.function.append_basic_block("added")
+        if info.slots is not None:
+            self.slot_add(bpf_map, info, key, delta, done)
         # Add to an existing entry; else insert the delta (BPF_NOEXIST) and, when another
         # CPU inserted first, add to its entry. A full map drops the update and counts it.
         found = self.pb.map_lookup_elem(bpf_map, key)
@@ -926,6 +935,53 @@ class ProgramLowering:
                             self.add_in_place(info, again, delta)
             with present:
                 self.add_in_place(info, found, delta)
+        b.branch(done)
+        b.position_at_end(done)
+
+    def slot_add(self, bpf_map: BPFMap, info: mf.TableInfo, key_ptr: ir.Value,
+                 delta: ir.Value, done: ir.Block) -> None:
+        """The counter-slot fast path of `+=` (backend.slots): add to this CPU's slot of
+        the key when the key holds it, claim the slot when it is free; else (a collision,
+        or an object loaded without resizing the slots) fall through to the hash map."""
+        b, pb = self.b, self.pb
+        slots = self.m.bpf.maps[str(info.slots)]
+        key = b.load(key_ptr)
+        cpu = b.zext(pb.get_smp_processor_id(), I64)
+        hashed = b.lshr(b.mul(key, i64(HASH_MULTIPLIER)), i64(64 - SLOT_BITS))
+        index = b.trunc(b.add(b.shl(cpu, i64(SLOT_BITS)), hashed), I32)
+        slot = pb.map_lookup_elem(slots, pb.spill(index))
+        fallback = pb.function.append_basic_block("slot_miss")
+        have_slot = pb.function.append_basic_block("slot")
+        b.cbranch(pb.is_null(slot), fallback, have_slot)
+        b.position_at_end(have_slot)
+
+        def field(which: int) -> ir.Value:
+            return b.gep(slot, [ir.Constant(I32, 0), ir.Constant(I32, which)])
+
+        used = b.icmp_unsigned("!=", b.load(field(USED)), i64(0))
+        mine = b.and_(used, b.icmp_signed("==", b.load(field(KEY)), key))
+        with b.if_else(mine, likely=True) as (hit, other):
+            with hit:
+                count = field(COUNT)
+                b.store(b.add(b.load(count), delta), count)
+                b.branch(done)
+            with other:
+                with b.if_then(b.not_(used)):
+                    # Claim only a key the hash map holds: a full table refuses it here.
+                    rc = pb.map_update_elem(bpf_map, key_ptr, pb.spill(i64(0)), BPF_NOEXIST)
+                    inserted = b.or_(b.icmp_signed("==", rc, i64(0)),
+                                     b.icmp_signed("==", rc, i64(-EEXIST)))
+                    with b.if_else(inserted) as (claim, full):
+                        with claim:
+                            b.store(key, field(KEY))
+                            b.store(delta, field(COUNT))
+                            b.store(i64(1), field(USED))
+                        with full:
+                            self.count_drop(info, i64(-1))
+                    b.branch(done)
+                b.branch(fallback)
+        b.unreachable()
+        b.position_at_end(fallback)
 
     def add_in_place(self, info: mf.TableInfo, ptr: ir.Value, delta: ir.Value) -> None:
         """`*ptr += delta` on a map value: a plain add on a per-CPU map (only this CPU

@@ -42,6 +42,7 @@ class TableInfo:
     capacity: int
     percpu: bool
     drop_index: int
+    slots: str | None = None  # the counter slots' array map (backend.slots)
 
 
 @dataclass

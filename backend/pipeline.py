@@ -119,7 +119,8 @@ def program_specs(probes: list[ProbeEvents]) -> tuple[list[ProgramSpec], list[st
                 target = f"{spec.path}:{spec.symbol_or_offset}"
                 shown = str(spec.symbol_or_offset)
             cookie = name_index(("ret_" if ret else "") + shown)
-            specs.append(ProgramSpec(f"p{pid}_{kind}{index}", section, probe, None,
+            specs.append(ProgramSpec(f"p{pid}_{kind}{index}", section, probe,
+                                     probe.other_groups[index],
                                      [AttachPoint(kind, target, cookie, ret)], cookie))
         for index, group in enumerate(probe.groups):
             system, event = group.events[0]

@@ -18,8 +18,9 @@ from typing import BinaryIO
 
 from backend import manifest as mf
 from backend.clock import realtime_offset
-from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program
+from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program, possible_cpus
 from backend.ringbuf import RingBuffer
+from backend.slots import SLOTS_PER_CPU, CounterSlots
 from backend.tables import GlobalCell, MapTable
 from backend.tracefs import TracefsError, ensure_tracefs
 from ir import fmt, ops
@@ -81,7 +82,8 @@ class LiveEnv(RuntimeEnv):
         info = self.tables.get(decl.site)
         if info is None:
             return super().make_table(decl, capacity)
-        table = MapTable(self.obj.map(info.map), info, self.manifest.strlen)
+        slots = None if info.slots is None else CounterSlots(self.obj.mapped_array(info.slots))
+        table = MapTable(self.obj.map(info.map), info, self.manifest.strlen, slots)
         self.live_tables.append(table)
         return table
 
@@ -110,6 +112,7 @@ class Session:
         self.deadline: float | None = None
         self.fatal: KtapRuntimeError | None = None
         self.child: int | None = None
+        self._release: int | None = None  # the held child's pipe, until it is released
         self.obj = BPFObject.open(obj_bytes, "kllvm")
         self.env = LiveEnv(self.obj, manifest, out, source.name, argv)
         self.env.bind_cells(module)
@@ -117,6 +120,9 @@ class Session:
     # -- setup
 
     def load(self) -> None:
+        for table in self.manifest.tables:
+            if table.slots is not None:
+                self.obj.set_max_entries(table.slots, SLOTS_PER_CPU * possible_cpus())
         try:
             self.obj.load()
         except LoadError as e:
@@ -170,9 +176,24 @@ class Session:
         self.child, self._release = pid, write_end
 
     def release_command(self) -> None:
-        if self.child is not None:
+        if self.child is not None and self._release is not None:
             os.write(self._release, b"x")
             os.close(self._release)
+            self._release = None
+
+    def end_command(self) -> None:
+        """Ends the `-- CMD` child if it is still there. One still held on its pipe is
+        killed: if attaching failed, it must not go on to run untraced (closing the pipe,
+        as exiting would, releases it)."""
+        if self.child is None:
+            return
+        held = self._release is not None
+        os.kill(self.child, signal.SIGKILL if held else signal.SIGTERM)
+        os.waitpid(self.child, 0)
+        self.child = None
+        if self._release is not None:
+            os.close(self._release)
+            self._release = None
 
     def attach(self, probes: list[tuple[ops.ProbeDecl, Closure]]) -> None:
         wanted = {decl.id for decl, _ in probes}
@@ -356,6 +377,7 @@ class Session:
                              "(the ring buffer was full)\n")
 
     def close(self) -> None:
+        self.end_command()
         self.detach()
         self.obj.close()
 
@@ -377,6 +399,8 @@ def resolve_uprobe(path: str, symbol: str) -> int:
     """The file offset of `symbol` in `path`, through bcc's symbol resolution."""
     from bcc.libbcc import bcc_symbol
     from bcc.libbcc import lib as bcc
+    if not os.path.isfile(path):  # bcc would only say that the symbol is missing
+        raise OSError(0, f"no such file: {path}")
     if symbol.startswith("0x") or symbol.isdigit():
         return int(symbol, 0)
     sym = bcc_symbol()
@@ -448,9 +472,7 @@ def _run(session: Session) -> int:
             ring.consume()
         finally:
             ring.close()
-        if session.child is not None:
-            os.kill(session.child, signal.SIGTERM)
-            os.waitpid(session.child, 0)
+        session.end_command()
     return _finish(session, interpreter, traced=True)
 
 

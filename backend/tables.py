@@ -9,17 +9,21 @@ from collections.abc import Iterator
 from backend import layout as lay
 from backend.loader import GlobalSection, Map, possible_cpus
 from backend.manifest import GlobalInfo, TableInfo
+from backend.slots import CounterSlots
 from ir.values import KtapTable, wrap_int64
 
 
 class MapTable(KtapTable):
     """A kernel table. Per-CPU maps hold one value per CPU: reads sum them, writes put
-    the value on CPU 0 and zero elsewhere so the sum is what was written."""
+    the value on CPU 0 and zero elsewhere so the sum is what was written. A table with
+    counter slots (backend.slots) adds their counts to the map's values."""
 
-    def __init__(self, bpf_map: Map, info: TableInfo, strlen: int) -> None:
+    def __init__(self, bpf_map: Map, info: TableInfo, strlen: int,
+                 slots: CounterSlots | None = None) -> None:
         self.map = bpf_map
         self.info = info
         self.strlen = strlen
+        self.slots = slots
         self.dropped_updates = 0
 
     @property
@@ -47,9 +51,21 @@ class MapTable(KtapTable):
 
     def get(self, key: object) -> object:
         raw = self.map.lookup(self._key(key))
-        return None if raw is None else self._decode(raw)
+        value = None if raw is None else self._decode(raw)
+        if self.slots is None or type(key) is not int:
+            return value
+        pending = self.slots.count(key)
+        if pending is None:
+            return value
+        return wrap_int64(_as_count(value) + pending)
 
     def set(self, key: object, value: object) -> None:
+        self._set_map(key, value)
+        # After the map: a probe that claims a slot meanwhile finds the key there.
+        if self.slots is not None and type(key) is int:
+            self.slots.release(key)
+
+    def _set_map(self, key: object, value: object) -> None:
         if value is None:
             self.map.delete(self._key(key))
             return
@@ -70,13 +86,33 @@ class MapTable(KtapTable):
     def clear(self) -> None:
         for key in list(self.map.keys()):
             self.map.delete(key)
+        if self.slots is not None:
+            self.slots.release_all()
 
     def items(self) -> Iterator[tuple[object, object]]:
-        for key, raw in self.map.items():
-            yield lay.decode(self.info.key, key, self.strlen), self._decode(raw)
+        pending = {} if self.slots is None else self.slots.counts()
+        for raw_key, raw in self.map.items():
+            key = lay.decode(self.info.key, raw_key, self.strlen)
+            value = self._decode(raw)
+            if key in pending:
+                value = wrap_int64(_as_count(value) + pending.pop(key))
+            yield key, value
+        # A key deleted from the map while a probe claimed its slot: still counted.
+        yield from pending.items()
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.map.keys())
+        keys = {lay.decode(self.info.key, k, self.strlen) for k in self.map.keys()}
+        if self.slots is not None:
+            keys |= self.slots.counts().keys()
+        return len(keys)
+
+
+def _as_count(value: object) -> int:
+    """A counter table's value in the map: an int, or 0 when the key is only in slots."""
+    if value is None:
+        return 0
+    assert type(value) is int, "counter slots belong to int-valued tables"
+    return value
 
 
 class GlobalCell:
