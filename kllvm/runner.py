@@ -100,11 +100,13 @@ def _kernel_build(source: Source) -> pipeline_build:
 
 def dump(source: Source, stage: str) -> str:
     if stage in ("llvm", "asm"):
-        from backend import codegen
+        from backend import asmview, codegen
 
         lowering = _kernel_build(source).lowering
         assert lowering is not None
-        return lowering.bpf.llvm_ir() if stage == "llvm" else codegen.assembly(lowering.bpf)
+        if stage == "llvm":
+            return lowering.bpf.llvm_ir()
+        return asmview.annotate(codegen.assembly(lowering.bpf), source)
     if stage == "ast":
         return dump_ast(driver.parse_source(source)) + "\n"
     from backend import pipeline

@@ -106,3 +106,61 @@ def test_dump_types_uses_the_events_arg_types(tmp_path: Path) -> None:
     assert ir.returncode == 0, ir.stderr
     sample = kllvm("dump", "--emit=types", "samples/sched_transition.kp")
     assert sample.returncode == 0, sample.stderr
+
+
+# -- probes that are not tracepoints
+
+
+@pytest.fixture(scope="module")
+def uprobe_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/kernel/uprobe_target.c: calls work(1) .. work(N)."""
+    binary = tmp_path_factory.mktemp("bin") / "target"
+    subprocess.run(["cc", "-O2", "-o", str(binary),
+                    str(ROOT / "tests" / "kernel" / "uprobe_target.c")], check=True)
+    return binary
+
+
+def test_uprobe_one_liner_counts_the_commands_calls(uprobe_target: Path) -> None:
+    script = (f"var n = 0; var s = 0; trace probe:{uprobe_target}:work x=%di "
+              "{ n += 1; s += arg1 } trace_end { print(n, s) }")
+    done = kllvm("-e", script, "--", str(uprobe_target), "12")
+    assert done.returncode == 0, done.stderr
+    # The banner, the command's own line (it runs once the probes are attached), then
+    # trace_end: 12 calls of work(1) .. work(12).
+    banner, own, result = done.stdout.splitlines()
+    assert (banner, own.endswith(" total=-1044"), result) == (
+        "Tracing... Hit Ctrl-C to end.", True, "12\t78")
+
+
+def test_kprobe_run_says_the_kernel_has_none(tmp_path: Path) -> None:
+    if Path("/sys/bus/event_source/devices/kprobe").exists():
+        pytest.skip("this kernel has kprobes")
+    marker = tmp_path / "ran"
+    done = kllvm("-e", "trace probe:do_sys_open { }", "--", "sh", "-c", f"touch {marker}")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == ("kllvm: error: cannot attach to do_sys_open: this kernel has no "
+                           "kprobes (CONFIG_KPROBES is not set)\n")
+    # The `-- CMD` waited for the probes; it must not run once kllvm has given up (it
+    # used to, as soon as kllvm exited).
+    time.sleep(0.2)
+    assert not marker.exists()
+    # ktap's direct registration function is not part of kllvm: a compile error.
+    done = kllvm("-e", 'kdebug.kprobe("do_sys_open", function () { print(1) })')
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "error: 'kdebug.kprobe' is not supported: use trace" in done.stderr
+
+
+def test_dump_asm_shows_script_lines_and_helpers(tmp_path: Path) -> None:
+    path = tmp_path / "count.kp"
+    path.write_text("var s = {}\ntrace syscalls:sys_enter_getpid {\n"
+                    "  s[pid] += 1\n}\n")
+    asm = kllvm("dump", "--emit=asm", str(path))
+    assert asm.returncode == 0, asm.stderr
+    lines = asm.stdout.splitlines()
+    assert lines[0] == "; section tracepoint/syscalls/sys_enter_getpid"
+    assert lines[1] == "p0_0:"
+    # The table update's code sits under its line, after the probe's prologue.
+    body = lines.index("\t; 3 | s[pid] += 1")
+    assert lines.index("\t; 2 | trace syscalls:sys_enter_getpid {") < body
+    assert "\tcall 1\t\t; bpf_map_lookup_elem" in lines[body:]
+    assert not any(line.lstrip().startswith((".loc", ".cfi", ".section")) for line in lines)
