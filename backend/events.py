@@ -216,7 +216,8 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
         result = ProbeEvents(decl, "probe")
         names = context_names(module, kernel_reach(module, decl.function))
         if "argstr" in names:
-            # Said here, before type inference would complain about argN first.
+            # These programs have a (register) group, so lowering's "no group, no
+            # record" check would not catch it: say it here.
             raise ProviderError(eventdef.span, "argstr is only available in tracepoint "
                                                "probes: this event has no tracepoint record "
                                                "to print")
@@ -391,7 +392,7 @@ def _fetch_field(arg: FetchArg, position: int) -> Field:
 def register_group(spec: KprobeSpec | UprobeSpec, indices: list[int],
                    compares: list[FilterCompare]) -> EventGroup:
     """argN and filter fields of a kprobe/uprobe as registers, numbered like ktap's
-    probe events (Part C §3.5): on entry arg0 is `__probe_ip`, arg1.. the fetch args; on
+    probe events (Part B §3.5): on entry arg0 is `__probe_ip`, arg1.. the fetch args; on
     return arg0 is `__probe_func`, arg1 `__probe_ret_ip`, arg2.. the fetch args."""
     if not indices and not compares:
         return EventGroup([], {}, {})  # reads no register
