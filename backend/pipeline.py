@@ -16,7 +16,6 @@ from backend.layout import DEFAULT_STRLEN
 from backend.lower import LowerError, ModuleLowering, ProgramSpec
 from backend.manifest import AttachPoint, Manifest
 from frontend.eventdef import KprobeSpec, UprobeSpec
-from frontend.scope import resolve
 from ir import ops
 from ir.infer import infer
 from ir.lower_ast import lower
@@ -32,14 +31,11 @@ class Build:
     object: bytes | None
 
 
-def _structure(source: Source) -> ops.Module:
+def _structure(source: Source, parsed: driver.Front) -> ops.Module:
     """The IR with types but without the kernel checks: enough to see which probes
     there are, what they call and which event variables they read."""
-    chunk = driver.parse_source(source)
     sink = DiagnosticSink(source)
-    resolution = resolve(chunk, sink)
-    driver._gate(sink)
-    module = lower(chunk, resolution, sink)
+    module = lower(parsed.chunk, parsed.resolution, sink)
     driver._gate(sink)
     infer(module, driver.no_event_types)
     return module
@@ -53,16 +49,17 @@ def compile_typed(source: Source, catalog: TracepointCatalog | None = None
                   ) -> tuple[driver.Compilation, dict[str, ProbeEvents]]:
     """The checked, typed IR, with argN typed from the events the probes attach to
     (what `run`, `build` and `dump` all compile), and those events by probe function."""
-    structure = _structure(source)
+    parsed = driver.front(source)
+    structure = _structure(source, parsed)
     if not kernel_probes(structure):
-        return driver.compile_source(source), {}
+        return driver.compile_source(source, parsed=parsed), {}
     catalog = catalog or TracepointCatalog()
     try:
         events = {p.function: probe_events(structure, p, catalog)
                   for p in kernel_probes(structure)}
     except ProviderError as e:
         raise e.compile_error(source) from None
-    return driver.compile_source(source, make_arg_types(structure, events)), events
+    return driver.compile_source(source, make_arg_types(structure, events), parsed), events
 
 
 def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,

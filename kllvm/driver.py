@@ -45,12 +45,29 @@ def parse_source(source: Source) -> ast.Chunk:
     return chunk
 
 
-def compile_source(source: Source, arg_types: ArgTypes = no_event_types) -> Compilation:
-    """Source → AST → names → IR → types → probe-context checks. Raises CompileError."""
+@dataclass(frozen=True)
+class Front:
+    """A parsed, name-resolved script: lowering reads both and changes neither, so
+    one Front serves every compilation of the script."""
+
+    chunk: ast.Chunk
+    resolution: Resolution
+
+
+def front(source: Source) -> Front:
     chunk = parse_source(source)
     sink = DiagnosticSink(source)
     resolution = resolve(chunk, sink)
     _gate(sink)
+    return Front(chunk, resolution)
+
+
+def compile_source(source: Source, arg_types: ArgTypes = no_event_types,
+                   parsed: Front | None = None) -> Compilation:
+    """Source → AST → names → IR → types → probe-context checks. Raises CompileError."""
+    parsed = parsed or front(source)
+    chunk, resolution = parsed.chunk, parsed.resolution
+    sink = DiagnosticSink(source)
     module = lower(chunk, resolution, sink)
     _gate(sink)
     solution = infer(module, arg_types)
