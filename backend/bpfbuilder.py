@@ -13,7 +13,7 @@ from enum import IntEnum
 
 from llvmlite import ir
 
-from backend import codegen
+from backend import bpftarget
 from backend.debuginfo import DebugInfo, MapField
 from backend.helpers import BPF_NOEXIST, I8, I32, I64, VOIDP, Helper
 
@@ -72,8 +72,8 @@ class BPFModule:
     def __init__(self, name: str, filename: str = "<kllvm>", source: str | None = None,
                  directory: str = "") -> None:
         self.module = ir.Module(name)
-        self.module.triple = codegen.TRIPLE
-        self.module.data_layout = codegen.data_layout()
+        self.module.triple = bpftarget.TRIPLE
+        self.module.data_layout = bpftarget.DATA_LAYOUT
         self.debug = DebugInfo(self.module, filename, directory, source)
         self.maps: dict[str, BPFMap] = {}
         self.globals: dict[str, GlobalData] = {}

@@ -13,10 +13,11 @@ from typing import TYPE_CHECKING
 import llvmlite.binding as llvm
 from llvmlite import ir
 
+from backend import bpftarget
+
 if TYPE_CHECKING:
     from backend.bpfbuilder import BPFModule
 
-TRIPLE = "bpfel"
 OPT_LEVEL = 2
 
 
@@ -26,12 +27,8 @@ def target_machine() -> llvm.TargetMachine:
     # registered explicitly or from_triple fails with "no targets are registered".
     llvm.initialize_all_targets()
     llvm.initialize_all_asmprinters()
-    target = llvm.Target.from_triple(TRIPLE)
+    target = llvm.Target.from_triple(bpftarget.TRIPLE)
     return target.create_target_machine(opt=OPT_LEVEL, codemodel="default", reloc="static")
-
-
-def data_layout() -> str:
-    return str(target_machine().target_data)
 
 
 def _optimized(module: ir.Module | BPFModule | str) -> llvm.ModuleRef:

@@ -18,9 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from llvmlite import ir
-from llvmlite.binding import create_target_data
 
-from backend import codegen
+from backend import bpftarget
 
 DIValue = ir.DIValue
 
@@ -48,7 +47,6 @@ class DebugInfo:
         producer: str = "kllvm",
     ) -> None:
         self._module = module
-        self._target_data = create_target_data(codegen.data_layout())
         file_ops: dict[str, object] = {"filename": filename, "directory": directory}
         if source is not None:
             file_ops["source"] = source
@@ -137,7 +135,7 @@ class DebugInfo:
         return self._module.add_debug_info("DICompositeType", ops)
 
     def size_bits(self, ty: ir.Type) -> int:
-        return ty.get_abi_size(self._target_data) * 8
+        return bpftarget.abi_size(ty) * 8
 
     def type_for(self, ty: ir.Type, signed: bool = False) -> DIValue:
         """DI type mirroring an llvmlite type; struct members are named f0, f1, ..."""
@@ -155,7 +153,7 @@ class DebugInfo:
             name = ty.name if isinstance(ty, ir.IdentifiedStructType) else ""
             members = [
                 (f"f{i}", self.type_for(e, signed), self.size_bits(e),
-                 ty.get_element_offset(self._target_data, i) * 8)
+                 bpftarget.element_offset(ty, i) * 8)
                 for i, e in enumerate(ty.elements)
             ]
             return self.struct(name, members, self.size_bits(ty))

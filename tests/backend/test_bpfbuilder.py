@@ -7,7 +7,7 @@ import re
 import pytest
 from llvmlite import ir
 
-from backend import codegen
+from backend import bpftarget, codegen
 from backend.bpfbuilder import BPFModule, MapType
 from backend.helpers import I8, I32, I64
 
@@ -28,7 +28,7 @@ def counter_module() -> BPFModule:
 def test_module_target_and_license() -> None:
     text = counter_module().llvm_ir()
     assert 'target triple = "bpfel"' in text
-    assert f'target datalayout = "{codegen.data_layout()}"' in text
+    assert f'target datalayout = "{bpftarget.DATA_LAYOUT}"' in text
     assert re.search(r'@"_license" = global \[4 x i8\] c"GPL\\00", section "license"', text)
 
 

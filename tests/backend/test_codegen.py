@@ -9,7 +9,7 @@ import textwrap
 import llvmlite.binding as llvm
 from llvmlite import ir
 
-from backend import codegen
+from backend import bpftarget, codegen
 from backend.bpfbuilder import BPFModule
 from backend.helpers import I32, I64
 
@@ -88,8 +88,8 @@ def test_identical_bytes_across_processes() -> None:
 
 def test_accepts_plain_llvmlite_modules() -> None:
     m = ir.Module("plain")
-    m.triple = codegen.TRIPLE
-    m.data_layout = codegen.data_layout()
+    m.triple = bpftarget.TRIPLE
+    m.data_layout = bpftarget.DATA_LAYOUT
     fn = ir.Function(m, ir.FunctionType(I32, [I64]), "f")
     fn.attributes.add("nounwind")
     b = ir.IRBuilder(fn.append_basic_block())
