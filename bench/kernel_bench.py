@@ -40,7 +40,9 @@ from backend.codegen import compile_object  # noqa: E402
 from backend.loader import BPFObject  # noqa: E402
 from kllvm.diagnostics import CompileError, Source  # noqa: E402
 
-KLLVM = [sys.executable, "-m", "kllvm"]
+# The installed `kllvm` command, as users start it (else the module, from the checkout).
+_COMMAND = Path(sys.executable).with_name("kllvm")
+KLLVM = [str(_COMMAND)] if _COMMAND.exists() else [sys.executable, "-m", "kllvm"]
 BANNER = b"Tracing... Hit Ctrl-C to end."
 
 
