@@ -59,12 +59,19 @@ Value = Register | Const
 # ------------------------------------------------------------------ ops
 
 
-@dataclass(eq=False)
+# repr=False on every op class: a generated __repr__ per class costs ~2 ms of every
+# start; the IR printer gives the readable form.
+@dataclass(eq=False, repr=False)
 class Op:
     span: Span
 
+    def __repr__(self) -> str:
+        from ir.printer import format_op  # the printer imports this module
 
-@dataclass(eq=False)
+        return f"<{format_op(self)}>"
+
+
+@dataclass(eq=False, repr=False)
 class Move(Op):
     """`dest = src`. A `join` move is one arm of `a && b` / `a || b`: the result may take
     either operand's type, so inference does not force the two operands to agree."""
@@ -74,7 +81,7 @@ class Move(Op):
     join: bool = False
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Arith(Op):
     """`+ - * / %` on int64. `/` and `%` are checked: by zero they fail with `error`."""
 
@@ -85,7 +92,7 @@ class Arith(Op):
     error: int  # ErrorSite id: arithmetic on a non-number, or division by zero
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Compare(Op):
     dest: Register
     op: str  # == != < <= > >=
@@ -94,20 +101,20 @@ class Compare(Op):
     error: int  # ordered comparison of non-numbers
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Not(Op):
     dest: Register
     operand: Value
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Negate(Op):
     dest: Register
     operand: Value
     error: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Concat(Op):
     dest: Register
     left: Value
@@ -115,7 +122,7 @@ class Concat(Op):
     error: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class MakeCell(Op):
     """A fresh cell for a captured variable. `global_name` is set when the variable is a
     top-level one used by kernel code: the cell is then the kernel global of that name."""
@@ -125,19 +132,19 @@ class MakeCell(Op):
     global_name: str | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class LoadCell(Op):
     dest: Register
     cell: Register
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class StoreCell(Op):
     cell: Register
     value: Value
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class AddCell(Op):
     """`upvalue += delta`; atomic in the kernel (Part A §8)."""
 
@@ -146,7 +153,7 @@ class AddCell(Op):
     error: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class NewTable(Op):
     """`{}` or `table.new(narr, nrec)`: capacity narr + nrec entries, or the default when
     both are 0 or absent (Part A §7)."""
@@ -158,7 +165,7 @@ class NewTable(Op):
     error: int  # non-number sizes
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class TableGet(Op):
     dest: Register
     table: Value
@@ -166,7 +173,7 @@ class TableGet(Op):
     error: int  # indexing a non-table, nil key
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class TableSet(Op):
     """`t[k] = v`; a nil value deletes the key."""
 
@@ -176,7 +183,7 @@ class TableSet(Op):
     error: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class TableAdd(Op):
     """`t[k] += delta`; a missing key counts as 0."""
 
@@ -186,7 +193,7 @@ class TableAdd(Op):
     error: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class PairsIter(Op):
     """Starts `for (k, v in pairs(t))`: a snapshot iterator over the table's entries."""
 
@@ -195,7 +202,7 @@ class PairsIter(Op):
     error: int  # not a table
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class PairsNext(Op):
     """Advances the iterator; `key` is nil when it is exhausted."""
 
@@ -204,7 +211,7 @@ class PairsNext(Op):
     iterator: Register
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class CheckNumber(Op):
     """Fails with `error` unless the value is a number (numeric `for` bounds)."""
 
@@ -212,7 +219,7 @@ class CheckNumber(Op):
     error: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Call(Op):
     dest: Register
     callee: Value
@@ -220,7 +227,7 @@ class Call(Op):
     error: int  # calling a non-function
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class CallBuiltin(Op):
     dest: Register
     name: str  # "print", "printf", "ansi.clear_screen", ...
@@ -228,7 +235,7 @@ class CallBuiltin(Op):
     error: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class LoadBuiltin(Op):
     """A built-in global as a first-class value (`var p = print`, `arg`, `ansi`)."""
 
@@ -236,7 +243,7 @@ class LoadBuiltin(Op):
     name: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Context(Op):
     """A built-in event variable: pid, tid, uid, cpu, execname, probename, argN, argstr."""
 
@@ -245,21 +252,21 @@ class Context(Op):
     error: int  # used outside an event
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class MakeClosure(Op):
     dest: Register
     function: str
     cells: list[Register]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class LoopTick(Op):
     """Counts one loop iteration against the per-invocation budget (Part A §11)."""
 
     error: int
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class RegisterProbe(Op):
     """Executed by the main chunk when it reaches a `trace`/`profile`/`tick` statement."""
 
@@ -267,7 +274,7 @@ class RegisterProbe(Op):
     closure: Register
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class RegisterTraceEnd(Op):
     closure: Register
 
@@ -275,7 +282,7 @@ class RegisterTraceEnd(Op):
 # ------------------------------------------------------------------ terminators
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Terminator(Op):
     pass
 
