@@ -23,6 +23,7 @@ from frontend.types import ArgstrT, BoolT, IntT, NilT, OptT, StrT, Type
 
 DEFAULT_STRLEN = 128
 MAX_STRLEN = 1024
+MIN_STRLEN = 16  # a task's comm (execname) is 16 bytes with its NUL
 
 
 class LayoutError(Exception):

@@ -304,8 +304,27 @@ class ModuleLowering:
 
     # -- programs
 
+    def check_literals(self) -> None:
+        """A string constant that a probe uses must fit the kernel's strings: cutting it
+        would change what the script prints or compares."""
+        for function in self.module.functions.values():
+            if function.placement != ops.Placement.KERNEL:
+                continue
+            for block in function.blocks:
+                for op in block.ops:
+                    for value in vars(op).values():
+                        values = value if isinstance(value, (list, tuple)) else (value,)
+                        for v in values:
+                            if (isinstance(v, ops.Const) and isinstance(v.value, bytes)
+                                    and len(v.value) >= self.strlen):
+                                raise LowerError(op.span, (
+                                    f"this string of {len(v.value)} bytes does not fit in "
+                                    f"a probe's strings ({self.strlen - 1} bytes and a NUL); "
+                                    "raise the capacity with --strlen"))
+
     def lower_programs(self, specs: list[ProgramSpec], names: list[str]) -> None:
         """`names` is the probename table, indexed by attach cookie."""
+        self.check_literals()
         self.manifest.names = list(names)
         padded = [n.encode()[: self.strlen - 1].ljust(self.strlen, b"\0")
                   for n in names or [""]]

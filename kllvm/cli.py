@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
 from kllvm.diagnostics import CompileError, Source
 from kllvm.driver import InternalError
 
@@ -36,11 +37,30 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="compile a script to a reusable artifact")
     build.add_argument("script")
     build.add_argument("-o", dest="output", required=True, metavar="OUT")
+    _strlen_option(build)
 
     dump = commands.add_parser("dump", help="print the result of one compiler stage")
     dump.add_argument("--emit", choices=EMIT_STAGES, default="ir")
     dump.add_argument("script")
+    _strlen_option(dump)
     return parser
+
+
+def _strlen(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not MIN_STRLEN <= value <= MAX_STRLEN or value % 8:
+        raise argparse.ArgumentTypeError(
+            f"{value}: must be a multiple of 8 from {MIN_STRLEN} to {MAX_STRLEN}")
+    return value
+
+
+def _strlen_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strlen", type=_strlen, default=DEFAULT_STRLEN, metavar="BYTES",
+                        help="capacity of strings in probes, with their NUL "
+                        f"(default {DEFAULT_STRLEN})")
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +72,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--pid", type=int, help="trace only process PID")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show the full verifier log on rejections")
+    _strlen_option(parser)
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -88,10 +109,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 parser.error("run needs a script or -e PROGRAM")
             return runner.run_script(source, script_args, command, options)
         if options.command == "dump":
-            sys.stdout.write(runner.dump(_read_source(options.script), options.emit))
+            sys.stdout.write(runner.dump(_read_source(options.script), options.emit,
+                                         options.strlen))
             return 0
         if options.command == "build":
-            runner.build(_read_source(options.script), options.output)
+            runner.build(_read_source(options.script), options.output, options.strlen)
             return 0
     except CompileError as e:
         sys.stderr.write(e.rendered)

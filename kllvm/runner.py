@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, BinaryIO
 
+from backend.layout import DEFAULT_STRLEN
 from frontend.sexpr import dump as dump_ast
 from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
@@ -43,10 +44,13 @@ def run_script(source: Source, args: list[str], command: list[str],
 
     if artifact.is_artifact(source.text):
         built = artifact.Artifact.loads(source.text)
+        if options.strlen not in (DEFAULT_STRLEN, built.manifest.strlen):
+            raise SystemExit(f"kllvm: error: {source.name} was built with --strlen "
+                             f"{built.manifest.strlen}; build it again to change it")
         with _output(options) as out:
             return runtime.run(built.source, built.module, built.manifest, built.object, out,
                                args, runtime.options_from(options, command))
-    build = pipeline.compile_script(source)
+    build = pipeline.compile_script(source, options.strlen)
     module = build.compilation.module
     with _output(options) as out:
         if build.object is not None:
@@ -89,20 +93,20 @@ def _output(options: argparse.Namespace) -> Iterator[BinaryIO]:
         yield out
 
 
-def _kernel_build(source: Source) -> pipeline_build:
+def _kernel_build(source: Source, strlen: int) -> pipeline_build:
     from backend import pipeline
 
-    build = pipeline.compile_script(source)
+    build = pipeline.compile_script(source, strlen)
     if build.lowering is None or build.object is None:
         raise SystemExit("kllvm: error: the script has no trace or profile probe to compile")
     return build
 
 
-def dump(source: Source, stage: str) -> str:
+def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN) -> str:
     if stage in ("llvm", "asm"):
         from backend import asmview, codegen
 
-        lowering = _kernel_build(source).lowering
+        lowering = _kernel_build(source, strlen).lowering
         assert lowering is not None
         if stage == "llvm":
             return lowering.bpf.llvm_ir()
@@ -120,10 +124,10 @@ def dump(source: Source, stage: str) -> str:
     raise SystemExit(f"kllvm: error: --emit={stage} needs the BPF backend (not available yet)")
 
 
-def build(source: Source, output: str) -> None:
+def build(source: Source, output: str, strlen: int = DEFAULT_STRLEN) -> None:
     from backend.artifact import Artifact
 
-    built = _kernel_build(source)
+    built = _kernel_build(source, strlen)
     assert built.object is not None
     data = Artifact(source, built.manifest, built.object, built.compilation.module).dumps()
     with open(output, "wb") as out:

@@ -164,3 +164,42 @@ def test_dump_asm_shows_script_lines_and_helpers(tmp_path: Path) -> None:
     assert lines.index("\t; 2 | trace syscalls:sys_enter_getpid {") < body
     assert "\tcall 1\t\t; bpf_map_lookup_elem" in lines[body:]
     assert not any(line.lstrip().startswith((".loc", ".cfi", ".section")) for line in lines)
+
+
+LONG = "x" * 200
+LONG_SCRIPT = f"""trace syscalls:sys_enter_getpid {{ print("{LONG}") }}
+trace_end {{ print("{LONG}" == "{LONG}") }}
+"""
+
+
+def test_string_longer_than_strlen_is_an_error_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "long.kp"
+    path.write_text(LONG_SCRIPT)
+    done = kllvm("run", str(path), "--", sys.executable, str(GETPIDS), "1")
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        f"{path}:1:35: error: this string of 200 bytes does not fit in a probe's strings "
+        "(127 bytes and a NUL); raise the capacity with --strlen\n")
+    assert "Traceback" not in done.stderr
+
+
+def test_strlen_makes_room_and_survives_build(tmp_path: Path) -> None:
+    path = tmp_path / "long.kp"
+    path.write_text(LONG_SCRIPT)
+    done = kllvm("run", "-q", "--strlen", "256", str(path), "--", sys.executable,
+                 str(GETPIDS), "2")
+    assert (done.returncode, done.stdout) == (0, f"{LONG}\n{LONG}\ntrue\n"), done.stderr
+    built = tmp_path / "long.kpo"
+    assert kllvm("build", "--strlen", "256", str(path), "-o", str(built)).returncode == 0
+    again = kllvm("run", "-q", str(built), "--", sys.executable, str(GETPIDS), "1")
+    assert (again.returncode, again.stdout) == (0, f"{LONG}\ntrue\n"), again.stderr
+    other = kllvm("run", "--strlen", "64", str(built))
+    assert other.returncode == 1
+    assert "was built with --strlen 256; build it again to change it" in other.stderr
+
+
+@pytest.mark.parametrize("value", ["12", "20", "2048", "abc"])
+def test_strlen_out_of_range_is_a_usage_error(value: str) -> None:
+    done = kllvm("-e", "print(1)", "--strlen", value)
+    assert done.returncode == 2
+    assert "argument --strlen:" in done.stderr
