@@ -82,3 +82,38 @@ trace_end {{
 }}
 """
     assert run(tmp_path, script, 3) == (0, "10\t20\t30\t3\n7\tnil\t31\t2\n")
+
+
+# Two threads, pinned to different CPUs, close the same fds: each key's count is split
+# between both CPUs' slots (and the hash map, for colliding keys) and must add up.
+TWO_CPUS = """
+import ctypes, os, sys, threading
+libc = ctypes.CDLL(None)
+keys, rounds = int(sys.argv[1]), int(sys.argv[2])
+def work(cpu):
+    os.sched_setaffinity(0, {cpu})
+    for _ in range(rounds):
+        for i in range(keys):
+            libc.close(FIRST + i)
+threads = [threading.Thread(target=work, args=(cpu,)) for cpu in (0, 1)]
+for t in threads: t.start()
+for t in threads: t.join()
+""".replace("FIRST", str(FIRST_FD))
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_counts_from_two_cpus_add_up(tmp_path: Path) -> None:
+    keys, rounds = SLOTS_PER_CPU + 50, 7
+    path = tmp_path / "script.kp"
+    path.write_text(f"""var s = {{}}
+trace syscalls:sys_enter_close /fd >= {FIRST_FD}/ {{ s[arg1] += 1 }}
+trace_end {{
+  var wrong = 0
+  for (k, v in pairs(s)) {{ if (v != {2 * rounds}) {{ wrong = wrong + 1 }} }}
+  printf("%d keys, %d wrong\\n", len(s), wrong)
+}}
+""")
+    out = tmp_path / "out.txt"
+    status = main(["run", "-q", "-o", str(out), str(path), "--", sys.executable, "-c",
+                   TWO_CPUS, str(keys), str(rounds)])
+    assert (status, out.read_text()) == (0, f"{keys} keys, 0 wrong\n")
