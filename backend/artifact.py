@@ -1,24 +1,24 @@
 """`kllvm build` artifacts: everything `kllvm run` needs, with no compiling left to do.
 
 One JSON document: the script (for diagnostics), the manifest, the BPF object and the
-user-space IR. The IR is a pickle (base64) of the typed module: its object graph is built
-deterministically, so the same script gives the same bytes, but it is only readable by
-the same kllvm version, which the artifact records and checks.
+user-space IR (backend.irjson: plain data, which reading cannot turn into code). The
+same script gives the same bytes. The IR's form follows kllvm's own classes, so an
+artifact is read only by the kllvm version that wrote it, which it records and checks.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import pickle
 from dataclasses import dataclass
 
+from backend import irjson
 from backend.manifest import Manifest
 from ir import ops
 from kllvm.diagnostics import Source
 
 MAGIC = "kllvm-artifact"
-VERSION = 1
+VERSION = 2
 
 
 class ArtifactError(Exception):
@@ -39,20 +39,27 @@ class Artifact:
             "script": {"name": self.source.name, "text": self.source.text},
             "manifest": self.manifest.to_json(),
             "object": base64.b64encode(self.object).decode(),
-            "module": base64.b64encode(pickle.dumps(self.module, protocol=5)).decode(),
+            "module": irjson.encode(self.module),
         }
         return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
 
     @classmethod
     def loads(cls, data: bytes | str) -> Artifact:
-        document = json.loads(data)
-        if document.get("format") != MAGIC or document.get("version") != VERSION:
-            raise ArtifactError("not a kllvm artifact of this version; rebuild it")
-        script = document["script"]
-        module = pickle.loads(base64.b64decode(document["module"]))  # noqa: S301 - our own
-        return cls(Source(script["name"], script["text"]),
-                   Manifest.from_json(document["manifest"]),
-                   base64.b64decode(document["object"]), module)
+        try:
+            document = json.loads(data)
+            if document.get("format") != MAGIC or document.get("version") != VERSION:
+                raise ArtifactError("not a kllvm artifact of this version; rebuild it")
+            module = irjson.decode(document["module"])
+            if not isinstance(module, ops.Module):
+                raise ArtifactError("damaged artifact: its IR is not a module")
+            script = document["script"]
+            return cls(Source(script["name"], script["text"]),
+                       Manifest.from_json(document["manifest"]),
+                       base64.b64decode(document["object"]), module)
+        except irjson.IRDecodeError as e:
+            raise ArtifactError(f"damaged artifact: {e}") from None
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise ArtifactError(f"damaged artifact ({type(e).__name__}: {e})") from None
 
 
 def is_artifact(text: str) -> bool:

@@ -43,7 +43,10 @@ def run_script(source: Source, args: list[str], command: list[str],
     from backend import artifact, pipeline, runtime
 
     if artifact.is_artifact(source.text):
-        built = artifact.Artifact.loads(source.text)
+        try:
+            built = artifact.Artifact.loads(source.text)
+        except artifact.ArtifactError as e:
+            raise SystemExit(f"kllvm: error: {source.name}: {e}") from None
         if options.strlen not in (DEFAULT_STRLEN, built.manifest.strlen):
             raise SystemExit(f"kllvm: error: {source.name} was built with --strlen "
                              f"{built.manifest.strlen}; build it again to change it")
