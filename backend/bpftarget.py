@@ -1,11 +1,10 @@
 """The BPF target's data layout, known without loading LLVM.
 
 Lowering needs the sizes and field offsets of the few llvmlite types kllvm builds
-(integers, pointers, arrays and structs of them) for BTF. Asking LLVM for them means
-loading llvmlite's LLVM library (~40 ms) before lowering can start; computing them
-here lets `kllvm run` load LLVM in a parallel process (backend.codegen_worker) while
-the script is parsed and lowered. tests/backend/test_bpftarget.py checks this layout
-against LLVM's.
+(integers, pointers, arrays and structs of them) for BTF. llvmlite answers only through
+LLVM, by parsing a small module per question; computing them here is cheaper and keeps
+lowering independent of the LLVM library. tests/backend/test_bpftarget.py checks this
+layout against LLVM's.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from frontend.eventdef import (
 )
 from frontend.types import INT, NIL, STR, FuncT, Type, strip_opt
 from ir import ops
+from ir.printer import probe_location
 from kllvm.diagnostics import CompileError, Diagnostic, Source, Span, render
 
 MAX_ARG = 9  # arg0..arg8; ktap's arg9 read past its descriptor array
@@ -236,7 +237,7 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
             result.others.append((spec, target))
             group = register_group(spec, indices, compares)
             result.other_groups.append(group)
-            where = _spec_text(spec)
+            where = probe_location(spec)
             for index in indices:
                 t = INT if group.args[index] is not None else NIL
                 seen = first_type.setdefault(index, (t, where))
@@ -353,13 +354,6 @@ FETCH_TYPES = {f"{k}{bits}": (bits // 8, k == "s")
 _FETCH = re.compile(r"(?P<where>%[a-z0-9_]+|\$retval)(?::(?P<type>\w+))?")
 
 
-def _spec_text(spec: KprobeSpec | UprobeSpec) -> str:
-    ret = "%return" if spec.is_return else ""
-    if isinstance(spec, KprobeSpec):
-        return f"probe:{spec.symbol_glob}{ret}"
-    return f"probe:{spec.path}:{spec.symbol_or_offset}{ret}"
-
-
 def _register(name: str, reg: str, span: Span, size: int = 8,
               signed: bool = False) -> Field:
     if reg not in PT_REGS_X86_64:
@@ -423,7 +417,7 @@ def register_group(spec: KprobeSpec | UprobeSpec, indices: list[int],
     for compare in compares:
         if compare.field not in fields:
             raise ProviderError(compare.span, (
-                f"unknown field '{compare.field}' in the filter: {_spec_text(spec)} has "
+                f"unknown field '{compare.field}' in the filter: {probe_location(spec)} has "
                 f"only {', '.join(fields)}"))
         used[compare.field] = fields[compare.field]
     return EventGroup([], args, used)

@@ -66,21 +66,22 @@ class CounterSlots:
             result[key] = result.get(key, 0) + count
         return result
 
-    def _indices_of(self, key: int) -> Iterator[int]:
+    def _held(self, key: int) -> Iterator[tuple[int, int]]:
+        """(index, count) of each CPU's slot that `key` holds."""
         slot = slot_of(key)
         for cpu in range(self.cpus):
             index = cpu * SLOTS_PER_CPU + slot
-            used, held, _, _ = SLOT.unpack(self.array.read(index))
+            used, held, count, _ = SLOT.unpack(self.array.read(index))
             if used and held == key:
-                yield index
+                yield index, count
 
     def count(self, key: int) -> int | None:
         """`key`'s count over the slots that hold it, None if none does."""
-        found = [SLOT.unpack(self.array.read(i))[COUNT] for i in self._indices_of(key)]
+        found = [count for _, count in self._held(key)]
         return sum(found) if found else None
 
     def release(self, key: int) -> None:
-        for index in list(self._indices_of(key)):
+        for index, _ in list(self._held(key)):
             self.array.write(index, SLOT.pack(0, 0, 0, 0))
 
     def release_all(self) -> None:

@@ -51,15 +51,21 @@ def _fetchargs(args: tuple[FetchArg, ...]) -> str:
     return "".join(f" {a.name}={a.fetch}" if a.name else f" {a.fetch}" for a in args)
 
 
+def probe_location(spec: KprobeSpec | UprobeSpec) -> str:
+    """`probe:SYMBOL[%return]` or `probe:PATH:SYMBOL[%return]`, without the fetch args."""
+    ret = "%return" if spec.is_return else ""
+    if isinstance(spec, KprobeSpec):
+        return f"probe:{spec.symbol_glob}{ret}"
+    where = spec.symbol_or_offset
+    return f"probe:{spec.path}:{hex(where) if isinstance(where, int) else where}{ret}"
+
+
 def _spec(spec: ProbeSpec) -> str:
     match spec:
         case TracepointSpec(system_glob=system, event_glob=event):
             return f"{system}:{event}"
-        case KprobeSpec(symbol_glob=symbol, is_return=ret, fetchargs=args):
-            return f"probe:{symbol}{'%return' if ret else ''}{_fetchargs(args)}"
-        case UprobeSpec(path=path, symbol_or_offset=where, is_return=ret, fetchargs=args):
-            location = hex(where) if isinstance(where, int) else where
-            return f"probe:{path}:{location}{'%return' if ret else ''}{_fetchargs(args)}"
+        case KprobeSpec() | UprobeSpec():
+            return probe_location(spec) + _fetchargs(spec.fetchargs)
         case SdtSpec(path=path, name=name):
             return f"sdt:{path}:{name}"
         case FtraceFunctionSpec():
