@@ -15,6 +15,14 @@ whose program looks the syscall number up in a table of the matched syscalls (se
 (`__syscall_nr`/`id` at 8, the arguments or `ret` from 16), so argN and filter fields
 read the same bytes either way.
 
+A probe body that reads nothing of the tracepoint record (no argN, no argstr, no
+`/filter/` on fields) needs only the tracepoint to fire: its kernel events are served
+from raw tracepoints of the same names (`EventGroup.raw_tracepoints`), with the cookie
+naming the event. Besides skipping the record, which the kernel otherwise builds for
+every hit, a raw tracepoint detaches without a grace period: `trace *:* { ... }` stops
+in well under a second instead of ~90 s. Events made at run time (kprobe, uprobe and
+synthetic events in tracefs) have no raw tracepoint and stay perf-event tracepoints.
+
 Kernel and user function probes (`probe:func`, `probe:/path:sym`) have no tracepoint
 record: their programs get the probed task's registers (`struct pt_regs`). Each such
 probe is one program with an `EventGroup` of its own whose "fields" are registers, so
@@ -135,6 +143,8 @@ class EventGroup:
     # its `events` (numbers absent from it are other syscalls, which the program skips).
     raw: str | None = None
     syscalls: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # The events are attached as raw tracepoints: the program reads no record.
+    raw_tracepoints: bool = False
 
 
 @dataclass
@@ -157,6 +167,7 @@ class TracepointCatalog:
         self._events: list[tuple[str, str]] | None = None
         self._set: set[tuple[str, str]] | None = None
         self._formats: dict[tuple[str, str], EventFormat] = {}
+        self._dynamic: set[tuple[str, str]] | None = None
         self.raw_syscalls_min = RAW_SYSCALLS_MIN
         self.syscall_numbers = syscalls.syscall_numbers()
 
@@ -182,6 +193,11 @@ class TracepointCatalog:
 
     def has(self, system: str, event: str) -> bool:
         return self._events is not None and (system, event) in self._events
+
+    def is_dynamic(self, system: str, event: str) -> bool:
+        if self._dynamic is None:
+            self._dynamic = self._host.dynamic_events()
+        return (system, event) in self._dynamic
 
     def format(self, system: str, event: str) -> EventFormat:
         key = (system, event)
@@ -282,6 +298,9 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
                         "no such field")) from None
         described.append(((system, event), args, fields))
     raw_groups, described = _raw_syscall_groups(described, catalog)
+    if not needs_format and "argstr" not in names:
+        raw_tracepoints, described = _raw_tracepoint_group(described, catalog)
+        raw_groups += raw_tracepoints
     groups: dict[object, EventGroup] = {}
     for event_name, args, fields in described:
         key = (tuple((i, field_key(args[i])) for i in indices),
@@ -339,6 +358,18 @@ def _raw_syscall_groups(described: list[Described], catalog: TracepointCatalog
         taken = {id(d) for d in mine}
         described = [d for d in described if id(d) not in taken]
     return made, described
+
+
+def _raw_tracepoint_group(described: list[Described], catalog: TracepointCatalog
+                          ) -> tuple[list[EventGroup], list[Described]]:
+    """For a probe that reads no record: its events that have a raw tracepoint of the
+    same name (the kernel's own, not syscalls:*), and the rest."""
+    def has_raw(system: str, event: str) -> bool:
+        return system != "syscalls" and not catalog.is_dynamic(system, event)
+
+    mine = [d[0] for d in described if has_raw(*d[0])]
+    rest = [d for d in described if not has_raw(*d[0])]
+    return ([EventGroup(mine, {}, {}, raw_tracepoints=True)] if mine else []), rest
 
 
 # x86-64 `struct pt_regs`, the context of kprobe and uprobe programs: the byte offset of

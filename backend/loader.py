@@ -18,6 +18,7 @@ import functools
 import logging
 import mmap
 import os
+import platform
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -56,6 +57,20 @@ class TracepointOpts(ct.Structure):
     bpf_get_attach_cookie in the program."""
 
     _fields_ = [("sz", c_size_t), ("bpf_cookie", ct.c_uint64)]
+
+
+class RawTracepointAttr(ct.Structure):
+    """The BPF_RAW_TRACEPOINT_OPEN member of the kernel's `union bpf_attr`, with the
+    cookie that Linux 6.10 added. libbpf 1.1 (Debian 12) cannot pass that cookie: its
+    `bpf_raw_tracepoint_open_opts` came in a later release, so kllvm makes this one
+    bpf(2) call itself."""
+
+    _fields_ = [("name", ct.c_uint64), ("prog_fd", ct.c_uint32), ("_pad", ct.c_uint32),
+                ("cookie", ct.c_uint64)]
+
+
+BPF_RAW_TRACEPOINT_OPEN = 17  # enum bpf_cmd
+SYS_BPF = {"x86_64": 321, "aarch64": 280}
 
 
 class BTFType(ct.Structure):
@@ -132,6 +147,7 @@ def libc() -> ct.CDLL:
     so = ct.CDLL("libc.so.6", use_errno=True)
     so.vsnprintf.restype = c_int
     so.vsnprintf.argtypes = [c_void_p, c_size_t, c_void_p, c_void_p]
+    so.syscall.restype = ct.c_long
     return so
 
 
@@ -240,15 +256,22 @@ def _errno_error(cls: type[OSError], what: str) -> OSError:
 
 
 class Link:
-    """An attachment; `destroy()` detaches (idempotent)."""
+    """An attachment; `destroy()` detaches (idempotent).
 
-    def __init__(self, handle: int, description: str) -> None:
+    `slow_to_detach`: detaching waits for an RCU grace period in the kernel (perf-event
+    tracepoints: ~55 ms each, serialised), which the runtime tells the user about."""
+
+    def __init__(self, handle: int, description: str, slow_to_detach: bool = False) -> None:
         self._handle: int | None = handle
         self.description = description
+        self.slow_to_detach = slow_to_detach
+
+    def _release(self, handle: int) -> None:
+        lib().bpf_link__destroy(handle)
 
     def destroy(self) -> None:
         if self._handle is not None:
-            lib().bpf_link__destroy(self._handle)
+            self._release(self._handle)
             self._handle = None
 
     @property
@@ -265,6 +288,13 @@ class Link:
         return f"Link({self.description!r}, active={self.active})"
 
 
+class FdLink(Link):
+    """A link that the kernel handed out as a file descriptor, outside libbpf."""
+
+    def _release(self, handle: int) -> None:
+        os.close(handle)
+
+
 class Program:
     def __init__(self, owner: BPFObject, handle: int) -> None:
         self._owner = owner
@@ -276,14 +306,15 @@ class Program:
     def fd(self) -> int:
         return lib().bpf_program__fd(self._handle)
 
-    def _link(self, what: str, attach: functools.partial[int | None]) -> Link:
+    def _link(self, what: str, attach: functools.partial[int | None],
+              slow_to_detach: bool = False) -> Link:
         messages: list[LibbpfMessage] = []
         with _router().capture(messages):
             handle = attach()
         self._owner.messages.extend(messages)
         if not handle:
             raise _errno_error(AttachError, f"attaching {self.name} to {what}")
-        link = Link(handle, f"{self.name} → {what}")
+        link = Link(handle, f"{self.name} → {what}", slow_to_detach)
         self._owner.links.append(link)
         return link
 
@@ -295,17 +326,31 @@ class Program:
     def attach_tracepoint(self, category: str, event: str) -> Link:
         return self._link(f"tracepoint {category}:{event}", functools.partial(
             lib().bpf_program__attach_tracepoint, self._handle, category.encode(),
-            event.encode()))
+            event.encode()), slow_to_detach=True)
 
     def attach_tracepoint_cookie(self, category: str, event: str, cookie: int) -> Link:
         opts = TracepointOpts(ct.sizeof(TracepointOpts), cookie)
         return self._link(f"tracepoint {category}:{event}", functools.partial(
             lib().bpf_program__attach_tracepoint_opts, self._handle, category.encode(),
-            event.encode(), ct.byref(opts)))
+            event.encode(), ct.byref(opts)), slow_to_detach=True)
 
     def attach_raw_tracepoint(self, event: str) -> Link:
         return self._link(f"raw_tracepoint {event}", functools.partial(
             lib().bpf_program__attach_raw_tracepoint, self._handle, event.encode()))
+
+    def attach_raw_tracepoint_cookie(self, event: str, cookie: int) -> Link:
+        """Attach to the raw tracepoint `event` (a `raw_tracepoint/` program), with the
+        cookie that bpf_get_attach_cookie returns in it. Detaching one is quick."""
+        name = ct.create_string_buffer(event.encode())
+        attr = RawTracepointAttr(ct.addressof(name), self.fd, 0, cookie)
+        fd = libc().syscall(ct.c_long(SYS_BPF[platform.machine()]),
+                            ct.c_long(BPF_RAW_TRACEPOINT_OPEN), ct.byref(attr),
+                            ct.c_uint(ct.sizeof(attr)))
+        if fd < 0:
+            raise _errno_error(AttachError, f"attaching {self.name} to raw tracepoint {event}")
+        link = FdLink(fd, f"{self.name} → raw tracepoint {event}")
+        self._owner.links.append(link)
+        return link
 
     def attach_uprobe(self, path: str, offset: int, pid: int = -1,
                       retprobe: bool = False) -> Link:

@@ -55,7 +55,7 @@ class GlobalInfo:
 
 @dataclass
 class AttachPoint:
-    kind: str  # "tracepoint", "perf", "kprobe", "uprobe"
+    kind: str  # "tracepoint", "raw_tracepoint", "perf", "kprobe", "uprobe"
     target: str  # "sys:event", a period in ns, a symbol, "path:offset"
     cookie: int
     retprobe: bool = False

@@ -131,9 +131,10 @@ def program_specs(probes: list[ProbeEvents]) -> tuple[list[ProgramSpec], list[st
                     [AttachPoint("tracepoint", f"raw_syscalls:{group.raw}", 0)], None,
                     table))
                 continue
-            attach = [AttachPoint("tracepoint", f"{s}:{e}", name_index(e))
-                      for s, e in group.events]
+            kind = "raw_tracepoint" if group.raw_tracepoints else "tracepoint"
+            attach = [AttachPoint(kind, f"{s}:{e}", name_index(e)) for s, e in group.events]
             single = attach[0].cookie if len({a.cookie for a in attach}) == 1 else None
-            specs.append(ProgramSpec(f"p{pid}_{index}", f"tracepoint/{system}/{event}",
-                                     probe, group, attach, single))
+            section = (f"raw_tracepoint/{event}" if group.raw_tracepoints
+                       else f"tracepoint/{system}/{event}")
+            specs.append(ProgramSpec(f"p{pid}_{index}", section, probe, group, attach, single))
     return specs, names

@@ -220,6 +220,9 @@ class Session:
                 system, event = point.target.split(":", 1)
                 self.links.append(program.attach_tracepoint_cookie(system, event,
                                                                    point.cookie))
+            case "raw_tracepoint":
+                _, event = point.target.split(":", 1)
+                self.links.append(program.attach_raw_tracepoint_cookie(event, point.cookie))
             case "perf":
                 self.attach_perf(program, int(point.target))
             case "kprobe":
@@ -339,18 +342,19 @@ class Session:
         return self.fatal
 
     def detach(self) -> None:
-        # Each tracepoint detach waits for an RCU grace period (~80 ms here); detaching
-        # from many threads at once overlaps some of them (ctypes releases the GIL
-        # around the libbpf calls), yet 360 tracepoints still take ~12 s. Wide syscall
-        # probes avoid this through raw_syscalls (backend.events); for the other wide
-        # ones, say why stopping takes a while.
-        if len(self.links) > DETACH_NOTICE:
+        # Each perf-event tracepoint detach waits for an RCU grace period (~55 ms here,
+        # under one kernel mutex); detaching from many threads at once overlaps a little
+        # of it, yet 360 of them still take ~12 s. Wide probes mostly avoid this (raw
+        # tracepoints and raw_syscalls, see backend.events); for the others, say why
+        # stopping takes a while.
+        slow = [link for link in self.links if link.slow_to_detach]
+        if len(slow) > DETACH_NOTICE:
             self.out.flush()
-            sys.stderr.write(f"kllvm: detaching {len(self.links)} probes...\n")
+            sys.stderr.write(f"kllvm: detaching {len(slow)} probes...\n")
             sys.stderr.flush()
-        if len(self.links) > 1:
+        if len(slow) > 1:
             with ThreadPoolExecutor(DETACH_THREADS) as pool:
-                list(pool.map(Link.destroy, self.links))
+                list(pool.map(Link.destroy, slow))
         for link in self.links:
             link.destroy()
         self.links.clear()

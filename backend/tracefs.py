@@ -45,6 +45,11 @@ class Host(Protocol):
         """The text of `events/<system>/<event>/format`; FileNotFoundError if none."""
         ...
 
+    def dynamic_events(self) -> set[tuple[str, str]]:
+        """(system, event) of the events made at run time (kprobe, uprobe, synthetic
+        and eprobe events): unlike the kernel's own, they have no raw tracepoint."""
+        ...
+
 
 class TracefsHost:
     """The real machine; mounts tracefs on first use."""
@@ -66,6 +71,16 @@ class TracefsHost:
 
     def read_format(self, system: str, event: str) -> str:
         return self._path("events", system, event, "format").read_text()
+
+    def dynamic_events(self) -> set[tuple[str, str]]:
+        try:
+            text = self._path("dynamic_events").read_text()
+        except FileNotFoundError:  # a kernel without dynamic events
+            return set()
+        # "p:kprobes/name symbol ...", "u:uprobes/name /path:0x...", "s:synthetic/name ..."
+        names = (line.split(None, 1)[0].split(":", 1)[-1] for line in text.splitlines()
+                 if line.strip())
+        return {(system, event) for system, _, event in (n.partition("/") for n in names)}
 
 
 # ---------------------------------------------------------------------------

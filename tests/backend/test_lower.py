@@ -41,6 +41,9 @@ class FakeHost:
     def read_format(self, system: str, event: str) -> str:
         return FORMATS[(system, event)]
 
+    def dynamic_events(self) -> set[tuple[str, str]]:
+        return set()
+
 
 def build(text: str) -> Build:
     return compile_script(Source("t.kp", text), catalog=TracepointCatalog(FakeHost()))

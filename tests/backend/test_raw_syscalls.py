@@ -63,6 +63,9 @@ class FakeHost:
     def read_format(self, system: str, event: str) -> str:
         return FORMATS[(system, event)]
 
+    def dynamic_events(self) -> set[tuple[str, str]]:
+        return set()
+
 
 def build(text: str, minimum: int = 4) -> Build:
     catalog = TracepointCatalog(FakeHost())

@@ -48,6 +48,9 @@ class FakeHost:
         except KeyError:
             raise FileNotFoundError(f"{system}/{event}/format") from None
 
+    def dynamic_events(self) -> set[tuple[str, str]]:
+        return set()
+
 
 HOST = FakeHost([
     "syscalls:sys_enter_open", "syscalls:sys_exit_open", "syscalls:sys_enter_openat",
@@ -139,3 +142,14 @@ def test_ensure_tracefs_accepts_a_mounted_root(tmp_path: Path) -> None:
     (tmp_path / "available_events").write_text("sched:sched_switch\n")
     assert ensure_tracefs(tmp_path) == tmp_path
     assert TracefsHost(tmp_path).available_events() == [("sched", "sched_switch")]
+
+
+def test_dynamic_events_are_read_from_tracefs(tmp_path: Path) -> None:
+    (tmp_path / "available_events").write_text("kprobes:open\n")
+    host = TracefsHost(tmp_path)
+    assert host.dynamic_events() == set()  # no dynamic_events file: none
+    (tmp_path / "dynamic_events").write_text(
+        "p:kprobes/open do_sys_open\nr10:kprobes/open_ret do_sys_open\n"
+        "u:mine/start /bin/true:0x1040\ns:synthetic/lat u64 delta\n")
+    assert host.dynamic_events() == {("kprobes", "open"), ("kprobes", "open_ret"),
+                                     ("mine", "start"), ("synthetic", "lat")}
