@@ -105,6 +105,11 @@ def encode(layout: str, value: object, strlen: int) -> bytes:
     raise ValueError(f"unknown layout {layout!r}")
 
 
+def is_cut(layout: str, value: object, strlen: int) -> bool:
+    """Whether `encode` cuts `value`: a string longer than the kernel's string capacity."""
+    return base(layout) == "str" and isinstance(value, bytes) and len(value) >= strlen
+
+
 def decode(layout: str, data: bytes, strlen: int) -> object:
     if is_opt(layout):
         if int.from_bytes(data[:8], "little") == 0:

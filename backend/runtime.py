@@ -69,14 +69,15 @@ class LiveEnv(RuntimeEnv):
         self.tables = {t.site: t for t in manifest.tables}
         self.globals = {g.cell: g for g in manifest.globals}
         self.live_tables: list[MapTable] = []
-        self._cell_names: dict[str, str] = {}
+        self.live_cells: list[tuple[ops.MakeCell, GlobalCell]] = []
+        self._cell_ops: dict[str, ops.MakeCell] = {}
 
     def bind_cells(self, module: ops.Module) -> None:
         """make_cell hears the variable's name; the manifest knows the IR cell's name."""
         for block in module.functions[module.main].blocks:
             for op in block.ops:
                 if isinstance(op, ops.MakeCell) and op.global_name is not None:
-                    self._cell_names[op.global_name] = op.dest.name
+                    self._cell_ops[op.global_name] = op
 
     def make_table(self, decl: ops.TableDecl, capacity: int) -> KtapTable:
         info = self.tables.get(decl.site)
@@ -88,11 +89,13 @@ class LiveEnv(RuntimeEnv):
         return table
 
     def make_cell(self, global_name: str | None, initial: object) -> CellLike:
-        info = self.globals.get(self._cell_names.get(global_name or "", ""))
-        if info is None:
+        op = self._cell_ops.get(global_name or "")
+        info = None if op is None else self.globals.get(op.dest.name)
+        if op is None or info is None:
             return super().make_cell(global_name, initial)
         cell = GlobalCell(self.obj.global_section(".bss"), info, self.manifest.strlen)
         cell.value = initial
+        self.live_cells.append((op, cell))
         return cell
 
 
@@ -375,10 +378,23 @@ class Session:
                 message = full_table_message(table.name, table.capacity, dropped)
                 span = self.module.tables[table.site].span
                 sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
+        for table in self.manifest.tables:
+            cut = sum(t.cut_strings for t in self.env.live_tables if t.info.site == table.site)
+            if cut:
+                self.warn_cut(cut, f"table '{table.name}'", self.module.tables[table.site].span)
+        for op, cell in self.env.live_cells:
+            if cell.cut_strings:
+                self.warn_cut(cell.cut_strings, f"variable '{op.global_name}'", op.span)
         lost = self.bss.read_int(mf.LOST)
         if lost:
             sys.stderr.write(f"{self.source.name}: warning: {lost} output records were lost "
                              "(the ring buffer was full)\n")
+
+    def warn_cut(self, count: int, what: str, span: Span) -> None:
+        strings = "1 string" if count == 1 else f"{count} strings"
+        message = (f"{strings} longer than {self.manifest.strlen - 1} bytes had to be cut "
+                   f"to fit {what} in the kernel (--strlen sets the capacity)")
+        sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
 
     def close(self) -> None:
         self.end_command()

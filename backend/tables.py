@@ -25,6 +25,7 @@ class MapTable(KtapTable):
         self.strlen = strlen
         self.slots = slots
         self.dropped_updates = 0
+        self.cut_strings = 0  # keys and values cut to fit the kernel's strings
 
     @property
     def dropped(self) -> int:
@@ -32,6 +33,8 @@ class MapTable(KtapTable):
         return self.dropped_updates
 
     def _key(self, key: object) -> bytes:
+        if lay.is_cut(self.info.key, key, self.strlen):
+            self.cut_strings += 1
         return lay.encode(self.info.key, key, self.strlen)
 
     def _decode(self, raw: bytes) -> object:
@@ -43,6 +46,8 @@ class MapTable(KtapTable):
         return wrap_int64(total)
 
     def _encode(self, value: object) -> bytes:
+        if lay.is_cut(self.info.value, value, self.strlen):
+            self.cut_strings += 1
         data = lay.encode(self.info.value, value, self.strlen)
         if not self.map.percpu:
             return data
@@ -122,6 +127,7 @@ class GlobalCell:
         self.section = section
         self.info = info
         self.strlen = strlen
+        self.cut_strings = 0  # values cut to fit the kernel's strings
 
     @property
     def value(self) -> object:
@@ -137,4 +143,6 @@ class GlobalCell:
             if self.info.present is None:
                 raise TypeError(f"{self.info.cell} cannot be nil in the kernel")
             return
+        if lay.is_cut(self.info.layout, value, self.strlen):
+            self.cut_strings += 1
         self.section.write(self.info.symbol, lay.encode(self.info.layout, value, self.strlen))
