@@ -8,8 +8,6 @@ artifact is read only by the kllvm version that wrote it, which it records and c
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass
 
 from backend import irjson
@@ -33,6 +31,11 @@ class Artifact:
     module: ops.Module
 
     def dumps(self) -> bytes:
+        # json and base64 are imported here, not above: `kllvm run script.kp` imports this
+        # module to tell scripts from artifacts, and json costs ~1 ms of every start.
+        import base64
+        import json
+
         document = {
             "format": MAGIC,
             "version": VERSION,
@@ -45,6 +48,9 @@ class Artifact:
 
     @classmethod
     def loads(cls, data: bytes | str) -> Artifact:
+        import base64  # see dumps
+        import json
+
         try:
             document = json.loads(data)
             if document.get("format") != MAGIC or document.get("version") != VERSION:

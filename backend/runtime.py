@@ -11,7 +11,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -356,6 +355,8 @@ class Session:
             sys.stderr.write(f"kllvm: detaching {len(slow)} probes...\n")
             sys.stderr.flush()
         if len(slow) > 1:
+            from concurrent.futures import ThreadPoolExecutor  # ~1 ms to import: only here
+
             with ThreadPoolExecutor(DETACH_THREADS) as pool:
                 list(pool.map(Link.destroy, slow))
         for link in self.links:
