@@ -9,6 +9,8 @@ which makes the kernel also feed its perf event, opened on CPU 0 only, so its co
 on the CPU (runtime.md §10); the mean over CPUs is what an unpinned loop sees on average.
 Cold start: from spawning `kllvm run` to its "Tracing..." banner, which it prints once
 every probe is attached (with the project's bytecode compiled, as in an installed kllvm).
+Wide probes: start (to the banner) and stop (from SIGINT to exit) of a probe on one
+event, on `syscalls:*` and on `*:*`, which the issue wants about as quick as one probe.
 Program sizes: the BPF instructions of every program of every sample with probes (ELF
 symbol size / 8; a 64-bit immediate load counts as two). Targets (issue 4): overhead
 <= 0.6x bpftrace's and <= 1.3x the empty program's; cold start <= 150 ms.
@@ -124,6 +126,39 @@ def cold_start(runs: int) -> list[float]:
     return times
 
 
+WIDE_PROBES = ["syscalls:sys_enter_getpid", "sched:sched_switch", "syscalls:*", "*:*"]
+
+
+def start_and_stop(eventdef: str) -> tuple[float, float, int]:
+    """Seconds to the banner, seconds from SIGINT to exit, and the probe names seen."""
+    script = f"var s = {{}}\ntrace {eventdef} {{ s[probename] += 1 }}\n" \
+             "trace_end { var n = 0; for (k, v in pairs(s)) { n = n + 1 } print(n) }\n"
+    start = time.perf_counter()
+    proc = subprocess.Popen([*KLLVM, "-e", script], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=ROOT)
+    assert proc.stdout is not None
+    if BANNER not in proc.stdout.readline():
+        raise SystemExit(f"kllvm -e '{script}' failed:\n{proc.communicate()[1].decode()}")
+    started = time.perf_counter()
+    time.sleep(0.2)
+    stopping = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=300)
+    if proc.returncode != 0:
+        raise SystemExit(f"kllvm -e '{script}' failed:\n{err.decode()}")
+    return started - start, time.perf_counter() - stopping, int(out.split()[-1] or 0)
+
+
+def print_wide_probes(runs: int) -> None:
+    print(f"{'probe':<28}{'start ms':>10}{'stop ms':>10}{'names seen':>12}  (fastest of "
+          f"{runs})")
+    for eventdef in WIDE_PROBES:
+        results = [start_and_stop(eventdef) for _ in range(runs)]
+        print(f"{eventdef:<28}{min(r[0] for r in results) * 1000:>10.0f}"
+              f"{min(r[1] for r in results) * 1000:>10.0f}"
+              f"{max(r[2] for r in results):>12}")
+
+
 # ------------------------------------------------------------------ program sizes
 
 
@@ -225,6 +260,8 @@ def main() -> None:
               "(target <= 0.6x)")
     print(f"cold start to probes attached: median {statistics.median(starts) * 1000:.0f} ms "
           f"(min {min(starts) * 1000:.0f}, target <= 150 ms)")
+    print()
+    print_wide_probes(3)
     print()
     print_program_sizes(sizes)
 
