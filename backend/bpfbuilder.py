@@ -47,6 +47,8 @@ class MapSpec:
 
 @dataclass(frozen=True)
 class BPFMap:
+    """A map declared in the module, with its key and value types (None when given as sizes)."""
+
     spec: MapSpec
     var: ir.GlobalVariable
     key_type: ir.Type | None
@@ -55,6 +57,8 @@ class BPFMap:
 
 @dataclass(frozen=True)
 class GlobalData:
+    """A global variable of the BPF object, in `.data`, `.bss` or `.rodata`."""
+
     name: str
     section: str  # ".data", ".bss" or ".rodata"
     type: ir.Type

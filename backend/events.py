@@ -149,6 +149,8 @@ class EventGroup:
 
 @dataclass
 class ProbeEvents:
+    """What one `trace` or `profile` probe attaches to: its event groups and argN types."""
+
     decl: ops.ProbeDecl
     kind: str  # "tracepoint", "kprobe", "uprobe", "perf"
     groups: list[EventGroup] = field(default_factory=list)

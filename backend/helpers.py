@@ -20,6 +20,8 @@ VOIDP = I8.as_pointer()
 
 @dataclass(frozen=True)
 class HelperSig:
+    """A BPF helper: its kernel id and its LLVM signature."""
+
     id: int
     ret: ir.Type
     args: tuple[ir.Type, ...]

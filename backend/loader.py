@@ -173,6 +173,8 @@ def _vformat(fmt: int, ap: int) -> str:
 
 @dataclass(frozen=True)
 class LibbpfMessage:
+    """One message from libbpf's print hook, captured to explain a failed open or load."""
+
     level: int  # LIBBPF_WARN, LIBBPF_INFO or LIBBPF_DEBUG
     text: str
 

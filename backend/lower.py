@@ -87,6 +87,8 @@ NIL = Val("nil")
 
 @dataclass
 class Slot:
+    """A register's home in a program: allocas for its value and, if nil-able, present flag."""
+
     kind: str
     value: ir.AllocaInstr | None
     present: ir.AllocaInstr | None
@@ -112,6 +114,9 @@ def type_kind(t: Type) -> tuple[str, bool] | Static | None:
 
 @dataclass
 class ProgramSpec:
+    """One BPF program to build: its section, the probe and event group it serves, and
+    where it attaches."""
+
     name: str
     section: str
     probe: ProbeEvents

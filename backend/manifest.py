@@ -33,6 +33,9 @@ SELF_PID = "kllvm_self"  # kllvm's own pid: its events are not traced
 
 @dataclass
 class TableInfo:
+    """A kernel table: the map the runtime reads and writes for its site, and its drop
+    counter for the full-table warning."""
+
     site: int
     name: str
     line: int
@@ -47,6 +50,9 @@ class TableInfo:
 
 @dataclass
 class GlobalInfo:
+    """A top-level variable kept in a BPF global, which the runtime reads and writes for
+    the interpreter's cell."""
+
     cell: str  # the IR cell's name
     symbol: str
     layout: str  # the base layout; `present` names the flag global of a nil-able one
@@ -55,6 +61,8 @@ class GlobalInfo:
 
 @dataclass
 class AttachPoint:
+    """One attachment of a program; `cookie` is what bpf_get_attach_cookie returns in it."""
+
     kind: str  # "tracepoint", "raw_tracepoint", "perf", "kprobe", "uprobe"
     target: str  # "sys:event", a period in ns, a symbol, "path:offset"
     cookie: int
@@ -63,6 +71,8 @@ class AttachPoint:
 
 @dataclass
 class ProgramInfo:
+    """A program of the object, the probe it serves and where the runtime attaches it."""
+
     name: str
     probe: int
     attach: list[AttachPoint] = field(default_factory=list)
@@ -70,6 +80,8 @@ class ProgramInfo:
 
 @dataclass
 class PrintSite:
+    """A `print`/`printf` call in a probe: how the runtime decodes and formats its records."""
+
     kind: str  # "print" or "printf"
     format: str  # printf's template, latin-1 (bytes 0..255 round-trip)
     layouts: list[str]
@@ -86,6 +98,8 @@ class Fault:
 
 @dataclass
 class Manifest:
+    """What the runtime needs about a compiled object; `kllvm build` saves it in artifacts."""
+
     strlen: int
     tables: list[TableInfo] = field(default_factory=list)
     globals: list[GlobalInfo] = field(default_factory=list)

@@ -25,6 +25,8 @@ from kllvm.diagnostics import CompileError, Diagnostic, DiagnosticSink, Source, 
 
 @dataclass
 class Build:
+    """A compiled script: the typed IR, and the manifest and BPF object for the runtime."""
+
     compilation: driver.Compilation
     manifest: Manifest
     lowering: ModuleLowering | None  # None when no probe runs in the kernel

@@ -177,6 +177,8 @@ def expand(pattern: str, host: Host | None = None) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class Field:
+    """One field of a tracepoint record, as the event's `format` file describes it."""
+
     name: str
     type: str  # the C type without the name: "int", "const char *", "char[16]"
     offset: int
@@ -198,6 +200,8 @@ class Field:
 
 @dataclass(frozen=True)
 class EventFormat:
+    """A tracepoint's `format` file: its id, its record's fields and its print format."""
+
     system: str
     event: str
     id: int

@@ -27,6 +27,8 @@ BUILTIN_VARIABLES = (
 # and frontend.sexpr is the readable form of a tree.
 @dataclass(eq=False, repr=False)
 class Node:
+    """Base of every AST node; `span` is the source text it came from."""
+
     span: Span
 
     def __repr__(self) -> str:
@@ -38,58 +40,74 @@ class Node:
 
 @dataclass(eq=False, repr=False)
 class Expr(Node):
-    pass
+    """Base of expression nodes."""
 
 
 @dataclass(eq=False, repr=False)
 class Nil(Expr):
-    pass
+    """`nil`."""
 
 
 @dataclass(eq=False, repr=False)
 class Bool(Expr):
+    """`true` or `false`."""
+
     value: bool
 
 
 @dataclass(eq=False, repr=False)
 class Number(Expr):
+    """An integer literal (decimal, `0x` hex or leading-`0` octal)."""
+
     value: int  # already wrapped to int64 by ktap's rules
 
 
 @dataclass(eq=False, repr=False)
 class String(Expr):
+    """A string literal, quoted or long-bracketed (`[[...]]`)."""
+
     value: bytes  # escapes already decoded
 
 
 @dataclass(eq=False, repr=False)
 class Vararg(Expr):
-    pass
+    """`...`, allowed only in a vararg function; it evaluates to nil."""
 
 
 @dataclass(eq=False, repr=False)
 class BuiltinVar(Expr):
+    """A built-in event or context variable (`pid`, `execname`, `arg1`, ...), not a name."""
+
     name: str  # one of BUILTIN_VARIABLES
 
 
 @dataclass(eq=False, repr=False)
 class Name(Expr):
+    """A variable, or a built-in global such as `print`, referred to by name."""
+
     name: str
 
 
 @dataclass(eq=False, repr=False)
 class Index(Expr):
+    """`obj[key]` or `obj.name`: a table element, read (nil when missing) or assigned."""
+
     obj: Expr
     key: Expr  # `t.x` is Index(t, String(b"x"))
 
 
 @dataclass(eq=False, repr=False)
 class Call(Expr):
+    """`f(args)`, `f{...}` or `f"str"`: a call of a function value or of a built-in."""
+
     func: Expr
     args: list[Expr]
 
 
 @dataclass(eq=False, repr=False)
 class MethodCall(Expr):
+    """`obj:method(args)`: calls `obj.method` with `obj` as the first argument."""
+
     obj: Expr
     method: str
     args: list[Expr]
@@ -97,6 +115,8 @@ class MethodCall(Expr):
 
 @dataclass(eq=False, repr=False)
 class BinOp(Expr):
+    """`left op right`; `&&` and `||` short-circuit and return an operand, as in Lua."""
+
     op: str  # '||' '&&' '==' '!=' '<' '<=' '>' '>=' '..' '+' '-' '*' '/' '%' '^'
     left: Expr
     right: Expr
@@ -104,28 +124,38 @@ class BinOp(Expr):
 
 @dataclass(eq=False, repr=False)
 class UnOp(Expr):
+    """`!x` (true only when `x` is nil or false) or `-x`."""
+
     op: str  # '!' or '-'
     operand: Expr
 
 
 @dataclass(eq=False, repr=False)
 class Paren(Expr):
+    """`(expr)`: the same value as `expr`."""
+
     expr: Expr
 
 
 @dataclass(eq=False, repr=False)
 class TableField(Node):
+    """One field of a table constructor: `[k] = v`, `name = v` or a positional `v`."""
+
     key: Expr | None  # None: positional item, numbered from 1
     value: Expr
 
 
 @dataclass(eq=False, repr=False)
 class TableConstructor(Expr):
+    """`{...}`: a new table; positional fields get the keys 1, 2, 3, ..."""
+
     fields: list[TableField]
 
 
 @dataclass(eq=False, repr=False)
 class FunctionExpr(Expr):
+    """`function (params) { body }`: a closure; also what a `function f` statement defines."""
+
     params: list[str]
     is_vararg: bool
     body: Block
@@ -137,11 +167,13 @@ class FunctionExpr(Expr):
 
 @dataclass(eq=False, repr=False)
 class Stmt(Node):
-    pass
+    """Base of statement nodes."""
 
 
 @dataclass(eq=False, repr=False)
 class Block(Node):
+    """A statement list: the whole chunk's, a `{ ... }` body, or a `do`/`repeat` body."""
+
     stmts: list[Stmt]
 
 
@@ -156,6 +188,8 @@ class Local(Stmt):
 
 @dataclass(eq=False, repr=False)
 class Assign(Stmt):
+    """`a, t[k] = e1, e2`: Lua's multiple assignment, values adjusted to the targets' count."""
+
     targets: list[Expr]  # Name or Index
     values: list[Expr]
 
@@ -170,29 +204,39 @@ class AddAssign(Stmt):
 
 @dataclass(eq=False, repr=False)
 class CallStmt(Stmt):
+    """A call used as a statement; its result is dropped."""
+
     call: Expr  # Call or MethodCall
 
 
 @dataclass(eq=False, repr=False)
 class IfClause(Node):
+    """`if (cond) { body }` or one `elseif (cond) { body }`."""
+
     cond: Expr
     body: Block
 
 
 @dataclass(eq=False, repr=False)
 class If(Stmt):
+    """`if` with its `elseif` clauses and an optional `else` body."""
+
     clauses: list[IfClause]  # the `if` and each `elseif`
     orelse: Block | None
 
 
 @dataclass(eq=False, repr=False)
 class While(Stmt):
+    """`while (cond) { body }`."""
+
     cond: Expr
     body: Block
 
 
 @dataclass(eq=False, repr=False)
 class NumericFor(Stmt):
+    """`for (i = start, limit [, step]) { body }`: Lua's numeric for, the limit inclusive."""
+
     var: str
     var_span: Span
     start: Expr
@@ -203,6 +247,8 @@ class NumericFor(Stmt):
 
 @dataclass(eq=False, repr=False)
 class GenericFor(Stmt):
+    """`for (k, v in pairs(t)) { body }`; `pairs` is the only iterator ktap has."""
+
     names: list[str]
     name_spans: list[Span]
     exprs: list[Expr]
@@ -211,12 +257,16 @@ class GenericFor(Stmt):
 
 @dataclass(eq=False, repr=False)
 class Repeat(Stmt):
+    """`repeat body until (cond)`; the condition sees the body's locals."""
+
     body: Block
     cond: Expr
 
 
 @dataclass(eq=False, repr=False)
 class Do(Stmt):
+    """`do body end`: a nested scope."""
+
     body: Block
 
 
@@ -231,21 +281,27 @@ class FunctionStmt(Stmt):
 
 @dataclass(eq=False, repr=False)
 class Return(Stmt):
+    """`return [e]`; a ktap function returns at most one value."""
+
     values: list[Expr]
 
 
 @dataclass(eq=False, repr=False)
 class Break(Stmt):
-    pass
+    """`break`: leaves the innermost loop."""
 
 
 @dataclass(eq=False, repr=False)
 class Label(Stmt):
+    """`::name::`: parses but marks nothing, since `goto` is a syntax error."""
+
     name: str
 
 
 @dataclass(eq=False, repr=False)
 class Trace(Stmt):
+    """`trace EVENTDEF { body }`: a probe on the events EVENTDEF names, run in the kernel."""
+
     eventdef: str  # raw text between `trace` and `{`, stripped
     eventdef_span: Span
     body: Block
@@ -253,11 +309,16 @@ class Trace(Stmt):
 
 @dataclass(eq=False, repr=False)
 class TraceEnd(Stmt):
+    """`trace_end { body }`: the body run in user space once tracing has ended."""
+
     body: Block
 
 
 @dataclass(eq=False, repr=False)
 class Timer(Stmt):
+    """`tick-N { body }` (run in user space) or `profile-N { body }` (in the kernel, on
+    every CPU): a body run every interval N."""
+
     kind: str  # 'tick' or 'profile'
     interval: str  # raw text after '-', e.g. "1s"
     interval_span: Span
@@ -266,4 +327,6 @@ class Timer(Stmt):
 
 @dataclass(eq=False, repr=False)
 class Chunk(Node):
+    """The root: the script's top-level statements, the main chunk."""
+
     body: Block

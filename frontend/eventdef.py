@@ -61,6 +61,8 @@ class FetchArg:
 
 @dataclass(frozen=True)
 class TracepointSpec:
+    """`SYS:EVENT`: the tracepoints whose system and event names match the two globs."""
+
     system_glob: str
     event_glob: str
     span: Span = field(compare=False)
@@ -68,6 +70,9 @@ class TracepointSpec:
 
 @dataclass(frozen=True)
 class KprobeSpec:
+    """`probe:SYMBOL[%return] [FETCHARGS]`: a kprobe (or kretprobe) on each kernel function
+    the glob matches."""
+
     symbol_glob: str
     is_return: bool
     fetchargs: tuple[FetchArg, ...]
@@ -76,6 +81,8 @@ class KprobeSpec:
 
 @dataclass(frozen=True)
 class UprobeSpec:
+    """`probe:/PATH:SYMBOL[%return] [FETCHARGS]`: a uprobe (or uretprobe) in a binary."""
+
     path: str
     symbol_or_offset: str | int  # an ELF symbol glob, or a file offset
     is_return: bool
@@ -85,6 +92,8 @@ class UprobeSpec:
 
 @dataclass(frozen=True)
 class SdtSpec:
+    """`sdt:/PATH:NAME`: the USDT markers of a binary that match the name glob."""
+
     path: str
     name: str  # marker name glob
     span: Span = field(compare=False)
@@ -102,6 +111,8 @@ ProbeSpec = TracepointSpec | KprobeSpec | UprobeSpec | SdtSpec | FtraceFunctionS
 
 @dataclass(frozen=True)
 class FilterCompare:
+    """`field OP value` in a `/filter/`; a string value may be a glob."""
+
     field: str
     op: str  # == != < <= > >=
     value: int | str
@@ -110,6 +121,8 @@ class FilterCompare:
 
 @dataclass(frozen=True)
 class FilterAnd:
+    """`left && right` in a `/filter/`."""
+
     left: Filter
     right: Filter
     span: Span = field(compare=False)
@@ -117,6 +130,8 @@ class FilterAnd:
 
 @dataclass(frozen=True)
 class FilterOr:
+    """`left || right` in a `/filter/`."""
+
     left: Filter
     right: Filter
     span: Span = field(compare=False)
@@ -127,6 +142,8 @@ Filter = FilterCompare | FilterAnd | FilterOr
 
 @dataclass(frozen=True)
 class EventDef:
+    """A parsed EVENTDEF: the probe specs of its comma list and the one filter they share."""
+
     specs: tuple[ProbeSpec, ...]
     filter: Filter | None  # applies to every spec
     span: Span = field(compare=False)
@@ -412,6 +429,8 @@ def _closing_slash(text: str, start: int) -> int | None:
 
 @dataclass(frozen=True)
 class _Token:
+    """A token of a `/filter/`, with its offsets in the EVENTDEF text."""
+
     kind: str  # "(", ")", "&&", "||", "op", "word" or "string"
     text: str
     start: int

@@ -140,12 +140,16 @@ def ktap_number(text: str) -> int | None:
 
 @dataclass
 class LexError:
+    """One lexical error; lexing goes on after it so that all are reported at once."""
+
     span: Span
     message: str
 
 
 @dataclass
 class LexResult:
+    """What `lex` returns: the tokens for the parser and every lexical error found."""
+
     tokens: list[Token]
     eof: Token  # lark's '$END', positioned just after the last character
     errors: list[LexError] = field(default_factory=list)

@@ -67,6 +67,9 @@ class FunctionScope:
 
 @dataclass(eq=False)
 class Symbol:
+    """A declared variable (`var`, parameter, loop variable or `function` name); `unique`
+    is its name in the IR."""
+
     name: str
     span: Span
     owner: FunctionScope
@@ -82,6 +85,8 @@ class Symbol:
 
 @dataclass(frozen=True)
 class BuiltinGlobal:
+    """A name bound to one of ktap's fixed built-in globals (`print`, `arg`, `ansi`, ...)."""
+
     name: str
 
 

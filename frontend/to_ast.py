@@ -44,6 +44,8 @@ class _Args:
 
 @dataclass
 class _FuncBody:
+    """`(params) { body }` of a function statement or expression, until it is a FunctionExpr."""
+
     params: list[str]
     is_vararg: bool
     body: ast.Block

@@ -11,44 +11,48 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Type:
+    """Base of the types of ktap values; `str()` gives the name diagnostics show."""
+
     def __str__(self) -> str:
         return type(self).__name__.removesuffix("T").lower()
 
 
 @dataclass(frozen=True)
 class IntT(Type):
-    pass
+    """A ktap number: a signed 64-bit integer."""
 
 
 @dataclass(frozen=True)
 class BoolT(Type):
-    pass
+    """`true` or `false`."""
 
 
 @dataclass(frozen=True)
 class NilT(Type):
-    pass
+    """The type of `nil` and of nothing else."""
 
 
 @dataclass(frozen=True)
 class StrT(Type):
-    pass
+    """A byte string (of a fixed capacity in the kernel)."""
 
 
 @dataclass(frozen=True)
 class AnyT(Type):
+    """A dynamically typed value: fine in user space, an error where the kernel needs a type."""
+
     def __str__(self) -> str:
         return "any"
 
 
 @dataclass(frozen=True)
 class StackT(Type):
-    pass
+    """The kernel stack trace that `stack()` returns, symbolised in user space."""
 
 
 @dataclass(frozen=True)
 class ArgstrT(Type):
-    pass
+    """`argstr`: the event as text, formatted in user space from the raw record."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,8 @@ class FuncT(Type):
 
 @dataclass(frozen=True)
 class BuiltinFuncT(Type):
+    """A built-in global taken as a value (`var p = print`), known by its name."""
+
     name: str
 
     def __str__(self) -> str:
@@ -83,6 +89,8 @@ class BuiltinFuncT(Type):
 
 @dataclass(frozen=True)
 class OptT(Type):
+    """A value of type `inner` that may also be nil, such as a table read."""
+
     inner: Type
 
     def __str__(self) -> str:

@@ -118,6 +118,8 @@ _SPEC = re.compile(rb"([-+ #0]*)([0-9]*)(?:(\.)([0-9]*))?(.?)", re.DOTALL)
 
 @dataclass(frozen=True)
 class _Spec:
+    """One parsed `printf` conversion such as `%-8.3s`: flags, width, precision, letter."""
+
     flags: str
     width: int
     precision: int | None

@@ -50,6 +50,9 @@ ArgTypes = Callable[[str, int], Type | None]
 
 @dataclass(frozen=True)
 class Conflict:
+    """Two different concrete types that met in one type variable, each with where it
+    came from: reported if the value reaches kernel code."""
+
     first: tuple[Span, Type]
     second: tuple[Span, Type]
 

@@ -43,6 +43,8 @@ NIL_CONST = const(None)
 
 @dataclass
 class _Loop:
+    """An enclosing loop: `exit` is the block that `break` jumps to."""
+
     exit: ops.BasicBlock
 
 

@@ -30,6 +30,8 @@ class CellT(Type):
 
 @dataclass(eq=False)
 class Register:
+    """A virtual register local to one function; its type is ANY until inference sets it."""
+
     name: str
     type: Type
 
@@ -39,6 +41,8 @@ class Register:
 
 @dataclass(frozen=True)
 class Const:
+    """A constant operand: nil, a boolean, an int64 or a byte string."""
+
     value: int | bool | bytes | None
     type: Type
 
@@ -63,6 +67,8 @@ Value = Register | Const
 # start; the IR printer gives the readable form.
 @dataclass(eq=False, repr=False)
 class Op:
+    """Base of the IR ops; `span` is the script location the op came from."""
+
     span: Span
 
     def __repr__(self) -> str:
@@ -94,6 +100,8 @@ class Arith(Op):
 
 @dataclass(eq=False, repr=False)
 class Compare(Op):
+    """`== != < <= > >=`: equality takes any values, ordering only numbers."""
+
     dest: Register
     op: str  # == != < <= > >=
     left: Value
@@ -103,12 +111,16 @@ class Compare(Op):
 
 @dataclass(eq=False, repr=False)
 class Not(Op):
+    """`!x`: true when `x` is nil or false."""
+
     dest: Register
     operand: Value
 
 
 @dataclass(eq=False, repr=False)
 class Negate(Op):
+    """`-x`; fails with `error` unless `x` is a number."""
+
     dest: Register
     operand: Value
     error: int
@@ -116,6 +128,8 @@ class Negate(Op):
 
 @dataclass(eq=False, repr=False)
 class Concat(Op):
+    """`a .. b`: both operands must be strings (no number coercion)."""
+
     dest: Register
     left: Value
     right: Value
@@ -134,12 +148,16 @@ class MakeCell(Op):
 
 @dataclass(eq=False, repr=False)
 class LoadCell(Op):
+    """Reads a captured variable from its cell."""
+
     dest: Register
     cell: Register
 
 
 @dataclass(eq=False, repr=False)
 class StoreCell(Op):
+    """Assigns to a captured variable through its cell."""
+
     cell: Register
     value: Value
 
@@ -167,6 +185,8 @@ class NewTable(Op):
 
 @dataclass(eq=False, repr=False)
 class TableGet(Op):
+    """`t[k]`: a table read; nil when the key is missing."""
+
     dest: Register
     table: Value
     key: Value
@@ -221,6 +241,8 @@ class CheckNumber(Op):
 
 @dataclass(eq=False, repr=False)
 class Call(Op):
+    """Calls a function value: a closure, or a built-in taken as a value."""
+
     dest: Register
     callee: Value
     args: list[Value]
@@ -229,6 +251,8 @@ class Call(Op):
 
 @dataclass(eq=False, repr=False)
 class CallBuiltin(Op):
+    """A call of a built-in function known by name at compile time (`print(...)`)."""
+
     dest: Register
     name: str  # "print", "printf", "ansi.clear_screen", ...
     args: list[Value]
@@ -254,6 +278,8 @@ class Context(Op):
 
 @dataclass(eq=False, repr=False)
 class MakeClosure(Op):
+    """A function value: the IR function `function` bound to the cells it captures."""
+
     dest: Register
     function: str
     cells: list[Register]
@@ -276,6 +302,8 @@ class RegisterProbe(Op):
 
 @dataclass(eq=False, repr=False)
 class RegisterTraceEnd(Op):
+    """Executed by the main chunk when it reaches `trace_end`; the last one reached wins."""
+
     closure: Register
 
 
@@ -284,11 +312,13 @@ class RegisterTraceEnd(Op):
 
 @dataclass(eq=False, repr=False)
 class Terminator(Op):
-    pass
+    """Base of the ops that end a basic block."""
 
 
 @dataclass(eq=False)
 class Jump(Terminator):
+    """An unconditional jump to `target`."""
+
     target: BasicBlock
 
 
@@ -303,6 +333,8 @@ class Branch(Terminator):
 
 @dataclass(eq=False)
 class Return(Terminator):
+    """`return [value]`: leaves the function with `value`, or nil when it is None."""
+
     value: Value | None
 
 
@@ -318,6 +350,8 @@ class Fail(Terminator):
 
 @dataclass(eq=False)
 class BasicBlock:
+    """A labelled list of ops that ends in exactly one terminator."""
+
     label: str
     ops: list[Op] = field(default_factory=list)
 
@@ -334,6 +368,8 @@ class Placement(enum.Enum):
 
 @dataclass(eq=False)
 class Function:
+    """The IR of the main chunk, one ktap function, or one `trace`/timer/`trace_end` body."""
+
     name: str
     span: Span
     params: list[Register]
@@ -358,6 +394,8 @@ class ErrorSite:
 
 @dataclass(eq=False)
 class TableDecl:
+    """A table creation site (`{}` or `table.new`); table types and BPF maps are per site."""
+
     site: int
     span: Span
     name: str  # the variable it was first stored in, for reports
@@ -379,6 +417,8 @@ class GlobalDecl:
 
 @dataclass(eq=False)
 class ProbeDecl:
+    """A `trace`, `profile` or `tick` statement: its body's function and what fires it."""
+
     id: int
     kind: str  # "trace", "profile" or "tick"
     span: Span
@@ -389,6 +429,8 @@ class ProbeDecl:
 
 @dataclass(eq=False)
 class Module:
+    """A whole script in IR: functions, table sites, kernel globals, probes and error sites."""
+
     main: str
     functions: dict[str, Function] = field(default_factory=dict)
     tables: list[TableDecl] = field(default_factory=list)

@@ -46,6 +46,8 @@ NO_SPAN = Span(0, 0, 0, 0)
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """An error or warning at a span, with notes at other spans and hints for the user."""
+
     span: Span
     message: str
     severity: str = "error"

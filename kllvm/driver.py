@@ -21,6 +21,8 @@ class InternalError(Exception):
 
 @dataclass
 class Compilation:
+    """What `compile_source` returns: the AST, its names resolved, and the checked, typed IR."""
+
     source: Source
     chunk: ast.Chunk
     resolution: Resolution
