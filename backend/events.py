@@ -152,7 +152,7 @@ class ProbeEvents:
     """What one `trace` or `profile` probe attaches to: its event groups and argN types."""
 
     decl: ops.ProbeDecl
-    kind: str  # "tracepoint", "kprobe", "uprobe", "perf"
+    kind: str  # "tracepoint", "probe" (kprobes and uprobes, in `others`) or "perf"
     groups: list[EventGroup] = field(default_factory=list)
     arg_types: dict[int, Type] = field(default_factory=dict)
     # kprobe/uprobe specs: (section suffix, attach target), one program each
