@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
 
 COMMANDS = ("run", "build", "dump")
+SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,6 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InternalError as e:
         sys.stderr.write(f"kllvm: internal compiler error, please report: {e}\n")
         return 1
+    except BrokenPipeError:
+        # Whoever read the output has gone (`kllvm run x | head`): stop quietly, as a
+        # process killed by SIGPIPE would, once the session has detached its probes.
+        # Python would otherwise complain when it flushes stdout again at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_STATUS
     except Exception as e:  # noqa: BLE001 - a compiler bug must not look like a crash
         sys.stderr.write(f"kllvm: internal error, please report: {type(e).__name__}: {e}\n")
         return 1

@@ -250,3 +250,22 @@ def test_tampered_artifact_is_refused_without_running_code(tmp_path: Path) -> No
     assert done.stderr == (f"kllvm: error: {built}: damaged artifact: "
                            "os.system is not a class of the IR\n")
     assert not marker.exists()
+
+
+def test_output_reader_leaving_stops_the_run_quietly(tmp_path: Path) -> None:
+    path = tmp_path / "many.kp"
+    path.write_text('trace syscalls:sys_enter_getpid { print("a line") }\n')
+    # The command would make getpid calls for minutes; the run must end with the reader.
+    proc = subprocess.Popen([sys.executable, "-m", "kllvm", "run", str(path), "--",
+                             sys.executable, str(GETPIDS), "100000000"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"Tracing... Hit Ctrl-C to end.\n"
+    assert proc.stdout.readline() == b"a line\n"
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 141  # as if killed by SIGPIPE
+    assert proc.stderr.read() == b""
+    # The traced command went with it.
+    traced = subprocess.run(["pgrep", "-f", f"{GETPIDS} 100000000"], capture_output=True)
+    assert traced.stdout == b""
+
