@@ -266,7 +266,7 @@ def test_output_reader_leaving_stops_the_run_quietly(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 141  # as if killed by SIGPIPE
     assert proc.stderr.read() == b""
     # The traced command went with it.
-    assert not running(f"{GETPIDS}\0100000000".encode())
+    assert not running(f"{GETPIDS}\x00100000000".encode())
 
 
 def running(cmdline_part: bytes) -> bool:
