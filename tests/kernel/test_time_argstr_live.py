@@ -131,6 +131,20 @@ def test_argstr_of_many_syscalls_in_one_program(tmp_path: Path) -> None:
     assert "sys_enter_lseek(fd: 4d, offset: 400, whence: 1)" in lines
 
 
+def test_the_seed_example_prints_every_syscall_of_the_traced_command(tmp_path: Path) -> None:
+    # The seed, as written: every enter and exit of every syscall, formatted.
+    status, out = run(tmp_path, "trace syscalls:* { print(argstr) }\n",
+                      [sys.executable, "-c", SYSCALLS])
+    assert status == 0
+    lines = out.splitlines()
+    at = lines.index("sys_enter_close(fd: 4d)")
+    assert lines[at + 1] == "sys_exit_close(ret: -9)"  # EBADF: fd 77 is not open
+    assert lines[at + 2:at + 4] == ["sys_enter_lseek(fd: 4d, offset: 400, whence: 1)",
+                                    "sys_exit_lseek(ret: -9)"]
+    # Python's own start-up made many more, each printed as its own record.
+    assert len(lines) > 100 and all(line.startswith("sys_e") for line in lines)
+
+
 @pytest.mark.parametrize(("body", "message"), [
     ("t[argstr] = 1", "argstr cannot be used as a table key in a probe body"),
     ("t[1] = argstr", "argstr cannot be stored in a table in a probe body"),
