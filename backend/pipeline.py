@@ -91,12 +91,10 @@ def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
 
 def program_specs(probes: list[ProbeEvents]) -> tuple[list[ProgramSpec], list[str]]:
     """One program per event group; the probename table indexed by attach cookie."""
-    names: list[str] = []
+    name_indices: dict[str, int] = {}  # in first-seen order
 
     def name_index(name: str) -> int:
-        if name not in names:
-            names.append(name)
-        return names.index(name)
+        return name_indices.setdefault(name, len(name_indices))
 
     specs = []
     for probe in probes:
@@ -139,4 +137,4 @@ def program_specs(probes: list[ProbeEvents]) -> tuple[list[ProgramSpec], list[st
             section = (f"raw_tracepoint/{event}" if group.raw_tracepoints
                        else f"tracepoint/{system}/{event}")
             specs.append(ProgramSpec(f"p{pid}_{index}", section, probe, group, attach, single))
-    return specs, names
+    return specs, list(name_indices)

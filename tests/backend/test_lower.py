@@ -4,8 +4,10 @@ layout, argN types, compile errors. No kernel needed."""
 from __future__ import annotations
 
 import pytest
+from llvmlite import ir
 
 from backend.events import TracepointCatalog
+from backend.lower import names_table
 from backend.pipeline import Build, compile_script
 from kllvm.diagnostics import CompileError, Source
 
@@ -102,3 +104,15 @@ def test_unknown_pattern_and_filter_field() -> None:
 def test_objects_are_byte_identical() -> None:
     text = 'var n = 0\ntrace syscalls:sys_enter_dup /fildes > 2/ { n += arg1 / 2 }\n'
     assert build(text).object == build(text).object
+
+
+def test_names_table_text_is_what_llvmlite_would_write() -> None:
+    names = ["sched_switch", 'a"quote', "back\\slash", "caf\u00e9", "tab\there", "x" * 40]
+    strlen = 32
+    rows = [ir.Constant(ir.ArrayType(ir.IntType(8), strlen),
+                        bytearray(n.encode()[: strlen - 1].ljust(strlen, b"\0")))
+            for n in names]
+    expected = ir.Constant(ir.ArrayType(rows[0].type, len(rows)), rows)
+    table = names_table(names, strlen)
+    assert table.type == expected.type
+    assert table.get_reference() == expected.get_reference()
