@@ -339,6 +339,9 @@ class ModuleLowering:
                                                          spec.attach))
 
 
+_QUOTED = frozenset(b'"\\')  # printable, yet escaped in LLVM's c"..." strings
+
+
 def names_table(names: list[str], strlen: int) -> ir.Constant:
     """The probename table, `[N x [strlen x i8]]`, as LLVM text written here: llvmlite
     escapes byte arrays one byte at a time, ~25 ms for the 200 KB table of `*:*`."""
@@ -346,8 +349,9 @@ def names_table(names: list[str], strlen: int) -> ir.Constant:
     rows = []
     for name in names:
         text = name.encode()[: strlen - 1]
-        escaped = "".join(chr(c) if 32 <= c < 127 and c not in b'"\\' else f"\\{c:02x}"
-                          for c in text)
+        plain = text.isascii() and text.decode().isprintable() and not set(text) & _QUOTED
+        escaped = text.decode() if plain else "".join(
+            chr(c) if 32 <= c < 127 and c not in _QUOTED else f"\\{c:02x}" for c in text)
         padding = "\\00" * (strlen - len(text))
         rows.append(f'{row_type} c"{escaped}{padding}"')
     return ir.FormattedConstant(ir.ArrayType(row_type, len(names)), f"[{', '.join(rows)}]")
