@@ -4,6 +4,7 @@ layout, argN types, compile errors. No kernel needed."""
 from __future__ import annotations
 
 import pytest
+from fake_tracefs import FakeTracefs
 from llvmlite import ir
 
 from backend.events import TracepointCatalog
@@ -36,19 +37,8 @@ FORMATS = {
 }
 
 
-class FakeHost:
-    def available_events(self) -> list[tuple[str, str]]:
-        return list(FORMATS)
-
-    def read_format(self, system: str, event: str) -> str:
-        return FORMATS[(system, event)]
-
-    def dynamic_events(self) -> set[tuple[str, str]]:
-        return set()
-
-
 def build(text: str) -> Build:
-    return compile_script(Source("t.kp", text), catalog=TracepointCatalog(FakeHost()))
+    return compile_script(Source("t.kp", text), catalog=TracepointCatalog(FakeTracefs(FORMATS)))
 
 
 def has_sections(obj: bytes, *names: str) -> bool:

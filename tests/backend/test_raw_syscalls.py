@@ -3,6 +3,8 @@ which events go raw, the number table, and the fallbacks. No kernel needed."""
 
 from __future__ import annotations
 
+from fake_tracefs import FakeTracefs
+
 from backend import syscalls
 from backend.events import TracepointCatalog
 from backend.pipeline import Build, compile_script
@@ -56,19 +58,8 @@ def formats() -> dict[tuple[str, str], str]:
 FORMATS = formats()
 
 
-class FakeHost:
-    def available_events(self) -> list[tuple[str, str]]:
-        return list(FORMATS)
-
-    def read_format(self, system: str, event: str) -> str:
-        return FORMATS[(system, event)]
-
-    def dynamic_events(self) -> set[tuple[str, str]]:
-        return set()
-
-
 def build(text: str, minimum: int = 4) -> Build:
-    catalog = TracepointCatalog(FakeHost())
+    catalog = TracepointCatalog(FakeTracefs(FORMATS))
     catalog.raw_syscalls_min = minimum
     numbers: dict[str, list[int]] = {}
     for nr, name in syscalls.X86_64.items():

@@ -5,6 +5,7 @@ No kernel needed (tests/kernel/test_raw_tracepoints_live.py runs them)."""
 from __future__ import annotations
 
 import pytest
+from fake_tracefs import FakeTracefs
 
 from backend.events import TracepointCatalog
 from backend.pipeline import Build, compile_script
@@ -28,21 +29,11 @@ FORMATS = {
                                              "size:4;\tsigned:1;"),
     ("kprobes", "my_open"): fmt(5, PID),  # made at run time: no raw tracepoint
 }
-
-
-class FakeHost:
-    def available_events(self) -> list[tuple[str, str]]:
-        return list(FORMATS)
-
-    def read_format(self, system: str, event: str) -> str:
-        return FORMATS[(system, event)]
-
-    def dynamic_events(self) -> set[tuple[str, str]]:
-        return {("kprobes", "my_open")}
+HOST = FakeTracefs(FORMATS, dynamic=frozenset({("kprobes", "my_open")}))
 
 
 def build(text: str) -> Build:
-    return compile_script(Source("t.kp", text), catalog=TracepointCatalog(FakeHost()))
+    return compile_script(Source("t.kp", text), catalog=TracepointCatalog(HOST))
 
 
 def attach(b: Build) -> list[list[tuple[str, str, int]]]:
