@@ -65,8 +65,10 @@ class LiveEnv(RuntimeEnv):
         super().__init__(out=out, script=script, argv=argv)
         self.obj = obj
         self.manifest = manifest
-        self.tables = {t.site: t for t in manifest.tables}
-        self.globals = {g.cell: g for g in manifest.globals}
+        # The kernel's tables and globals by IR site; `tables` (inherited) keeps the
+        # tables that stay in user space, whose drops are reported as without probes.
+        self.kernel_tables: dict[int, mf.TableInfo] = {t.site: t for t in manifest.tables}
+        self.kernel_globals: dict[str, mf.GlobalInfo] = {g.cell: g for g in manifest.globals}
         self.live_tables: list[MapTable] = []
         self.live_cells: list[tuple[ops.MakeCell, GlobalCell]] = []
         self._cell_ops: dict[str, ops.MakeCell] = {}
@@ -79,7 +81,7 @@ class LiveEnv(RuntimeEnv):
                     self._cell_ops[op.global_name] = op
 
     def make_table(self, decl: ops.TableDecl, capacity: int) -> KtapTable:
-        info = self.tables.get(decl.site)
+        info = self.kernel_tables.get(decl.site)
         if info is None:
             return super().make_table(decl, capacity)
         slots = None if info.slots is None else CounterSlots(self.obj.mapped_array(info.slots))
@@ -89,7 +91,7 @@ class LiveEnv(RuntimeEnv):
 
     def make_cell(self, global_name: str | None, initial: object) -> CellLike:
         op = self._cell_ops.get(global_name or "")
-        info = None if op is None else self.globals.get(op.dest.name)
+        info = None if op is None else self.kernel_globals.get(op.dest.name)
         if op is None or info is None:
             return super().make_cell(global_name, initial)
         cell = GlobalCell(self.obj.global_section(".bss"), info, self.manifest.strlen)
@@ -379,6 +381,10 @@ class Session:
                 message = full_table_message(table.name, table.capacity, dropped)
                 span = self.module.tables[table.site].span
                 sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
+        for decl, user_table in self.env.tables:  # the tables no probe uses
+            if user_table.dropped:
+                message = full_table_message(decl.name, user_table.capacity, user_table.dropped)
+                sys.stderr.write(render(self.source, Diagnostic(decl.span, message, "warning")))
         for table in self.manifest.tables:
             cut = sum(t.cut_strings for t in self.env.live_tables if t.info.site == table.site)
             if cut:
