@@ -17,6 +17,7 @@ from typing import BinaryIO
 
 from backend import manifest as mf
 from backend.clock import realtime_offset
+from backend.command import CommandError, TracedCommand, check_runnable
 from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program, possible_cpus
 from backend.ringbuf import RingBuffer
 from backend.slots import SLOTS_PER_CPU, CounterSlots
@@ -115,8 +116,8 @@ class Session:
         self.records = 0
         self.deadline: float | None = None
         self.fatal: KtapRuntimeError | None = None
-        self.child: int | None = None
-        self._release: int | None = None  # the held child's pipe, until it is released
+        self.hurry = threading.Event()  # a second stop signal: end the command at once
+        self.command: TracedCommand | None = None
         self.obj = BPFObject.open(obj_bytes, "kllvm")
         self.env = LiveEnv(self.obj, manifest, out, source.name, argv)
         self.env.bind_cells(module)
@@ -163,41 +164,9 @@ class Session:
             message += "hint: run with -v for the full verifier log\n"
         return message
 
-    def start_command(self) -> None:
-        """Forks the `-- CMD`, held on a pipe until the probes are attached."""
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            os.close(write_end)
-            os.read(read_end, 1)
-            try:
-                os.execvp(self.options.command[0], self.options.command)
-            except OSError as e:
-                sys.stderr.write(f"kllvm: error: cannot run '{self.options.command[0]}': "
-                                 f"{e.strerror}\n")
-            os._exit(127)
-        os.close(read_end)
-        self.child, self._release = pid, write_end
-
-    def release_command(self) -> None:
-        if self.child is not None and self._release is not None:
-            os.write(self._release, b"x")
-            os.close(self._release)
-            self._release = None
-
     def end_command(self) -> None:
-        """Ends the `-- CMD` child if it is still there. One still held on its pipe is
-        killed: if attaching failed, it must not go on to run untraced (closing the pipe,
-        as exiting would, releases it)."""
-        if self.child is None:
-            return
-        held = self._release is not None
-        os.kill(self.child, signal.SIGKILL if held else signal.SIGTERM)
-        os.waitpid(self.child, 0)
-        self.child = None
-        if self._release is not None:
-            os.close(self._release)
-            self._release = None
+        if self.command is not None:
+            self.command.end(self.hurry)
 
     def attach(self, probes: list[tuple[ops.ProbeDecl, Closure]]) -> None:
         wanted = {decl.id for decl, _ in probes}
@@ -303,12 +272,7 @@ class Session:
             return True
         if deadline is not None and time.monotonic() >= deadline:
             return True
-        if self.child is not None:
-            pid, _ = os.waitpid(self.child, os.WNOHANG)
-            if pid != 0:
-                self.child = None
-                return True
-        return False
+        return self.command is not None and self.command.ended()
 
     def poll(self, ring: RingBuffer, ticks: list[tuple[int, Closure]],
              interpreter: Interpreter) -> None:
@@ -409,12 +373,17 @@ class Session:
         self.obj.close()
 
 
-@contextmanager
-def _signals(event: threading.Event) -> Iterator[None]:
-    def handler(signum: int, frame: object) -> None:
-        event.set()
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
-    saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+
+@contextmanager
+def _signals(stop: threading.Event, hurry: threading.Event) -> Iterator[None]:
+    """Each of STOP_SIGNALS ends the run properly (detach, drain, trace_end, report);
+    a second one ends the traced command at once instead of after its grace period."""
+    def handler(signum: int, frame: object) -> None:
+        (hurry if stop.is_set() else stop).set()
+
+    saved = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -451,6 +420,15 @@ def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, o
     except TracefsError as e:
         sys.stderr.write(f"kllvm: error: {e}\n")
         return 1
+    if options.command:
+        try:
+            check_runnable(options.command[0])
+        except CommandError as e:
+            sys.stderr.write(f"kllvm: error: {e}\n")
+            return e.status
+    elif options.pid is not None and not _process_exists(options.pid):
+        sys.stderr.write(f"kllvm: error: -p {options.pid}: no such process\n")
+        return 1
     session = Session(source, module, manifest, obj, out, argv, options)
     try:
         return _run(session)
@@ -475,22 +453,23 @@ def _run(session: Session) -> int:
         if e.fatal:
             return 1
     options = session.options
-    if options.command:
-        session.start_command()
-        session.bss.write_int(mf.TARGET_PID, session.child or 0)
-    elif options.pid is not None:
-        session.bss.write_int(mf.TARGET_PID, options.pid)
     kernel = [(d, c) for d, c in env.probes if d.kind in ("trace", "profile")]
     ticks = [(d.interval_ns or 1, c) for d, c in env.probes if d.kind == "tick"]
-    with _signals(session.stop_requested):
+    with _signals(session.stop_requested, session.hurry):
+        if options.command:
+            session.command = TracedCommand.start(options.command)
+            session.bss.write_int(mf.TARGET_PID, session.command.pid)
+        elif options.pid is not None:
+            session.bss.write_int(mf.TARGET_PID, options.pid)
         ring = RingBuffer(session.obj.map(mf.RINGBUF), session.on_record)
         try:
             session.attach(kernel)
             if not options.quiet:
                 session.out.write(b"Tracing... Hit Ctrl-C to end.\n")
                 session.out.flush()
-            session.release_command()
-            if kernel or ticks or session.child is not None:
+            if session.command is not None:
+                session.command.release()
+            if kernel or ticks or session.command is not None:
                 session.poll(ring, ticks, interpreter)
             # The stop flag silences every program at once; the links are destroyed
             # after trace_end (`close`), since detaching costs a grace period per event.
@@ -500,7 +479,18 @@ def _run(session: Session) -> int:
         finally:
             ring.close()
         session.end_command()
-    return _finish(session, interpreter, traced=True)
+    status = _finish(session, interpreter, traced=True)
+    ended = None if session.command is None else session.command.status
+    # A command that ended by itself passes its status on, unless the script failed.
+    return ended if status == 0 and ended is not None else status
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:

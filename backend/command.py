@@ -1,0 +1,147 @@
+"""The `-- CMD` a run traces. It is forked before the probes attach and held until they
+are; it never outlives kllvm (a parent-death signal, set before it waits), and when
+tracing stops first kllvm ends it: SIGTERM, then SIGKILL after a grace period."""
+
+from __future__ import annotations
+
+import ctypes as ct
+import errno
+import os
+import shutil
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+TERM_GRACE_S = 1.5  # how long a command may take to go after SIGTERM before SIGKILL
+NOT_FOUND = 127  # the exit statuses of shells for a command that cannot start
+NOT_EXECUTABLE = 126
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_WAIT_STEP_S = 0.01
+_RELEASE = b"x"
+# Signals kllvm handles itself during a run; the held command gets the defaults back
+# before it waits (a Python handler there would run kllvm's code in the child).
+_RESET = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+class CommandError(Exception):
+    """The command cannot start; `status` is what a shell would exit with."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def check_runnable(name: str) -> None:
+    """Fails early, before anything is loaded, on a command that cannot start."""
+    if shutil.which(name) is not None:
+        return
+    if "/" not in name:
+        raise CommandError(f"cannot run '{name}': command not found", NOT_FOUND)
+    if not os.path.exists(name):
+        raise CommandError(f"cannot run '{name}': no such file", NOT_FOUND)
+    why = "is a directory" if os.path.isdir(name) else "permission denied"
+    raise CommandError(f"cannot run '{name}': {why}", NOT_EXECUTABLE)
+
+
+def exit_status(wait_status: int) -> int:
+    """A wait status as a shell reports it: the exit code, or 128+N after signal N."""
+    code = os.waitstatus_to_exitcode(wait_status)
+    return 128 - code if code < 0 else code
+
+
+@dataclass
+class TracedCommand:
+    pid: int
+    _release_fd: int | None
+    # The command's exit status (as `exit_status` gives it) once it ended by itself;
+    # None while it runs or when kllvm ended it.
+    status: int | None = None
+    _done: bool = False
+
+    @classmethod
+    def start(cls, argv: list[str]) -> TracedCommand:
+        """Forks the command, held on a pipe until `release`."""
+        prctl = ct.CDLL(None, use_errno=True).prctl  # looked up before the fork
+        parent = os.getpid()
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(write_end)
+                _hold_then_exec(prctl, parent, read_end, argv)
+            finally:
+                os._exit(NOT_EXECUTABLE)  # never back into kllvm's code
+        os.close(read_end)
+        return cls(pid, write_end)
+
+    @property
+    def held(self) -> bool:
+        return self._release_fd is not None
+
+    def release(self) -> None:
+        if self._release_fd is not None:
+            os.write(self._release_fd, _RELEASE)
+            self._close_pipe()
+
+    def ended(self) -> bool:
+        """True once the command has exited (its status is then recorded)."""
+        if self._done:
+            return True
+        pid, wait_status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:
+            return False
+        self._done, self.status = True, exit_status(wait_status)
+        return True
+
+    def end(self, hurry: threading.Event) -> None:
+        """Ends the command if it is still there. A held one is killed at once: it must
+        not run untraced. A running one gets SIGTERM, then SIGKILL after TERM_GRACE_S or
+        as soon as `hurry` is set (a second Ctrl-C)."""
+        if self._done:
+            return
+        if self.held:
+            self._kill_and_reap(signal.SIGKILL)
+            return
+        os.kill(self.pid, signal.SIGTERM)
+        deadline = time.monotonic() + TERM_GRACE_S
+        while time.monotonic() < deadline and not hurry.is_set():
+            pid, _ = os.waitpid(self.pid, os.WNOHANG)
+            if pid != 0:
+                self._done = True
+                return
+            time.sleep(_WAIT_STEP_S)
+        self._kill_and_reap(signal.SIGKILL)
+
+    def _kill_and_reap(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+        os.waitpid(self.pid, 0)
+        self._done = True
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        if self._release_fd is not None:
+            os.close(self._release_fd)
+            self._release_fd = None
+
+
+def _hold_then_exec(prctl: Callable[..., int], parent: int, read_end: int,
+                    argv: list[str]) -> None:
+    """In the child: die with kllvm, wait for the release, become the command."""
+    for signum in _RESET:
+        signal.signal(signum, signal.SIG_DFL)
+    if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        return  # no way to tie it to kllvm: better not to run it at all
+    if os.getppid() != parent:
+        return  # kllvm died before the signal was set
+    if os.read(read_end, 1) != _RELEASE:
+        return  # the pipe closed unreleased: kllvm gave up or died while attaching
+    os.close(read_end)
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as e:
+        sys.stderr.write(f"kllvm: error: cannot run '{argv[0]}': {e.strerror}\n")
+        sys.stderr.flush()
+        os._exit(NOT_FOUND if e.errno == errno.ENOENT else NOT_EXECUTABLE)
