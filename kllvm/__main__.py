@@ -1,18 +1,26 @@
 """`python -m kllvm` and the `kllvm` command."""
 
-import gc
 import sys
+
+INTERRUPTED = 130  # 128 + SIGINT, what shells report after Ctrl-C
 
 
 def run() -> int:
-    # Start-up: no collections while the modules load (they only allocate), and keep
-    # what they made out of later collections (gc.freeze); a few ms of every start.
-    gc.disable()
-    from kllvm.cli import main
+    # Ctrl-C while the modules load or the script compiles (before a live run installs
+    # its own handlers) is a quiet exit, not a traceback: this covers the imports too.
+    try:
+        import gc
 
-    gc.freeze()
-    gc.enable()
-    return main()
+        # Start-up: no collections while the modules load (they only allocate), and keep
+        # what they made out of later collections (gc.freeze); a few ms of every start.
+        gc.disable()
+        from kllvm.cli import main
+
+        gc.freeze()
+        gc.enable()
+        return main()
+    except KeyboardInterrupt:
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from pathlib import Path
 from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
 from kllvm.diagnostics import CompileError, Source
 from kllvm.driver import InternalError
+from kllvm.output import OutputError
 
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
@@ -59,6 +61,27 @@ def _strlen(text: str) -> int:
     return value
 
 
+def _duration(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text}: must be a finite number of seconds, "
+                                         "0 or more")
+    return value
+
+
+def _pid(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value}: a process id is 1 or more")
+    return value
+
+
 def _strlen_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strlen", type=_strlen, default=DEFAULT_STRLEN, metavar="BYTES",
                         help="capacity of strings in probes, with their NUL "
@@ -69,9 +92,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="do not print 'Tracing... Hit Ctrl-C to end.'")
     parser.add_argument("-o", "--output", metavar="FILE", help="write output to FILE")
-    parser.add_argument("-d", "--duration", type=float, metavar="SECONDS",
+    parser.add_argument("-d", "--duration", type=_duration, metavar="SECONDS",
                         help="stop tracing after SECONDS")
-    parser.add_argument("-p", "--pid", type=int, help="trace only process PID")
+    parser.add_argument("-p", "--pid", type=_pid, help="trace only process PID")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show the full verifier log on rejections")
     _strlen_option(parser)
@@ -119,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     except CompileError as e:
         sys.stderr.write(e.rendered)
+        return 1
+    except OutputError as e:
+        sys.stderr.write(f"kllvm: error: {e}\n")
         return 1
     except InternalError as e:
         sys.stderr.write(f"kllvm: internal compiler error, please report: {e}\n")

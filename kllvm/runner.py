@@ -4,9 +4,8 @@ BPF session, then trace_end. Renders run-time errors like compile errors."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
 from backend.layout import DEFAULT_STRLEN
@@ -17,6 +16,7 @@ from ir.printer import print_module
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 from kllvm import driver
 from kllvm.diagnostics import Diagnostic, Source, render
+from kllvm.output import OutputError, open_file, script_output
 from kllvm.typesdump import dump_types
 
 if TYPE_CHECKING:
@@ -50,12 +50,12 @@ def run_script(source: Source, args: list[str], command: list[str],
         if options.strlen not in (DEFAULT_STRLEN, built.manifest.strlen):
             raise SystemExit(f"kllvm: error: {source.name} was built with --strlen "
                              f"{built.manifest.strlen}; build it again to change it")
-        with _output(options) as out:
+        with script_output(options.output) as out:
             return runtime.run(built.source, built.module, built.manifest, built.object, out,
                                args, runtime.options_from(options, command))
     build = pipeline.compile_script(source, options.strlen)
     module = build.compilation.module
-    with _output(options) as out:
+    with script_output(options.output) as out:
         if build.object is not None:
             return runtime.run(source, module, build.manifest, build.object, out,
                                args, runtime.options_from(options, command))
@@ -84,16 +84,6 @@ def _invoke(source: Source, out: BinaryIO, body: Callable[[], object]) -> int | 
         if e.fatal:
             return 1
     return None
-
-
-@contextlib.contextmanager
-def _output(options: argparse.Namespace) -> Iterator[BinaryIO]:
-    if not options.output:
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    with open(options.output, "wb") as out:
-        yield out
 
 
 def _kernel_build(source: Source, strlen: int) -> pipeline_build:
@@ -133,5 +123,8 @@ def build(source: Source, output: str, strlen: int = DEFAULT_STRLEN) -> None:
     built = _kernel_build(source, strlen)
     assert built.object is not None
     data = Artifact(source, built.manifest, built.object, built.compilation.module).dumps()
-    with open(output, "wb") as out:
-        out.write(data)
+    with open_file(output, "artifact") as out:
+        try:
+            out.write(data)
+        except OSError as e:
+            raise OutputError(f"cannot write artifact '{output}': {e.strerror}") from None
