@@ -1,5 +1,6 @@
 """`python -m kllvm` and the `kllvm` command."""
 
+import os
 import sys
 
 INTERRUPTED = 130  # 128 + SIGINT, what shells report after Ctrl-C
@@ -20,7 +21,15 @@ def run() -> int:
         gc.enable()
         return main()
     except KeyboardInterrupt:
-        return INTERRUPTED
+        # Exit at once rather than return: under `python -m`, an interrupt raised inside
+        # a string exec (dataclasses build their methods so, at import) makes Python end
+        # by SIGINT whatever status is returned. Runs clean up in their own `finally`.
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):  # a reader gone, a stream closed: nothing to keep
+                pass
+        os._exit(INTERRUPTED)
 
 
 if __name__ == "__main__":

@@ -158,7 +158,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - a compiler bug must not look like a crash
         sys.stderr.write(f"kllvm: internal error, please report: {type(e).__name__}: {e}\n")
         return 1
-    except KeyboardInterrupt:
-        return 130
     parser.print_usage(sys.stderr)
     return 2
