@@ -21,9 +21,9 @@ NOT_EXECUTABLE = 126
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _WAIT_STEP_S = 0.01
 _RELEASE = b"x"
-# Signals kllvm handles itself during a run; the held command gets the defaults back
-# before it waits (a Python handler there would run kllvm's code in the child).
-_RESET = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# The signals that stop a run (backend.runtime handles them). The held command gets their
+# defaults back before it waits: a Python handler there would run kllvm's code in the child.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
 class CommandError(Exception):
@@ -130,7 +130,7 @@ class TracedCommand:
 def _hold_then_exec(prctl: Callable[..., int], parent: int, read_end: int,
                     argv: list[str]) -> None:
     """In the child: die with kllvm, wait for the release, become the command."""
-    for signum in _RESET:
+    for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
     if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         return  # no way to tie it to kllvm: better not to run it at all

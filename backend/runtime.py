@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from backend import manifest as mf
 from backend.clock import realtime_offset
-from backend.command import CommandError, TracedCommand, check_runnable
+from backend.command import STOP_SIGNALS, CommandError, TracedCommand, check_runnable
 from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program, possible_cpus
 from backend.ringbuf import RingBuffer
 from backend.slots import SLOTS_PER_CPU, CounterSlots
@@ -177,6 +177,8 @@ class Session:
             attached = 0
             failures: list[str] = []
             for point in info.attach:
+                if self.stop_requested.is_set():
+                    return  # stopped while attaching (a wide probe takes a while): finish
                 try:
                     self.attach_point(program, point)
                     attached += 1
@@ -373,9 +375,6 @@ class Session:
         self.obj.close()
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
-
-
 @contextmanager
 def _signals(stop: threading.Event, hurry: threading.Event) -> Iterator[None]:
     """Each of STOP_SIGNALS ends the run properly (detach, drain, trace_end, report);
@@ -467,8 +466,8 @@ def _run(session: Session) -> int:
             if not options.quiet:
                 session.out.write(b"Tracing... Hit Ctrl-C to end.\n")
                 session.out.flush()
-            if session.command is not None:
-                session.command.release()
+            if session.command is not None and not session.stop_requested.is_set():
+                session.command.release()  # (stopped while attaching: it never runs)
             if kernel or ticks or session.command is not None:
                 session.poll(ring, ticks, interpreter)
             # The stop flag silences every program at once; the links are destroyed
