@@ -14,54 +14,44 @@ class OutputError(Exception):
     """The script's output cannot be written; the message is for the user."""
 
 
-class ScriptOutput(io.BufferedWriter):
-    """A buffered writer whose write errors become OutputError. A reader that went away
-    stays a BrokenPipeError: that ends a run quietly (see kllvm.cli)."""
+class _Guarded(io.RawIOBase):
+    """The raw stream under the output's buffer (so only flushes pay for the check):
+    write errors become OutputError, except a reader that went away, which stays a
+    BrokenPipeError and ends a run quietly (see kllvm.cli)."""
 
-    def __init__(self, raw: io.RawIOBase, label: str) -> None:
-        super().__init__(raw)
-        self.label = label
-
-    def write(self, data: bytes) -> int:  # type: ignore[override]
-        try:
-            return super().write(data)
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            raise OutputError(f"cannot write to {self.label}: {e.strerror}") from None
-
-    def flush(self) -> None:
-        try:
-            super().flush()
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            raise OutputError(f"cannot write to {self.label}: {e.strerror}") from None
-
-
-class _Forward(io.RawIOBase):
-    """Standard output when it is not a file descriptor (replaced in process, as the
-    tests of samples do); closing this leaves sys.stdout open."""
-
-    def __init__(self, target: BinaryIO) -> None:
+    def __init__(self, target: io.FileIO | BinaryIO, label: str, owned: bool) -> None:
         super().__init__()
         self.target = target
+        self.label = label
+        self.owned = owned  # closed with this stream (not so standard output)
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: bytes) -> int:  # type: ignore[override]
-        self.target.write(data)
-        self.target.flush()
-        return len(data)
+        try:
+            written = self.target.write(data)
+            if not isinstance(self.target, io.FileIO):
+                self.target.flush()  # a replaced sys.stdout: its buffer is not ours
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(f"cannot write to {self.label}: {e.strerror}") from None
+        return len(data) if written is None else written
+
+    def close(self) -> None:
+        if self.owned and not self.closed:
+            self.target.close()
+        super().close()
 
 
-def _stdout() -> io.RawIOBase:
+def _stdout() -> _Guarded:
     sys.stdout.flush()  # anything printed before goes first
     try:
-        return io.FileIO(sys.stdout.fileno(), "wb", closefd=False)
+        target: io.FileIO | BinaryIO = io.FileIO(sys.stdout.fileno(), "wb", closefd=False)
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation: no descriptor
-        return _Forward(sys.stdout.buffer)
+        target = sys.stdout.buffer  # replaced in process, as the tests of samples do
+    return _Guarded(target, "standard output", owned=False)
 
 
 def open_file(path: str, what: str) -> io.FileIO:
@@ -73,17 +63,18 @@ def open_file(path: str, what: str) -> io.FileIO:
 
 
 @contextlib.contextmanager
-def script_output(path: str | None) -> Iterator[ScriptOutput]:
+def script_output(path: str | None) -> Iterator[io.BufferedWriter]:
     """The script's output, flushed at the end; after a failure, what can still be
     written is, and the rest is dropped (never flushed again at exit)."""
     if path is None:
-        out = ScriptOutput(_stdout(), "standard output")
+        raw = _stdout()
     else:
-        out = ScriptOutput(open_file(path, "output file"), f"'{path}'")
+        raw = _Guarded(open_file(path, "output file"), f"'{path}'", owned=True)
+    out = io.BufferedWriter(raw)
     try:
         yield out
         out.flush()  # a failure here is reported
     finally:
         with contextlib.suppress(OSError, OutputError):
             out.flush()
-        out.raw.close()
+        raw.close()  # the buffer, closed over a closed stream, is not flushed again
