@@ -125,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parser.parse_args(args)
     try:
         if options.command == "run":
+            if options.pid is not None and command:
+                parser.error("-p PID and -- CMD choose the process to trace: give one")
             if options.program is not None:
                 script_args = [options.script, *options.args] if options.script else options.args
                 source = Source("(command line)", options.program)

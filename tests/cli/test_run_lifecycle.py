@@ -251,6 +251,12 @@ def test_malformed_run_option_is_a_usage_error(option: str, value: str) -> None:
     assert f"error: argument {option}/" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_pid_and_command_together_is_a_usage_error() -> None:
+    done = kllvm("-p", "1", "-e", COUNT_SCRIPT, "--", "true")
+    assert done.returncode == 2
+    assert "error: -p PID and -- CMD choose the process to trace: give one" in done.stderr
+
+
 def test_pid_of_no_process() -> None:
     pid = 4_000_000  # above pid_max's ceiling (2^22), so never a process
     done = kllvm("-p", str(pid), "-e", COUNT_SCRIPT)
