@@ -65,6 +65,8 @@ class TracedCommand:
     def start(cls, argv: list[str]) -> TracedCommand:
         """Forks the command, held on a pipe until `release`."""
         prctl = ct.CDLL(None, use_errno=True).prctl  # looked up before the fork
+        # The parent-death signal comes when the thread that forked ends: this is the
+        # main thread, which lives as long as kllvm.
         parent = os.getpid()
         read_end, write_end = os.pipe()
         pid = os.fork()
