@@ -21,6 +21,7 @@ NOT_EXECUTABLE = 126
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 _WAIT_STEP_S = 0.01
 _RELEASE = b"x"
+_READY = b"r"
 # The signals that stop a run (backend.runtime handles them). The held command gets their
 # defaults back before it waits: a Python handler there would run kllvm's code in the child.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
@@ -63,21 +64,33 @@ class TracedCommand:
 
     @classmethod
     def start(cls, argv: list[str]) -> TracedCommand:
-        """Forks the command, held on a pipe until `release`."""
+        """Forks the command, held on a pipe until `release`. Returns once the child is
+        tied to kllvm's life, so that none of its set-up calls happen while the probes
+        attach (they trace it: tests count its system calls)."""
         prctl = ct.CDLL(None, use_errno=True).prctl  # looked up before the fork
         # The parent-death signal comes when the thread that forked ends: this is the
         # main thread, which lives as long as kllvm.
         parent = os.getpid()
-        read_end, write_end = os.pipe()
+        release_r, release_w = os.pipe()  # both pipes close on exec
+        ready_r, ready_w = os.pipe()
         pid = os.fork()
         if pid == 0:
             try:
-                os.close(write_end)
-                _hold_then_exec(prctl, parent, read_end, argv)
+                os.close(release_w)
+                os.close(ready_r)
+                _hold_then_exec(prctl, parent, ready_w, release_r, argv)
             finally:
                 os._exit(NOT_EXECUTABLE)  # never back into kllvm's code
-        os.close(read_end)
-        return cls(pid, write_end)
+        os.close(release_r)
+        os.close(ready_w)
+        ready = os.read(ready_r, 1)
+        os.close(ready_r)
+        command = cls(pid, release_w)
+        if ready != _READY:
+            command.end(threading.Event())
+            raise CommandError(f"cannot run '{argv[0]}': cannot tie it to kllvm's life "
+                               "(prctl PR_SET_PDEATHSIG failed)", NOT_EXECUTABLE)
+        return command
 
     @property
     def held(self) -> bool:
@@ -129,18 +142,19 @@ class TracedCommand:
             self._release_fd = None
 
 
-def _hold_then_exec(prctl: Callable[..., int], parent: int, read_end: int,
+def _hold_then_exec(prctl: Callable[..., int], parent: int, ready: int, release: int,
                     argv: list[str]) -> None:
-    """In the child: die with kllvm, wait for the release, become the command."""
+    """In the child: die with kllvm, say so, wait for the release, become the command.
+    After `ready` only the read and the exec itself are traced."""
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
     if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         return  # no way to tie it to kllvm: better not to run it at all
     if os.getppid() != parent:
         return  # kllvm died before the signal was set
-    if os.read(read_end, 1) != _RELEASE:
+    os.write(ready, _READY)
+    if os.read(release, 1) != _RELEASE:
         return  # the pipe closed unreleased: kllvm gave up or died while attaching
-    os.close(read_end)
     try:
         os.execvp(argv[0], argv)
     except OSError as e:

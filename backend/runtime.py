@@ -435,6 +435,9 @@ def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, o
         out.flush()
         sys.stderr.write(str(e) if str(e).endswith("\n") else f"kllvm: error: {e}\n")
         return 1
+    except CommandError as e:
+        sys.stderr.write(f"kllvm: error: {e}\n")
+        return e.status
     finally:
         session.close()
 
