@@ -161,6 +161,15 @@ def test_command_held_while_attaching_dies_with_kllvm(tmp_path: Path) -> None:
     assert not marker.exists(), "the held command ran untraced after kllvm died"
 
 
+def test_holding_the_command_is_not_traced() -> None:
+    """The child's own set-up (prctl, getppid) happens before the probes attach."""
+    script = ("var n = 0\ntrace syscalls:sys_enter_prctl, syscalls:sys_enter_getppid "
+              "{ n += 1 }\ntrace_end { print(n) }\n")
+    for _ in range(3):
+        done = kllvm("-q", "-e", script, "--", "true")
+        assert (done.returncode, done.stdout) == (0, "0\n"), done.stderr
+
+
 # -- exit status
 
 
