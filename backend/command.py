@@ -25,6 +25,9 @@ _READY = b"r"
 # The signals that stop a run (backend.runtime handles them). The held command gets their
 # defaults back before it waits: a Python handler there would run kllvm's code in the child.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# Python ignores these for itself; an ignored signal stays ignored across exec, and the
+# command must get SIGPIPE as usual (`subprocess` restores them the same way).
+_PYTHON_IGNORES = (signal.SIGPIPE, signal.SIGXFSZ)
 
 
 class CommandError(Exception):
@@ -146,7 +149,7 @@ def _hold_then_exec(prctl: Callable[..., int], parent: int, ready: int, release:
                     argv: list[str]) -> None:
     """In the child: die with kllvm, say so, wait for the release, become the command.
     After `ready` only the read and the exec itself are traced."""
-    for signum in STOP_SIGNALS:
+    for signum in (*STOP_SIGNALS, *_PYTHON_IGNORES):
         signal.signal(signum, signal.SIG_DFL)
     if prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         return  # no way to tie it to kllvm: better not to run it at all

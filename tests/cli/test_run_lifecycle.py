@@ -170,6 +170,14 @@ def test_holding_the_command_is_not_traced() -> None:
         assert (done.returncode, done.stdout) == (0, "0\n"), done.stderr
 
 
+def test_command_gets_default_signal_dispositions() -> None:
+    """Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec: the command
+    must not inherit that (`yes | head` would not end as usual)."""
+    done = kllvm("-q", "-e", COUNT_SCRIPT, "--", "grep", "^SigIgn", "/proc/self/status")
+    assert (done.returncode, done.stdout) == (0, "SigIgn:\t0000000000000000\nend\n"), \
+        done.stderr
+
+
 # -- exit status
 
 
