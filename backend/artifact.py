@@ -50,7 +50,7 @@ class Artifact:
             "object": base64.b64encode(self.object).decode(),
             "module": irjson.encode(self.module),
         }
-        document.update(format=MAGIC, version=VERSION, digest=_digest(document))
+        document.update(format=MAGIC, version=VERSION, digest=digest_of(document))
         return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
 
     @classmethod
@@ -82,7 +82,7 @@ class Artifact:
             raise ArtifactError("not a kllvm artifact of this version; rebuild it")
         if set(document) != {"format", "version", "digest", *PARTS}:
             raise ArtifactError("damaged artifact: it does not have the parts of one")
-        if document["digest"] != _digest(document):
+        if document["digest"] != digest_of(document):
             raise ArtifactError("damaged artifact: its digest does not match its contents")
         script = document["script"]
         if (type(script) is not dict or set(script) != {"name", "text"}
@@ -103,7 +103,7 @@ class Artifact:
         return cls(source, manifest, image, module)
 
 
-def _digest(document: dict[str, object]) -> str:
+def digest_of(document: dict[str, object]) -> str:
     """SHA-256 over the parts in one canonical JSON form (so indenting does not count)."""
     import hashlib
     import json
