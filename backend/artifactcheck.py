@@ -157,6 +157,9 @@ def _tables(manifest: mf.Manifest, module: ops.Module) -> None:
         _require(table.slots is None or (table.key == "int" and table.value == "int"),
                  "counter slots on a table that is not int to int")
         _require(not table.percpu or table.value == "int", "a per-CPU table of non-numbers")
+    # The runtime gives each kernel table its map, and only those.
+    kernel = {decl.site for decl in module.tables if decl.kernel}
+    _require(sites == kernel, "its tables are not the IR's kernel tables")
 
 
 def _programs(manifest: mf.Manifest, module: ops.Module) -> None:
