@@ -237,7 +237,7 @@ def check_object(manifest: mf.Manifest, image: bytes) -> None:
         _object_programs(manifest, obj)
         maps: dict[str, Map] = {}
         for bpf_map in obj.maps():
-            _require(bpf_map.name not in maps, f"two maps are named {bpf_map.name}")
+            _require(bpf_map.name not in maps, f"two maps are named {bpf_map.name[:40]!r}")
             maps[bpf_map.name] = bpf_map
         _object_maps(manifest, maps)
         _object_bss(manifest, obj, maps)
@@ -288,7 +288,7 @@ def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> 
     _require(bss.type == ARRAY and bss.max_entries == 1, "its .bss is not a global section")
     for name, (offset, size) in variables.items():
         _require(0 <= offset and offset + size <= bss.value_size,
-                 f"global {name} lies outside .bss")
+                 f"global {name[:40]!r} lies outside .bss")
     expected = {name: 8 for name in BSS_REQUIRED}
     expected[mf.DROPS] = 8 * len(manifest.tables)
     for info in manifest.globals:

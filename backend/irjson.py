@@ -21,6 +21,7 @@ import dataclasses
 import enum
 import functools
 import importlib
+import re
 import types
 import typing
 from typing import Any
@@ -152,7 +153,7 @@ class _Decoder:
             try:
                 return cls(value)
             except ValueError:
-                raise IRDecodeError(f"{value!r} is not a {data['enum']}") from None
+                raise IRDecodeError(f"{_shown(value)} is not a {data['enum']}") from None
         if _keys(data, "id", "list") and (hint := _generic(alternatives, list)) is not None:
             items: list[object] = []
             self.register(data["id"], items, hint)  # first: contents may refer back
@@ -172,7 +173,7 @@ class _Decoder:
                     raise IRDecodeError("bad dict entry")
                 key = self.decode(pair[0], key_type)
                 if key in mapping:
-                    raise IRDecodeError(f"duplicate key {key!r}")
+                    raise IRDecodeError(f"duplicate key {_shown(key)}")
                 mapping[key] = self.decode(pair[1], value_type)
             return mapping
         if _keys(data, "id", "object", "fields"):
@@ -182,12 +183,12 @@ class _Decoder:
 
     def register(self, ident: object, value: object, hint: object) -> None:
         if type(ident) is not int or ident in self.objects:
-            raise IRDecodeError(f"bad or repeated id {ident!r}")
+            raise IRDecodeError(f"bad or repeated id {_shown(ident)}")
         self.objects[ident] = (value, hint)
 
     def reference(self, ident: object, alternatives: tuple[object, ...]) -> object:
         if type(ident) is not int or ident not in self.objects:
-            raise IRDecodeError(f"dangling reference {ident!r}")
+            raise IRDecodeError(f"dangling reference {_shown(ident)}")
         value, hint = self.objects[ident]
         # A list or dict must be expected as exactly what it was made as; an object as
         # one of the classes it is an instance of.
@@ -263,14 +264,22 @@ def _field_types(cls: type) -> dict[str, object]:
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
+def _shown(value: object) -> str:
+    """Input quoted in an error message: one short line, whatever the artifact holds."""
+    if isinstance(value, str) and re.fullmatch(r"[\w.]{1,100}", value, re.ASCII):
+        return value
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _ir_class(qualified: object) -> type:
     if not isinstance(qualified, str) or "." not in qualified:
-        raise IRDecodeError(f"bad class name {qualified!r}")
+        raise IRDecodeError(f"bad class name {_shown(qualified)}")
     module_name, _, name = qualified.rpartition(".")
     if module_name not in IR_MODULES:
-        raise IRDecodeError(f"{qualified} is not a class of the IR")
+        raise IRDecodeError(f"{_shown(qualified)} is not a class of the IR")
     cls = getattr(importlib.import_module(module_name), name, None)
     # Defined there, not imported: only the IR's own classes.
     if not isinstance(cls, type) or _class_name(cls) != qualified:
-        raise IRDecodeError(f"{qualified} is not a class of the IR")
+        raise IRDecodeError(f"{_shown(qualified)} is not a class of the IR")
     return cls

@@ -178,7 +178,7 @@ def typed(data: object, hint: object, where: str) -> object:
     if origin is dict:
         if type(data) is not dict:
             raise ManifestError(f"{where} should be an object")
-        return {typed(k, args[0], where): typed(v, args[1], f"{where}[{k!r}]")
+        return {typed(k, args[0], where): typed(v, args[1], f"{where}[{_short(k)}]")
                 for k, v in data.items()}
     if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
         hints = field_types(hint)
