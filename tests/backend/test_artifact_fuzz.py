@@ -77,7 +77,9 @@ def test_no_mutation_is_an_internal_error(fuzzed: list[dict[str, Any]]) -> None:
     assert not internal, internal[:3]
     for result in fuzzed:
         if result["outcome"] == "refused":
-            assert result["detail"].startswith(("damaged artifact", "not a kllvm artifact"))
+            detail = result["detail"]
+            assert detail.startswith(("damaged artifact", "not a kllvm artifact")), detail
+            assert "\n" not in detail and len(detail) < 400, detail  # one short line
 
 
 def test_the_checks_not_only_the_digest_refuse(fuzzed: list[dict[str, Any]]) -> None:
