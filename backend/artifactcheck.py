@@ -113,7 +113,11 @@ def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
         _count(getattr(manifest, what), what)
     _tables(manifest, module)
     symbols: set[str] = set()
+    # The runtime backs these cells of the main chunk with the kernel's globals.
+    cells = {op.dest.name for block in module.functions[module.main].blocks
+             for op in block.ops if isinstance(op, ops.MakeCell) and op.global_name is not None}
     for info in manifest.globals:
+        _require(info.cell in cells, f"global cell {info.cell[:40]!r} is not in the IR")
         _identifier(info.symbol, "global")
         _layout(info.layout, manifest.strlen, record=False)
         names = [info.symbol] if info.present is None else [info.symbol, info.present]
