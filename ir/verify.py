@@ -286,6 +286,8 @@ class _Verifier:
         for block, register in _maybe_unwritten(function, set(special)):
             self.problem(f"{where}, block {block.label}",
                          f"{register} may be used before it is written")
+        if _has_unbudgeted_loop(function):
+            self.problem(where, "a loop does not count against the loop budget (LoopTick)")
 
     def run(self) -> list[str]:
         self.declarations()
@@ -346,6 +348,30 @@ def _maybe_unwritten(
                     found.append((block, value))
             written.update(r for r in op_defs(op) if r in tracked)
     return found
+
+
+def _has_unbudgeted_loop(function: ops.Function) -> bool:
+    """Whether some cycle of blocks has no LoopTick: the blocks without one must form an
+    acyclic graph (Kahn's algorithm), or a loop could run forever, unbudgeted."""
+    free = [b for b in function.blocks if not any(isinstance(op, ops.LoopTick) for op in b.ops)]
+    index = {id(b): i for i, b in enumerate(free)}
+    edges: list[list[int]] = []
+    incoming = [0] * len(free)
+    for block in free:
+        terminator = block.terminator
+        targets = _successors(terminator) if terminator is not None else []
+        edges.append([index[id(t)] for t in targets if id(t) in index])
+        for target in edges[-1]:
+            incoming[target] += 1
+    ready = [i for i, count in enumerate(incoming) if count == 0]
+    seen = 0
+    while ready:
+        seen += 1
+        for target in edges[ready.pop()]:
+            incoming[target] -= 1
+            if incoming[target] == 0:
+                ready.append(target)
+    return seen != len(free)
 
 
 def verify_module(module: ops.Module) -> list[str]:

@@ -183,6 +183,11 @@ def zero_interval(m: ops.Module) -> None:
     m.probes[1].interval_ns = 0
 
 
+def loop_without_budget(m: ops.Module) -> None:
+    head = function(m, "main").blocks[1]
+    head.ops = [op for op in head.ops if not isinstance(op, ops.LoopTick)]
+
+
 @pytest.mark.parametrize(
     ("breakage", "problem"),
     [
@@ -220,6 +225,7 @@ def zero_interval(m: ops.Module) -> None:
         (main_with_cells, "the main function captures cells"),
         (constant_out_of_range, "bad constant 9223372036854775808"),
         (zero_interval, "interval 0 is out of range"),
+        (loop_without_budget, "a loop does not count against the loop budget"),
     ],
 )
 def test_breakage_is_reported(breakage: Callable[[ops.Module], None], problem: str) -> None:
