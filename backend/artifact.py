@@ -24,6 +24,7 @@ from kllvm.diagnostics import Source
 MAGIC = "kllvm-artifact"
 VERSION = 3
 PARTS = ("script", "manifest", "object", "module")
+MAX_SIZE = 256 << 20  # bytes of JSON; kllvm's own artifacts are well under 1 MiB
 BANNER_NAMES = 4  # names shown per list in the banner before "..."
 
 
@@ -76,6 +77,8 @@ class Artifact:
 
         from backend import artifactcheck
 
+        if len(data) > MAX_SIZE:
+            raise ArtifactError(f"damaged artifact: larger than {MAX_SIZE >> 20} MiB")
         document = json.loads(data)
         if (type(document) is not dict or document.get("format") != MAGIC
                 or document.get("version") != VERSION):
