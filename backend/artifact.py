@@ -24,7 +24,7 @@ from kllvm.diagnostics import Source
 MAGIC = "kllvm-artifact"
 VERSION = 3
 PARTS = ("script", "manifest", "object", "module")
-MAX_SIZE = 256 << 20  # bytes of JSON; kllvm's own artifacts are well under 1 MiB
+MAX_SIZE = 256 << 20  # bytes of JSON; `trace *:*` makes under 1 MiB
 BANNER_NAMES = 4  # names shown per list in the banner before "..."
 
 
