@@ -95,14 +95,12 @@ def check_module(module: ops.Module, instances: list[object], source: Source) ->
 
 def _layout(layout: str, strlen: int, *, record: bool) -> int:
     """The layout's size; `record` allows the print records' `argstr:<N>`."""
-    inner = lay.base(layout)
-    raw = lay.argstr_size(layout) if record and not lay.is_opt(layout) else None
-    if raw is None:
-        _require(inner in ("int", "bool", "str") or layout == "nil",
-                 f"unknown layout {layout[:40]!r}")
-    else:
+    if record and layout.startswith("argstr:"):
         _require(re.fullmatch(r"argstr:[0-9]{1,5}", layout) is not None
-                 and raw <= argstr.MAX_RECORD, f"bad layout {layout[:40]!r}")
+                 and int(layout[7:]) <= argstr.MAX_RECORD, f"bad layout {layout[:40]!r}")
+    else:
+        _require(lay.base(layout) in ("int", "bool", "str") or layout == "nil",
+                 f"unknown layout {layout[:40]!r}")
     return lay.size_of(layout, strlen)
 
 
