@@ -15,7 +15,11 @@ a crafted one a clear error rather than a crash of the runtime (or of libbpf) la
 
 from __future__ import annotations
 
+import faulthandler
+import os
 import re
+import signal
+import traceback
 from collections.abc import Iterable
 
 from backend import argstr
@@ -37,6 +41,8 @@ MAX_ITEMS = 1 << 16  # tables, programs, attach points, print sites, ...
 MAX_CAPACITY = 1 << 24
 MAX_OBJECT = 64 << 20
 INT64_MAX = (1 << 63) - 1
+CHILD_REFUSED, CHILD_FAILED = 1, 2  # exit statuses of the checking child
+MAX_REPORT = 8000
 U64_MAX = (1 << 64) - 1
 
 # Map types (linux/bpf.h).
@@ -229,8 +235,43 @@ def _event(name: str, data: object) -> None:
 
 def check_object(manifest: mf.Manifest, image: bytes) -> None:
     """Opens the object with libbpf (which parses it; nothing is loaded into the kernel)
-    and compares what libbpf sees with the manifest."""
+    and compares what libbpf sees with the manifest.
+
+    libbpf's ELF parser is C, and a crafted object has crashed it (a segfault inside
+    bpf_object__open_mem), so this first open, with every check, runs in a forked
+    child: a crash there is an error here. The runtime opens the same bytes later."""
     _require(0 < len(image) <= MAX_OBJECT, "the BPF object is empty or too large")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe and the exit status, then leave
+        status = CHILD_FAILED
+        try:
+            os.close(read_end)
+            faulthandler.disable()  # a crash is the parent's to report, in one line
+            _check_opened(manifest, image)
+            status = 0
+        except CheckError as e:
+            os.write(write_end, str(e).encode()[:MAX_REPORT])
+            status = CHILD_REFUSED
+        except BaseException:  # noqa: BLE001 - a bug of these checks, shown by the parent
+            os.write(write_end, traceback.format_exc().encode()[-MAX_REPORT:])
+        finally:
+            os._exit(status)  # no atexit handlers, no flushing of inherited buffers
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        raise CheckError(f"libbpf crashed reading its BPF object "
+                         f"({signal.Signals(os.WTERMSIG(status)).name})")
+    code = os.WEXITSTATUS(status)
+    if code == CHILD_REFUSED:
+        raise CheckError(report)
+    if code != 0:
+        raise RuntimeError(f"checking the BPF object failed:\n{report}")
+
+
+def _check_opened(manifest: mf.Manifest, image: bytes) -> None:
     try:
         obj = BPFObject.open(image, "kllvm")
     except LoadError as e:

@@ -11,6 +11,8 @@ import pytest
 
 from backend import pipeline, tracefs
 from backend.artifact import Artifact
+from backend.artifactcheck import CheckError, check_object
+from backend.manifest import Manifest
 from ir.printer import print_module
 from kllvm.diagnostics import CompileError, Source
 
@@ -64,3 +66,11 @@ def test_built_artifacts_pass_their_checks() -> None:
         assert again.manifest.to_json() == artifact.manifest.to_json(), name
         assert again.object == artifact.object
     assert count == 14
+
+
+def test_an_object_that_crashes_libbpf_is_refused() -> None:
+    # Three bytes changed in a kllvm object (found by the artifact fuzz) make libbpf
+    # 1.1's bpf_object__open_mem segfault; the check opens objects in a child process.
+    image = (ROOT / "tests" / "backend" / "data" / "libbpf_open_segfault.elf").read_bytes()
+    with pytest.raises(CheckError, match="libbpf (crashed reading|cannot read) its BPF object"):
+        check_object(Manifest(strlen=128), image)
