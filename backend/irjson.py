@@ -1,9 +1,11 @@
 """The typed IR as plain JSON data, for `kllvm build` artifacts.
 
 Unlike a pickle, reading it cannot run code: it only makes instances of the IR's own
-dataclasses and enums (from IR_MODULES), by setting their fields. Shared objects stay
-shared (registers are compared by identity), and the encoding is a pure function of
-the module, so the same script gives the same bytes.
+dataclasses and enums (from IR_MODULES), by setting their fields, and it checks every
+field against its annotation (exact ints, strings, lists of ops, registers where a
+register belongs, ...), so a crafted document gives an IRDecodeError, not odd objects.
+Shared objects stay shared (registers are compared by identity), and the encoding is a
+pure function of the module, so the same script gives the same bytes.
 
 Forms: JSON scalars stand for themselves; {"bytes": base64}; {"tuple": [...]};
 {"enum": "module.Class", "value": v}; and, for objects that may be shared,
@@ -17,10 +19,19 @@ from __future__ import annotations
 import base64
 import dataclasses
 import enum
+import functools
 import importlib
+import re
+import types
+import typing
 from typing import Any
 
 IR_MODULES = ("ir.ops", "frontend.types", "frontend.eventdef", "kllvm.diagnostics")
+# Bases that are never instances themselves: the interpreter has no case for them.
+ABSTRACT = frozenset({"ir.ops.Op", "ir.ops.Terminator", "frontend.types.Type"})
+MIN_INT = -(1 << 63)
+MAX_INT = (1 << 64) - 1
+MAX_STR = 1 << 20
 
 
 class IRDecodeError(Exception):
@@ -31,8 +42,23 @@ def encode(value: object) -> Any:
     return _Encoder().encode(value)
 
 
-def decode(data: Any) -> Any:
-    return _Decoder().decode(data)
+def decode(data: Any, expected: object = None) -> Any:
+    """The value `data` stands for, which must be of type `expected` (by default an
+    `ops.Module`); every field is checked against its class's annotation."""
+    return decode_with_instances(data, expected)[0]
+
+
+def decode_with_instances(data: Any, expected: object = None) -> tuple[Any, list[object]]:
+    """`decode`, and every dataclass instance it made (for checks over all of them)."""
+    if expected is None:
+        from ir import ops
+
+        expected = ops.Module
+    decoder = _Decoder()
+    try:
+        return decoder.decode(data, expected), decoder.instances
+    except RecursionError:
+        raise IRDecodeError("the IR is nested too deeply") from None
 
 
 def _class_name(cls: type) -> str:
@@ -73,68 +99,187 @@ class _Encoder:
 
 
 class _Decoder:
+    """Builds the value `data` stands for and checks it against the type it must have:
+    a field's annotation (from `typing.get_type_hints`), down through lists, dicts,
+    tuples, unions and enums. An int is never a bool here, nor a bool an int."""
+
     def __init__(self) -> None:
-        self.objects: dict[int, object] = {}
+        # id -> (object, the type it was decoded as): a later reference must expect it.
+        self.objects: dict[int, tuple[object, object]] = {}
+        self.instances: list[object] = []  # every dataclass instance made, in order
 
-    def decode(self, data: Any) -> Any:
-        if data is None or isinstance(data, (bool, int, str)):
-            return data
-        if not isinstance(data, dict):
-            raise IRDecodeError(f"unexpected {type(data).__name__} in the IR")
-        if "ref" in data:
+    def decode(self, data: Any, hint: object) -> Any:
+        alternatives = _alternatives(hint)
+        if data is None:
+            if type(None) in alternatives:
+                return None
+        elif type(data) is bool:
+            if bool in alternatives:
+                return data
+        elif type(data) is int:
+            if int in alternatives:
+                if not MIN_INT <= data <= MAX_INT:
+                    raise IRDecodeError(f"integer {data} is out of range")
+                return data
+        elif type(data) is str:
+            if str in alternatives:
+                if len(data) > MAX_STR:
+                    raise IRDecodeError("a string of the IR is too long")
+                return data
+        elif type(data) is dict:
+            return self.form(data, alternatives)
+        raise IRDecodeError(f"expected {_describe(hint)}, found {_json_kind(data)}")
+
+    def form(self, data: dict[str, Any], alternatives: tuple[object, ...]) -> Any:
+        if _keys(data, "ref"):
+            return self.reference(data["ref"], alternatives)
+        if _keys(data, "bytes") and bytes in alternatives:
+            text = data["bytes"]
+            if type(text) is not str or len(text) > MAX_STR:
+                raise IRDecodeError("bad byte string")
             try:
-                return self.objects[data["ref"]]
-            except (KeyError, TypeError):
-                raise IRDecodeError(f"dangling reference {data['ref']!r}") from None
-        if "bytes" in data:
-            return base64.b64decode(data["bytes"])
-        if "tuple" in data:
-            return tuple(self.decode(v) for v in data["tuple"])
-        if "enum" in data:
+                return base64.b64decode(text, validate=True)
+            except ValueError:
+                raise IRDecodeError("bad byte string") from None
+        if _keys(data, "tuple") and (hint := _generic(alternatives, tuple)) is not None:
+            return self.tuple_(data["tuple"], hint)
+        if _keys(data, "enum", "value"):
             cls = _ir_class(data["enum"])
-            if not issubclass(cls, enum.Enum):
-                raise IRDecodeError(f"{data['enum']} is not an enum of the IR")
-            return cls(self.decode(data["value"]))
-        ident = data.get("id")
-        if "list" in data:
+            if cls not in alternatives or not issubclass(cls, enum.Enum):
+                raise IRDecodeError(f"{data['enum']} is not expected here")
+            value = data["value"]
+            if type(value) not in (str, int):
+                raise IRDecodeError(f"bad value of {data['enum']}")
+            try:
+                return cls(value)
+            except ValueError:
+                raise IRDecodeError(f"{_shown(value)} is not a {data['enum']}") from None
+        if _keys(data, "id", "list") and (hint := _generic(alternatives, list)) is not None:
             items: list[object] = []
-            self.objects[ident] = items  # registered first: contents may refer back
-            items.extend(self.decode(v) for v in data["list"])
+            self.register(data["id"], items, hint)  # first: contents may refer back
+            if type(data["list"]) is not list:
+                raise IRDecodeError("bad list")
+            (item,) = typing.get_args(hint)
+            items.extend(self.decode(v, item) for v in data["list"])
             return items
-        if "dict" in data:
+        if _keys(data, "id", "dict") and (hint := _generic(alternatives, dict)) is not None:
             mapping: dict[object, object] = {}
-            self.objects[ident] = mapping
-            for key, value in data["dict"]:
-                mapping[self.decode(key)] = self.decode(value)
+            self.register(data["id"], mapping, hint)
+            if type(data["dict"]) is not list:
+                raise IRDecodeError("bad dict")
+            key_type, value_type = typing.get_args(hint)
+            for pair in data["dict"]:
+                if type(pair) is not list or len(pair) != 2:
+                    raise IRDecodeError("bad dict entry")
+                key = self.decode(pair[0], key_type)
+                if key in mapping:
+                    raise IRDecodeError(f"duplicate key {_shown(key)}")
+                mapping[key] = self.decode(pair[1], value_type)
             return mapping
-        if "object" in data:
-            return self._object(ident, data)
-        raise IRDecodeError(f"unknown form {sorted(data)!r} in the IR")
+        if _keys(data, "id", "object", "fields"):
+            return self.object_(data, alternatives)
+        raise IRDecodeError(f"expected {' or '.join(map(_describe, alternatives))}, "
+                            f"found the form {sorted(data)!r}")
 
-    def _object(self, ident: int, data: dict[str, Any]) -> object:
+    def register(self, ident: object, value: object, hint: object) -> None:
+        if type(ident) is not int or ident in self.objects:
+            raise IRDecodeError(f"bad or repeated id {_shown(ident)}")
+        self.objects[ident] = (value, hint)
+
+    def reference(self, ident: object, alternatives: tuple[object, ...]) -> object:
+        if type(ident) is not int or ident not in self.objects:
+            raise IRDecodeError(f"dangling reference {_shown(ident)}")
+        value, hint = self.objects[ident]
+        # A list or dict must be expected as exactly what it was made as; an object as
+        # one of the classes it is an instance of.
+        if hint in alternatives or any(
+            dataclasses.is_dataclass(a) and isinstance(value, a)  # type: ignore[arg-type]
+            for a in alternatives
+        ):
+            return value
+        raise IRDecodeError(f"reference {ident} is to a {_describe(hint)}, expected "
+                            f"{' or '.join(map(_describe, alternatives))}")
+
+    def tuple_(self, items: object, hint: object) -> tuple[object, ...]:
+        if type(items) is not list:
+            raise IRDecodeError("bad tuple")
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(self.decode(v, args[0]) for v in items)
+        if len(items) != len(args):
+            raise IRDecodeError(f"expected a tuple of {len(args)}, found {len(items)}")
+        return tuple(self.decode(v, a) for v, a in zip(items, args, strict=True))
+
+    def object_(self, data: dict[str, Any], alternatives: tuple[object, ...]) -> object:
         cls = _ir_class(data["object"])
-        if not dataclasses.is_dataclass(cls):
-            raise IRDecodeError(f"{data['object']} is not a class of the IR")
+        if (not dataclasses.is_dataclass(cls) or data["object"] in ABSTRACT
+                or not any(isinstance(a, type) and issubclass(cls, a) for a in alternatives)):
+            raise IRDecodeError(f"{data['object']} is not expected here")
         # Fields are set as they were, as unpickling would: no __init__ or
         # __post_init__ runs, and frozen classes are filled the same way.
         instance = object.__new__(cls)
-        self.objects[ident] = instance
-        names = [f.name for f in dataclasses.fields(cls)]
+        self.register(data["id"], instance, cls)
+        self.instances.append(instance)
+        hints = _field_types(cls)
         fields = data["fields"]
-        if [name for name, _ in fields] != names:
-            raise IRDecodeError(f"{data['object']} has fields {names}")
+        if (type(fields) is not list
+                or not all(type(f) is list and len(f) == 2 for f in fields)
+                or [name for name, _ in fields] != list(hints)):
+            raise IRDecodeError(f"{data['object']} has fields {list(hints)}")
         for name, value in fields:
-            object.__setattr__(instance, name, self.decode(value))
+            object.__setattr__(instance, name, self.decode(value, hints[name]))
         return instance
+
+
+def _keys(data: dict[str, Any], *names: str) -> bool:
+    return len(data) == len(names) and all(n in data for n in names)
+
+
+def _alternatives(hint: object) -> tuple[object, ...]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return typing.get_args(hint)
+    return (hint,)
+
+
+def _generic(alternatives: tuple[object, ...], origin: type) -> object | None:
+    return next((a for a in alternatives if typing.get_origin(a) is origin), None)
+
+
+def _describe(hint: object) -> str:
+    if hint is type(None):
+        return "null"
+    return getattr(hint, "__name__", None) or str(hint)
+
+
+def _json_kind(data: object) -> str:
+    return {type(None): "null", bool: "a boolean", int: "an integer", str: "a string",
+            list: "an array", dict: "an object", float: "a number"}.get(
+                type(data), type(data).__name__)
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, object]:
+    """A dataclass's fields and their annotations, resolved, in field order."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
+
+
+def _shown(value: object) -> str:
+    """Input quoted in an error message: one short line, whatever the artifact holds."""
+    if isinstance(value, str) and re.fullmatch(r"[\w.]{1,100}", value, re.ASCII):
+        return value
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _ir_class(qualified: object) -> type:
     if not isinstance(qualified, str) or "." not in qualified:
-        raise IRDecodeError(f"bad class name {qualified!r}")
+        raise IRDecodeError(f"bad class name {_shown(qualified)}")
     module_name, _, name = qualified.rpartition(".")
     if module_name not in IR_MODULES:
-        raise IRDecodeError(f"{qualified} is not a class of the IR")
+        raise IRDecodeError(f"{_shown(qualified)} is not a class of the IR")
     cls = getattr(importlib.import_module(module_name), name, None)
-    if not isinstance(cls, type):
-        raise IRDecodeError(f"{qualified} is not a class of the IR")
+    # Defined there, not imported: only the IR's own classes.
+    if not isinstance(cls, type) or _class_name(cls) != qualified:
+        raise IRDecodeError(f"{_shown(qualified)} is not a class of the IR")
     return cls

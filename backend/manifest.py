@@ -3,7 +3,10 @@ maps and their layouts, globals, programs and where they attach, print sites, fa
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import functools
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from backend import argstr
@@ -125,16 +128,67 @@ class Manifest:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Manifest:
-        return cls(
-            strlen=data["strlen"],
-            tables=[TableInfo(**t) for t in data["tables"]],
-            globals=[GlobalInfo(**g) for g in data["globals"]],
-            programs=[ProgramInfo(p["name"], p["probe"],
-                                  [AttachPoint(**a) for a in p["attach"]])
-                      for p in data["programs"]],
-            prints=[PrintSite(**p) for p in data["prints"]],
-            faults=[Fault(**f) for f in data["faults"]],
-            names=list(data["names"]),
-            events=dict(data.get("events", {})),
-        )
+    def from_json(cls, data: object) -> Manifest:
+        """The manifest `to_json` wrote; every field must have its annotated type (an
+        int is not a bool, nothing is missing or extra), else a ManifestError. What the
+        values refer to is checked against the IR and the object by backend.artifactcheck."""
+        manifest = typed(data, Manifest, "manifest")
+        assert isinstance(manifest, Manifest)
+        return manifest
+
+
+class ManifestError(Exception):
+    """A manifest that `to_json` did not write; the message says where."""
+
+
+MAX_INT = (1 << 64) - 1
+MIN_INT = -(1 << 63)
+
+
+@functools.cache
+def field_types(cls: type) -> dict[str, object]:
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in fields(cls)}
+
+
+def typed(data: object, hint: object, where: str) -> object:
+    """`data` (plain JSON) as a value of type `hint`: dataclasses from objects with
+    exactly their fields, lists, dicts with string keys, unions, exact scalars."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        for alternative in args:
+            try:
+                return typed(data, alternative, where)
+            except ManifestError:
+                pass
+        raise ManifestError(f"{where} has a bad value {_short(data)}")
+    if hint is Any:
+        return data  # checked by its user (the events' formats: artifactcheck)
+    if hint is type(None) or hint in (bool, int, str):
+        if type(data) is not (hint if hint is not type(None) else type(None)):
+            raise ManifestError(f"{where} should be {getattr(hint, '__name__', hint)}, "
+                                f"not {_short(data)}")
+        if type(data) is int and not MIN_INT <= data <= MAX_INT:
+            raise ManifestError(f"{where} is out of range")
+        return data
+    if origin is list:
+        if type(data) is not list:
+            raise ManifestError(f"{where} should be a list")
+        return [typed(v, args[0], f"{where}[{i}]") for i, v in enumerate(data)]
+    if origin is dict:
+        if type(data) is not dict:
+            raise ManifestError(f"{where} should be an object")
+        return {typed(k, args[0], where): typed(v, args[1], f"{where}[{_short(k)}]")
+                for k, v in data.items()}
+    if isinstance(hint, type) and hasattr(hint, "__dataclass_fields__"):
+        hints = field_types(hint)
+        if type(data) is not dict or set(data) != set(hints):
+            raise ManifestError(f"{where} should have the fields {sorted(hints)}")
+        return hint(**{name: typed(data[name], t, f"{where}.{name}")
+                       for name, t in hints.items()})
+    raise ManifestError(f"{where}: unexpected type {hint}")  # a new annotation form
+
+
+def _short(data: object) -> str:
+    text = repr(data)
+    return text if len(text) <= 40 else text[:37] + "..."

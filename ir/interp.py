@@ -444,11 +444,12 @@ def _not_table(verb: str, value: object, span: Span) -> KtapRuntimeError:
 # ------------------------------------------------------------------ translation
 
 
-def _literal(value: object) -> str:
-    # repr gives valid Python for None, bools, ints and bytes; negative ints need parens
-    # to stay one operand (`x - -1`, `-(-5)`).
-    text = repr(value)
-    return f"({text})" if text.startswith("-") else text
+def _checked_int(value: object, low: int = INT64_MIN, high: int = INT64_MAX) -> int:
+    """An integer from the IR that is about to be pasted into generated source: exactly an
+    int (not a bool, not a subclass with its own repr) and in range, else a ValueError."""
+    if type(value) is not int or not low <= value <= high:
+        raise ValueError(f"bad integer {value!r} in the IR")
+    return value
 
 
 class _Translator:
@@ -475,7 +476,21 @@ class _Translator:
     def value(self, value: ops.Value) -> str:
         if isinstance(value, ops.Register):
             return self.local(value)
-        return _literal(value.value)
+        return self.literal(value.value)
+
+    def literal(self, value: object) -> str:
+        """A constant as source text. Only None, booleans and checked ints are written
+        out; anything else (byte strings) goes through the constants table, so no text
+        from the IR ever becomes code."""
+        if value is None or value is True or value is False:
+            return repr(value)
+        if type(value) is int:
+            number = _checked_int(value)
+            # Negative ints need parens to stay one operand (`x - -1`, `-(-5)`).
+            return f"({number})" if number < 0 else str(number)
+        if type(value) is bytes:
+            return self.constant(value, "C")
+        raise ValueError(f"bad constant {value!r} in the IR")
 
     def constant(self, obj: object, hint: str = "K") -> str:
         """A name in the generated code's globals bound to `obj`."""
@@ -484,7 +499,7 @@ class _Translator:
         return name
 
     def span(self, error: int) -> str:
-        return f"S[{error}]"
+        return f"S[{_checked_int(error, 0, len(self.interp.module.errors) - 1)}]"
 
     def line(self, text: str) -> None:
         self.lines.append("    " * self.indent + text)
@@ -531,8 +546,8 @@ class _Translator:
                 case None | bool():
                     return f"({r} is {left.value!r})"
                 case _:
-                    python_type = type(left.value).__name__
-                    return f"(type({r}) is {python_type} and {r} == {_literal(left.value)})"
+                    python_type = "int" if type(left.value) is int else "bytes"
+                    return f"(type({r}) is {python_type} and {r} == {self.literal(left.value)})"
         a, b = self.value(left), self.value(right)
         # `type() is type()` keeps ktap's true != 1, which Python's True == 1 would break.
         return f"({a} is {b} or (type({a}) is type({b}) and {a} == {b}))"
@@ -602,9 +617,8 @@ class _Translator:
         self.line(f"{d} = {a} + {b}")
 
     def make_cell(self, op: ops.MakeCell) -> None:
-        self.line(
-            f"{self.local(op.dest)} = MAKE_CELL({op.global_name!r}, {self.value(op.initial)})"
-        )
+        name = self.constant(op.global_name, "N")
+        self.line(f"{self.local(op.dest)} = MAKE_CELL({name}, {self.value(op.initial)})")
 
     def load_cell(self, op: ops.LoadCell) -> None:
         self.line(f"{self.local(op.dest)} = {self.local(op.cell)}.value")
@@ -668,7 +682,8 @@ class _Translator:
     def call_builtin(self, op: ops.CallBuiltin) -> None:
         impl = _BUILTINS.get(op.name)
         if impl is None:
-            self.line(f"raise E({f'unknown built-in {op.name!r}'!r}, {self.span(op.error)})")
+            message = self.constant(f"unknown built-in {op.name!r}", "M")
+            self.line(f"raise E({message}, {self.span(op.error)})")
             return
         name = self.constant(impl, "B")
         args = "".join(f"{self.value(a)}, " for a in op.args)
@@ -678,16 +693,19 @@ class _Translator:
         value = self.interp.builtin_value(op.name)
         if value is None:
             span = self.constant(op.span, "SPAN")
-            self.line(f"raise E({f'undefined global variable {op.name!r}'!r}, {span})")
+            message = self.constant(f"undefined global variable {op.name!r}", "M")
+            self.line(f"raise E({message}, {span})")
             return
         self.line(f"{self.local(op.dest)} = {self.constant(value, 'G')}")
 
     def context(self, op: ops.Context) -> None:
-        self.call_guarded(f"{self.local(op.dest)} = CONTEXT({op.name!r})", op.error)
+        name = self.constant(op.name, "N")
+        self.call_guarded(f"{self.local(op.dest)} = CONTEXT({name})", op.error)
 
     def make_closure(self, op: ops.MakeClosure) -> None:
         cells = "".join(f"{self.local(c)}, " for c in op.cells)
-        self.line(f"{self.local(op.dest)} = CLOSURE({op.function!r}, ({cells}))")
+        name = self.constant(op.function, "N")
+        self.line(f"{self.local(op.dest)} = CLOSURE({name}, ({cells}))")
 
     def loop_tick(self, op: ops.LoopTick) -> None:
         self.line("_inv[0] += 1")
@@ -725,8 +743,9 @@ class _Translator:
         self.line("return None" if op.value is None else f"return {self.value(op.value)}")
 
     def fail(self, op: ops.Fail) -> None:
-        message = self.interp.module.errors[op.error].message
-        self.line(f"raise E({message!r}, {self.span(op.error)})")
+        span = self.span(op.error)  # checks the index first
+        message = self.constant(self.interp.module.errors[op.error].message, "M")
+        self.line(f"raise E({message}, {span})")
 
     # -- the whole function
 
@@ -735,7 +754,7 @@ class _Translator:
             self.op(op)
             if isinstance(op, ops.Terminator):
                 return
-        raise ValueError(f"{self.function.name}: block {block.label} has no terminator")
+        raise ValueError(f"{self.function.name}: block {block.label!r} has no terminator")
 
     def dispatch(self) -> None:
         """The arms of the block loop, in groups under `if _b < END:` guards: a jump
@@ -752,7 +771,8 @@ class _Translator:
                 self.indent = 3
             for index in range(start, min(start + size, len(blocks))):
                 self.current = index
-                self.line(f"if _b == {index}:  # {blocks[index].label}")
+                # No label comment: the IR's text never goes into the source.
+                self.line(f"if _b == {index}:")
                 self.indent += 1
                 self.block(blocks[index])
                 self.indent -= 1
@@ -760,7 +780,9 @@ class _Translator:
     def translate(self) -> str:
         function = self.function
         params = "".join(f", {self.local(p)}=None" for p in function.params)
-        header = f"def {_python_name(function.name)}(_cells, _depth, _inv{params}, *_extra):"
+        # The same Python name for every function: each is compiled in its own namespace,
+        # and the IR's name never goes into the source.
+        header = f"def {_ENTRY}(_cells, _depth, _inv{params}, *_extra):"
         self.indent = 1
         if function.free_cells:
             cells = "".join(f"{self.local(c)}, " for c in function.free_cells)
@@ -782,8 +804,7 @@ class _Translator:
         return "\n".join([header, *self.lines]) + "\n"
 
 
-def _python_name(name: str) -> str:
-    return "ktap_" + re.sub(r"\W", "_", name)
+_ENTRY = "ktap_function"
 
 
 _EMITTERS: dict[type[ops.Op], Callable[[_Translator, ops.Op], None]] = {
@@ -839,9 +860,11 @@ class Interpreter:
             translator = _Translator(self, function)
             source = translator.translate()
             namespace = {**shared, **translator.namespace}
-            code = compile(source, f"<ktap {function.name}>", "exec")
-            exec(code, namespace)  # noqa: S102 - our own generated code
-            self._functions[function.name] = namespace[_python_name(function.name)]
+            code = compile(source, f"<ktap {function.name!r}>", "exec")
+            # The source is built from the translator's own text, checked ints and names
+            # it made; every string or object from the IR is reached through `namespace`.
+            exec(code, namespace)  # noqa: S102
+            self._functions[function.name] = namespace[_ENTRY]
             self.sources[function.name] = source
 
     def _shared_namespace(self) -> dict[str, object]:

@@ -4,7 +4,9 @@
 block and terminator structure, branch targets, registers used but never written, error
 site, table, probe and function references, cell-typed operands, and built-in names.
 The register check is flow-insensitive: a register must be a parameter, a free cell or
-the destination of some op in the same function.
+the destination of some op in the same function. Registers the interpreter dereferences
+(cells, `pairs` iterators) are checked harder, since artifacts bring IR from outside:
+only their own op writes them, and they are written on every path to a use.
 """
 
 from __future__ import annotations
@@ -131,9 +133,14 @@ class _Verifier:
                 self.problem(where, "a trace probe needs an eventdef, and only it")
             elif (probe.kind != "trace") != (probe.interval_ns is not None):
                 self.problem(where, "profile and tick probes need an interval, and only they")
+            elif probe.interval_ns is not None and not 0 < probe.interval_ns <= INT64_MAX:
+                self.problem(where, f"interval {probe.interval_ns} is out of range")
         for name, function in module.functions.items():
             if function.name != name:
                 self.problem(f"function {name}", f"is named {function.name!r}")
+        main = module.functions.get(module.main)
+        if main is not None and main.free_cells:
+            self.problem("module", "the main function captures cells")
 
     # -- functions
 
@@ -152,6 +159,14 @@ class _Verifier:
         self.registers(where, function)
         for cell in function.free_cells:
             self.cell_typed(where, cell, "free cell")
+        entry = [*function.params, *function.free_cells]
+        if len({id(r) for r in entry}) != len(entry):
+            self.problem(where, "a register is bound twice on entry")
+        for param in function.params:
+            if isinstance(param.type, ops.CellT):
+                self.problem(where, f"parameter {param} is of a cell type")
+        self.constants(where, function)
+        self.dereferenced(where, function)
 
     def block(self, where: str, block: ops.BasicBlock, own_blocks: set[int]) -> None:
         where = f"{where}, block {block.label}"
@@ -241,6 +256,39 @@ class _Verifier:
                     reported.add(value)
                     self.problem(where, f"register {value} is used but never written")
 
+    def constants(self, where: str, function: ops.Function) -> None:
+        for op in _all_ops(function):
+            for value in op_uses(op):
+                if isinstance(value, ops.Const) and not _is_constant(value.value):
+                    self.problem(where, f"bad constant {value.value!r}")
+
+    def dereferenced(self, where: str, function: ops.Function) -> None:
+        """Cells and iterators: written only by MakeCell and PairsIter (or bound on entry,
+        for free cells), and written on every path from the entry to each use."""
+        special: dict[ops.Register, None] = dict.fromkeys(function.free_cells)
+        for op in _all_ops(function):
+            for register in op_defs(op):
+                if isinstance(register.type, ops.CellT) and not isinstance(op, ops.MakeCell):
+                    self.problem(where, f"cell {register} is written by {type(op).__name__}")
+                if isinstance(op, ops.MakeCell | ops.PairsIter):
+                    special[register] = None
+        for op in _all_ops(function):
+            if isinstance(op, ops.PairsNext) and not any(
+                isinstance(other, ops.PairsIter) and other.dest is op.iterator
+                for other in _all_ops(function)
+            ):
+                self.problem(where, f"iterator {op.iterator} is not made by PairsIter")
+            for register in op_defs(op):
+                if register in special and not isinstance(op, ops.MakeCell | ops.PairsIter):
+                    self.problem(where, f"{register} is written by {type(op).__name__}")
+        if self.problems:
+            return  # the flow check below assumes sound blocks
+        for block, register in _maybe_unwritten(function, set(special)):
+            self.problem(f"{where}, block {block.label}",
+                         f"{register} may be used before it is written")
+        if _has_unbudgeted_loop(function):
+            self.problem(where, "a loop does not count against the loop budget (LoopTick)")
+
     def run(self) -> list[str]:
         self.declarations()
         for function in self.module.functions.values():
@@ -251,6 +299,79 @@ class _Verifier:
 def _all_ops(function: ops.Function) -> Iterator[ops.Op]:
     for block in function.blocks:
         yield from block.ops
+
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _is_constant(value: object) -> bool:
+    if type(value) is int:
+        return INT64_MIN <= value <= INT64_MAX
+    return value is None or type(value) in (bool, bytes)
+
+
+def _maybe_unwritten(
+    function: ops.Function, tracked: set[ops.Register]
+) -> list[tuple[ops.BasicBlock, ops.Register]]:
+    """(block, register) for each use of a tracked register that some path from the
+    entry reaches before writing it: a forward must-be-written data flow."""
+    blocks = function.blocks
+    index = {id(b): i for i, b in enumerate(blocks)}
+    preds: list[list[int]] = [[] for _ in blocks]
+    for i, block in enumerate(blocks):
+        terminator = block.terminator
+        for target in _successors(terminator) if terminator is not None else []:
+            preds[index[id(target)]].append(i)
+    writes = [tracked & {r for op in b.ops for r in op_defs(op)} for b in blocks]
+    on_entry = tracked & set(function.free_cells)
+    written_out = [set(tracked) for _ in blocks]  # optimistic start, narrowed to a fixpoint
+
+    def written_in(i: int) -> set[ops.Register]:
+        written = set(on_entry) if i == 0 else set(tracked)
+        for p in preds[i]:
+            written &= written_out[p]
+        return written
+
+    changed = True
+    while changed:
+        changed = False
+        for i in range(len(blocks)):
+            out = written_in(i) | writes[i]
+            if out != written_out[i]:
+                written_out[i], changed = out, True
+    found: list[tuple[ops.BasicBlock, ops.Register]] = []
+    for i, block in enumerate(blocks):
+        written = written_in(i)
+        for op in block.ops:
+            for value in op_uses(op):
+                if isinstance(value, ops.Register) and value in tracked - written:
+                    found.append((block, value))
+            written.update(r for r in op_defs(op) if r in tracked)
+    return found
+
+
+def _has_unbudgeted_loop(function: ops.Function) -> bool:
+    """Whether some cycle of blocks has no LoopTick: the blocks without one must form an
+    acyclic graph (Kahn's algorithm), or a loop could run forever, unbudgeted."""
+    free = [b for b in function.blocks if not any(isinstance(op, ops.LoopTick) for op in b.ops)]
+    index = {id(b): i for i, b in enumerate(free)}
+    edges: list[list[int]] = []
+    incoming = [0] * len(free)
+    for block in free:
+        terminator = block.terminator
+        targets = _successors(terminator) if terminator is not None else []
+        edges.append([index[id(t)] for t in targets if id(t) in index])
+        for target in edges[-1]:
+            incoming[target] += 1
+    ready = [i for i, count in enumerate(incoming) if count == 0]
+    seen = 0
+    while ready:
+        seen += 1
+        for target in edges[ready.pop()]:
+            incoming[target] -= 1
+            if incoming[target] == 0:
+                ready.append(target)
+    return seen != len(free)
 
 
 def verify_module(module: ops.Module) -> list[str]:

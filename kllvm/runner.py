@@ -51,6 +51,8 @@ def run_script(source: Source, args: list[str], command: list[str],
             raise SystemExit(f"kllvm: error: {source.name} was built with --strlen "
                              f"{built.manifest.strlen}; build it again to change it")
         with script_output(options.output) as out:
+            if not options.quiet:
+                out.write(artifact.banner(built).encode())
             return runtime.run(built.source, built.module, built.manifest, built.object, out,
                                args, runtime.options_from(options, command))
     build = pipeline.compile_script(source, options.strlen)

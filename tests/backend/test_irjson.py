@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backend import irjson, pipeline, tracefs
+from frontend.eventdef import FilterAnd
 from ir import ops
 from ir.printer import print_module
 from kllvm.diagnostics import CompileError, Source
@@ -86,3 +90,72 @@ def test_shared_registers_stay_shared() -> None:
 def test_refuses_what_is_not_the_ir(bad: object) -> None:
     with pytest.raises(irjson.IRDecodeError):
         irjson.decode(bad)
+
+
+def mutated(change: Callable[[dict[str, Any]], None]) -> Any:
+    """A small real module's JSON form, changed."""
+    module = compiled("t.kp", "var a = 1\nvar b = a + 2\nprint(b, b)\n")
+    assert module is not None
+    data = json.loads(json.dumps(irjson.encode(module)))
+    change(data)
+    return data
+
+
+def first(node: Any, cls: str) -> dict[str, Any]:
+    """The first IR object of class `cls` in a JSON form, depth first."""
+    if isinstance(node, dict):
+        if node.get("object") == cls:
+            return node
+        node = list(node.values())
+    if isinstance(node, list):
+        for value in node:
+            found = first(value, cls)
+            if found:
+                return found
+    return {}
+
+
+def setter(cls: str, name: str, value: object) -> Callable[[dict[str, Any]], None]:
+    def change(data: dict[str, Any]) -> None:
+        for pair in first(data, cls)["fields"]:
+            if pair[0] == name:
+                pair[1] = value
+
+    return change
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (setter("ir.ops.Arith", "error", True), "expected int, found a boolean"),
+    (setter("ir.ops.Arith", "error", "0]; import os"), "expected int, found a string"),
+    (setter("ir.ops.Arith", "error", 1 << 64), "out of range"),
+    (setter("ir.ops.Const", "value", 1.5), "found a number"),
+    (setter("ir.ops.Arith", "op", ["+"]), "expected str, found an array"),
+    (setter("ir.ops.Arith", "dest", {"ref": 1}), "reference 1 is to a"),
+    (setter("ir.ops.Function", "placement",
+            {"enum": "ir.ops.Placement", "value": "elsewhere"}), "is not a ir.ops.Placement"),
+    (setter("ir.ops.Function", "placement",
+            {"enum": "frontend.types.IntT", "value": 1}), "is not expected here"),
+    (setter("ir.ops.BasicBlock", "ops",
+            {"id": 9999, "list": [{"id": 10000, "object": "ir.ops.Op",
+                                   "fields": [["span", None]]}]}), "ir.ops.Op is not expected"),
+    (setter("ir.ops.Register", "type",
+            {"id": 9999, "object": "ir.ops.Jump", "fields": []}), "ir.ops.Jump is not expected"),
+    (setter("ir.ops.Module", "main", {"id": 9999, "object": "ir.ops.Jump", "fields": []}),
+     "ir.ops.Jump is not expected here"),
+])
+def test_fields_are_checked_against_their_annotations(
+        change: Callable[[dict[str, Any]], None], message: str) -> None:
+    with pytest.raises(irjson.IRDecodeError, match=re.escape(message)):
+        irjson.decode(mutated(change))
+
+
+def test_deep_nesting_is_an_error_not_a_crash() -> None:
+    span = {"id": 0, "object": "kllvm.diagnostics.Span",
+            "fields": [["line", 1], ["col", 1], ["end_line", 1], ["end_col", 2]]}
+    data: Any = {"id": 1, "object": "frontend.eventdef.FilterCompare",
+                 "fields": [["field", "pid"], ["op", "=="], ["value", 1], ["span", span]]}
+    for ident in range(2, 100_000):
+        data = {"id": ident, "object": "frontend.eventdef.FilterAnd",
+                "fields": [["left", data], ["right", {"ref": 1}], ["span", {"ref": 0}]]}
+    with pytest.raises(irjson.IRDecodeError, match="nested too deeply"):
+        irjson.decode(data, FilterAnd)

@@ -145,6 +145,49 @@ def error_id_mismatch(m: ops.Module) -> None:
     m.errors[3] = ops.ErrorSite(4, SPAN, "x")
 
 
+def cell_written_by_move(m: ops.Module) -> None:
+    cell = find(m, ops.MakeCell).dest  # type: ignore[attr-defined]
+    main_ops(m).append(ops.Move(SPAN, cell, ops.Const(1, ANY)))
+
+
+def iterator_from_elsewhere(m: ops.Module) -> None:
+    find(m, ops.PairsNext).iterator = find(m, ops.NewTable).dest  # type: ignore[attr-defined]
+
+
+def iterator_made_after_the_loop(m: ops.Module) -> None:
+    # The iterator is made in the loop's exit block: the loop head reads it unwritten.
+    iterate = find(m, ops.PairsIter)
+    main = function(m, "main")
+    main.entry.ops.remove(iterate)
+    main.blocks[-1].ops.insert(0, iterate)
+
+
+def cell_parameter(m: ops.Module) -> None:
+    function(m, "helper").params[0].type = ops.CellT(ANY)
+
+
+def register_bound_twice(m: ops.Module) -> None:
+    helper = function(m, "helper")
+    helper.params[1] = helper.params[0]
+
+
+def main_with_cells(m: ops.Module) -> None:
+    function(m, "main").free_cells.append(ops.Register("c9", ops.CellT(ANY)))
+
+
+def constant_out_of_range(m: ops.Module) -> None:
+    find(m, ops.Arith).right = ops.Const(1 << 63, ANY)  # type: ignore[attr-defined]
+
+
+def zero_interval(m: ops.Module) -> None:
+    m.probes[1].interval_ns = 0
+
+
+def loop_without_budget(m: ops.Module) -> None:
+    head = function(m, "main").blocks[1]
+    head.ops = [op for op in head.ops if not isinstance(op, ops.LoopTick)]
+
+
 @pytest.mark.parametrize(
     ("breakage", "problem"),
     [
@@ -174,6 +217,15 @@ def error_id_mismatch(m: ops.Module) -> None:
         (no_main, "main function 'start' does not exist"),
         (misnamed_function, "function other: is named 'helper'"),
         (error_id_mismatch, "error site at index 3 has id 4"),
+        (cell_written_by_move, "is written by Move"),
+        (iterator_from_elsewhere, "is not made by PairsIter"),
+        (iterator_made_after_the_loop, "may be used before it is written"),
+        (cell_parameter, "parameter %p0 is of a cell type"),
+        (register_bound_twice, "a register is bound twice on entry"),
+        (main_with_cells, "the main function captures cells"),
+        (constant_out_of_range, "bad constant 9223372036854775808"),
+        (zero_interval, "interval 0 is out of range"),
+        (loop_without_budget, "a loop does not count against the loop budget"),
     ],
 )
 def test_breakage_is_reported(breakage: Callable[[ops.Module], None], problem: str) -> None:
