@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedToken
 
-from frontend import ast
+from frontend import ast, parsetables
 from frontend.lexer import KEYWORDS, PUNCTUATION, lex
 from frontend.to_ast import AstBuilder, token_span
 from kllvm.diagnostics import NO_SPAN, DiagnosticSink, Source, Span
@@ -56,10 +55,8 @@ _AFTER_RETURN = frozenset({"$END", "END", "RBRACE", "SEMI", "UNTIL"})
 
 @functools.cache
 def _lark() -> Lark:
-    grammar = Path(__file__).with_name("ktap.lark").read_text(encoding="utf-8")
-    # cache=True: the LALR tables are built once and pickled in the temp directory (keyed
-    # by the grammar and lark version); building them costs ~100 ms of every start.
-    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, cache=True)
+    # From the generated JSON tables (frontend/parsetables.py): never lark's pickle cache.
+    return parsetables.load()
 
 
 def parse(source: Source, sink: DiagnosticSink) -> ast.Chunk | None:
