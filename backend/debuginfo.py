@@ -22,6 +22,8 @@ from llvmlite import ir
 from backend import bpftarget
 
 DIValue = ir.DIValue
+# The column field of a BTF line record (`line_col & 0x3ff`).
+_MAX_BTF_COLUMN = 2**10 - 1
 
 
 @dataclass(frozen=True)
@@ -242,6 +244,10 @@ class DebugInfo:
         return sp
 
     def location(self, scope: DIValue, line: int, column: int = 0) -> DIValue:
+        # BTF line info keeps 10 bits of column (LLVM masks the rest, and refuses a DILocation
+        # column above 65535 outright): a wider column is recorded as 0, "unknown".
+        if column > _MAX_BTF_COLUMN:
+            column = 0
         return self._module.add_debug_info(
             "DILocation", {"line": line, "column": column, "scope": scope}
         )
