@@ -478,8 +478,19 @@ def _next_token(text: str, pos: int, end: int) -> _Token:
     return _Token("word", text[pos:stop], pos, stop)
 
 
+# How deep a filter may nest, counting parentheses and the levels of its tree: ktap's
+# LJ_MAX_XLEVEL ("too many syntax levels"). It bounds the recursion of this parser and of
+# everything that walks a filter (backend/events.py, backend/lower.py, ir/printer.py).
+MAX_FILTER_LEVELS = 200
+
+
 class _FilterParser:
-    """Recursive descent over the tokens of text[start:end]; `&&` binds tighter than `||`."""
+    """Recursive descent over the tokens of text[start:end]; `&&` binds tighter than `||`.
+
+    A chain `a || b || c ...` becomes a balanced tree, not a left-leaning one: && and || over
+    comparisons are associative and have no side effects, and a 2000-term filter (legitimate:
+    ftrace takes thousands of predicates) is then 11 levels deep instead of 2000.
+    """
 
     def __init__(self, text: str, start: int, end: int, locator: _Locator) -> None:
         self.tokens = _tokenize(text, start, end)
@@ -487,11 +498,12 @@ class _FilterParser:
         self.start = start
         self.end = end
         self.locator = locator
+        self.parentheses = 0  # how many are open at self.index
 
     def parse(self) -> Filter:
         if not self.tokens:
             raise _Error(self.start - 1, self.end + 1, _SUPPORTED, "bad filter: empty filter")
-        result = self.disjunction()
+        result, _ = self.disjunction()
         token = self.peek()
         if token is not None:
             raise self.error(token, f"bad filter: unexpected '{token.text}'")
@@ -511,19 +523,42 @@ class _FilterParser:
             return _Error(self.end, self.end + 1, hint, message + " at the end of the filter")
         return _Error(token.start, token.end, hint, message)
 
-    def disjunction(self) -> Filter:
-        left = self.conjunction()
-        while self.accept("||"):
-            right = self.conjunction()
-            left = FilterOr(left, right, left.span.merge(right.span))
-        return left
+    # Each returns the filter and the depth of its tree.
 
-    def conjunction(self) -> Filter:
-        left = self.term()
+    def disjunction(self) -> tuple[Filter, int]:
+        first = self.index
+        terms = [self.conjunction()]
+        while self.accept("||"):
+            terms.append(self.conjunction())
+        return self.balanced(FilterOr, terms, first)
+
+    def conjunction(self) -> tuple[Filter, int]:
+        first = self.index
+        terms = [self.term()]
         while self.accept("&&"):
-            right = self.term()
-            left = FilterAnd(left, right, left.span.merge(right.span))
-        return left
+            terms.append(self.term())
+        return self.balanced(FilterAnd, terms, first)
+
+    def balanced(
+        self, kind: type[FilterAnd | FilterOr], terms: list[tuple[Filter, int]], first: int
+    ) -> tuple[Filter, int]:
+        """`terms` joined by `kind` as a balanced tree; three terms group as ((a, b), c)."""
+        level = list(terms)
+        while len(level) > 1:
+            pairs = [
+                (kind(left, right, left.span.merge(right.span)), max(ld, rd) + 1)
+                for (left, ld), (right, rd) in zip(level[0::2], level[1::2], strict=False)
+            ]
+            level = pairs + level[len(pairs) * 2 :]
+        node, depth = level[0]
+        if depth > MAX_FILTER_LEVELS:
+            raise _Error(
+                self.tokens[first].start,
+                self.tokens[self.index - 1].end,
+                f"at most {MAX_FILTER_LEVELS} levels of parentheses and && / || groups",
+                "bad filter: nested too deeply",
+            )
+        return node, depth
 
     def accept(self, kind: str) -> bool:
         token = self.peek()
@@ -532,14 +567,22 @@ class _FilterParser:
         self.index += 1
         return True
 
-    def term(self) -> Filter:
+    def term(self) -> tuple[Filter, int]:
         token = self.peek()
         if token is None or token.kind != "(":
-            return self.comparison()
+            return self.comparison(), 0
+        if self.parentheses == MAX_FILTER_LEVELS:
+            raise self.error(
+                token,
+                "bad filter: parentheses nested too deeply",
+                f"at most {MAX_FILTER_LEVELS} levels of parentheses",
+            )
         self.index += 1
+        self.parentheses += 1
         inner = self.disjunction()
         if not self.accept(")"):
             raise self.error(token, "bad filter: unclosed '('", "add the matching ')'")
+        self.parentheses -= 1
         return inner
 
     def comparison(self) -> FilterCompare:
