@@ -45,6 +45,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from frontend.literals import bounded_int
 from kllvm.diagnostics import DiagnosticSink, Span
 
 # ---------------------------------------------------------------- the results
@@ -200,7 +201,10 @@ def _c_integer(text: str) -> int | None:
     if match is None:
         return None
     sign, hexa, octal, decimal = match.groups()
-    value = int(hexa, 16) if hexa else int(octal, 8) if octal else int(decimal)
+    if hexa:
+        value = bounded_int(hexa, 16)
+    else:
+        value = bounded_int(octal, 8) if octal else bounded_int(decimal, 10)
     return -value if sign else value
 
 
@@ -669,7 +673,7 @@ def _interval_ns(head: str) -> int:
         raise _Error(len(digits), len(head), _NS_HINT)
     if unit not in _NS_PER_UNIT:
         raise _Error(len(digits), max(len(head), len(digits) + 1), _UNITS_HINT)
-    nanoseconds = int(digits) * _NS_PER_UNIT[unit]
+    nanoseconds = bounded_int(digits, 10) * _NS_PER_UNIT[unit]
     if nanoseconds == 0:
         raise _Error(0, len(head), "the interval must be greater than zero")
     if nanoseconds > _MAX_INTERVAL_NS:

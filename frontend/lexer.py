@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from lark import Token
 
 from frontend.ast import BUILTIN_VARIABLES
+from frontend.literals import bounded_int
 from kllvm.diagnostics import Span
 
 # Reserved words and the terminal names of frontend/ktap.lark. GOTO, THEN and FFI are reserved
@@ -122,19 +123,26 @@ _SIMPLE_ESCAPES = {
     "'": b"'",
 }
 _ULONG_MAX = 2**64 - 1
+_SHOWN_DIGITS = 30  # of a number in a message
 
 
-def ktap_number(text: str) -> int | None:
-    """ktap's `strtoul(text, 0)` cast to long, or None if `text` is not entirely a number."""
+def ktap_number(text: str) -> int:
+    """ktap's `strtoul(text, 0)` cast to long (so values past LONG_MAX wrap to negative).
+
+    Raises ValueError, with the message to show, if `text` is not entirely a number or its
+    value does not fit in 64 bits: ktap's strtoul silently saturated those to -1.
+    """
     if _HEX_RE.fullmatch(text):
-        value = int(text[2:], 16)
+        value = bounded_int(text[2:], 16)
     elif _OCTAL_RE.fullmatch(text):
-        value = int(text, 8)
+        value = bounded_int(text, 8)
     elif _DECIMAL_RE.fullmatch(text):
-        value = int(text)
+        value = bounded_int(text, 10)
     else:
-        return None
-    value = min(value, _ULONG_MAX)  # strtoul saturates
+        raise ValueError(f"malformed number '{text}'")
+    if value > _ULONG_MAX:
+        shown = text if len(text) <= _SHOWN_DIGITS else text[:_SHOWN_DIGITS] + "..."
+        raise ValueError(f"number out of range '{shown}': numbers are 64-bit")
     return value - 2**64 if value >= 2**63 else value
 
 
@@ -232,9 +240,10 @@ class _Scanner:
             self.error(self.span_from(line, col), "invalid long string delimiter")
         elif kind == "number":
             self.advance_to(match.end())
-            value = ktap_number(text)
-            if value is None:
-                self.error(self.span_from(line, col), f"malformed number '{text}'")
+            try:
+                value = ktap_number(text)
+            except ValueError as error:
+                self.error(self.span_from(line, col), str(error))
                 value = 0
             self.emit("NUMBER", str(value), start, line, col)
         elif kind == "name":

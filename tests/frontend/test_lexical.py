@@ -61,11 +61,8 @@ def errors(text: str) -> list[tuple[Span, str]]:
         ("0x8000000000000000", -(2**63)),
         ("0xffffffffffffffff", -1),
         ("18446744073709551615", -1),
-        # above ULONG_MAX: strtoul saturates to ULONG_MAX, i.e. -1
-        ("18446744073709551616", -1),
-        ("0x1ffffffffffffffff", -1),
-        ("99999999999999999999999999", -1),
         ("01777777777777777777777", -1),
+        ("0x" + "0" * 5000 + "ff", 255),  # leading zeros are not digits that count
     ],
 )
 def test_number_values(text: str, value: int) -> None:
@@ -95,6 +92,23 @@ def test_number_values(text: str, value: int) -> None:
 )
 def test_malformed_numbers(text: str) -> None:
     assert errors(f"x = {text}") == [(Span(1, 5, 1, 5 + len(text)), f"malformed number '{text}'")]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # ktap's strtoul saturated these to ULONG_MAX, i.e. -1, without a word
+        ("18446744073709551616", "18446744073709551616"),
+        ("0x1ffffffffffffffff", "0x1ffffffffffffffff"),
+        ("02000000000000000000000", "02000000000000000000000"),
+        ("99999999999999999999999999", "99999999999999999999999999"),
+        # past Python's 4300-digit int() limit
+        ("7" * 5000, "7" * 30 + "..."),
+    ],
+)
+def test_numbers_past_64_bits_are_errors(text: str, shown: str) -> None:
+    message = f"number out of range '{shown}': numbers are 64-bit"
+    assert errors(f"x = {text}") == [(Span(1, 5, 1, 5 + len(text)), message)]
 
 
 def test_no_negative_literals() -> None:
