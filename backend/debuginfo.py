@@ -26,6 +26,12 @@ DIValue = ir.DIValue
 _MAX_BTF_COLUMN = 2**10 - 1
 
 
+def _utf8_text(text: str) -> str:
+    """`text` as LLVM metadata can hold it (UTF-8): the bytes of a script or path that are not
+    UTF-8, which kllvm reads with surrogateescape, become U+FFFD each."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 @dataclass(frozen=True)
 class MapField:
     """One member of a BTF map definition struct.
@@ -49,9 +55,10 @@ class DebugInfo:
         producer: str = "kllvm",
     ) -> None:
         self._module = module
-        file_ops: dict[str, object] = {"filename": filename, "directory": directory}
+        file_ops: dict[str, object] = {
+            "filename": _utf8_text(filename), "directory": _utf8_text(directory)}
         if source is not None:
-            file_ops["source"] = source
+            file_ops["source"] = _utf8_text(source)
         self.file = module.add_debug_info("DIFile", file_ops)
         self.unit = module.add_debug_info(
             "DICompileUnit",

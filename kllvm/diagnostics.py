@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 # The lexer counts only these as line breaks; str.splitlines() also splits at \v, \f, ...
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,9 @@ class Diagnostic:
 def _caret_line(source: Source, span: Span) -> tuple[str, str] | None:
     if span.line <= 0:
         return None
-    text = source.line_text(span.line).expandtabs(1)
+    # A byte that is not UTF-8 (decoded with surrogateescape) shows as one U+FFFD, so
+    # that the caret stays under its column.
+    text = _RAW_BYTE.sub("\ufffd", source.line_text(span.line).expandtabs(1))
     start = max(span.col - 1, 0)
     if span.end_line == span.line and span.end_col > span.col:
         width = span.end_col - span.col
