@@ -75,8 +75,8 @@ def load() -> Lark:
         raise TablesError(f"{TABLES_PATH}: unknown format")
     if document.get("grammar_sha256") != grammar_digest(grammar):
         return build(grammar)  # stale tables (the test suite says so): correct, just slower
-    memo = _memo_from_json(document["memo"])
-    return Lark._load_from_dict(_from_json(document["data"], memo), memo)
+    memo = _memo_from_json(document.get("memo"))
+    return Lark._load_from_dict(_from_json(document.get("data"), memo), memo)
 
 
 def _to_json(data: dict[str, Any]) -> dict[str, Any]:
@@ -155,7 +155,12 @@ def _from_json(data: Any, memo: dict[int, Any]) -> dict[str, Any]:
 
 
 def _memo_from_json(memo: Any) -> dict[int, Any]:
-    return {_int(key): _dict(value, "memo entry") for key, value in _dict(memo, "memo").items()}
+    """lark's table of shared rules and terminals, keyed by int again."""
+    entries = {_int(key): _dict(value, "memo entry") for key, value in _dict(memo, "memo").items()}
+    for entry in entries.values():
+        if entry.get("__type__") not in ("Rule", "TerminalDef"):
+            raise TablesError(f"{TABLES_PATH}: memo entry of unknown type")
+    return entries
 
 
 def _action(value: Any) -> tuple[int, Any]:

@@ -55,6 +55,8 @@ TABLE = ["data", "parser", "parser"]
     ("path", "value", "message"),
     [
         (["format"], 99, "unknown format"),
+        (["memo"], [], "memo is not an object"),
+        (["memo", "0", "__type__"], "Lark", "memo entry of unknown type"),
         ([*TABLE, "tokens"], [], "tokens is not an object"),
         ([*TABLE, "tokens", "0"], 5, "is not a name"),
         ([*TABLE, "states", "0"], {"x": [0, 1]}, "'x' is not an index"),
