@@ -25,6 +25,10 @@ from kllvm.diagnostics import NO_SPAN, DiagnosticSink, Source, Span
 
 # ktap's LJ_MAX_XLEVEL: deeper nesting is "chunk has too many syntax levels".
 MAX_SYNTAX_LEVELS = 200
+_NESTING_HINT = (
+    f"at most {MAX_SYNTAX_LEVELS} levels of nested blocks, calls, tables and operators; each "
+    "operator of a chain like 'a + b + c' is a level: split the chain with a 'var'"
+)
 
 _TERMINAL_NAMES = {
     "$END": "end of file",
@@ -257,7 +261,7 @@ def _check_nesting(chunk: ast.Chunk, sink: DiagnosticSink) -> None:
     while stack:
         node, level = stack.pop()
         if level > MAX_SYNTAX_LEVELS:
-            sink.error(node.span, "chunk has too many syntax levels")
+            sink.error(node.span, "chunk has too many syntax levels", hints=(_NESTING_HINT,))
             return
         for child in _children(node):
             flat = isinstance(child, ast.Block | ast.IfClause | ast.TableField)
