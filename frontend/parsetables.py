@@ -126,32 +126,36 @@ def _sorted_values(states: dict[str, int]) -> list[int]:
 
 
 def _from_json(data: Any, memo: dict[int, Any]) -> dict[str, Any]:
-    """The inverse of `_to_json`, checking the shape of everything it converts."""
+    """The inverse of `_to_json`, checking everything it converts: each action must name a
+    known token and a known state (shift) or rule (reduce)."""
     parser = _dict(_dict(data, "data").get("parser"), "data.parser")
     table = _dict(parser.get("parser"), "data.parser.parser")
     token_table = _dict(table.get("tokens"), "tokens")
     tokens = {_int(index): _str(name) for index, name in token_table.items()}
-    states = {
-        _int(state): {
-            _int(token): _action(action)
-            for token, action in _dict(actions, "state").items()
-        }
-        for state, actions in _dict(table.get("states"), "states").items()
-    }
+    raw_states = _dict(table.get("states"), "states")
+    state_ids = {_int(state) for state in raw_states}
+    token_id = {str(index): index for index in tokens}
+    states: dict[int, dict[int, tuple[int, Any]]] = {}
+    for state, actions in raw_states.items():
+        converted: dict[int, tuple[int, Any]] = {}
+        for token, action in _dict(actions, "state").items():
+            match action:
+                case [0, int() as target] if target in state_ids:
+                    pass
+                case [1, {"@": int() as rule} as target] if rule in memo and len(target) == 1:
+                    pass
+                case _:
+                    raise TablesError(f"{TABLES_PATH}: bad parser action {action!r}")
+            if token not in token_id:
+                raise TablesError(f"{TABLES_PATH}: action on an unknown token {token!r}")
+            converted[token_id[token]] = (action[0], target)
+        states[int(state)] = converted
     for where in ("start_states", "end_states"):
         for name, state in _dict(table.get(where), where).items():
             if not isinstance(name, str) or state not in states:
                 raise TablesError(f"{TABLES_PATH}: bad {where}")
-    for actions in states.values():
-        for token, (kind, target) in actions.items():
-            if (
-                token not in tokens
-                or (kind == 0 and target not in states)
-                or (kind == 1 and target["@"] not in memo)
-            ):
-                raise TablesError(f"{TABLES_PATH}: action to an unknown token, state or rule")
-    converted = {**table, "tokens": tokens, "states": states}
-    return {**data, "parser": {**parser, "parser": converted}}
+    converted_table = {**table, "tokens": tokens, "states": states}
+    return {**data, "parser": {**parser, "parser": converted_table}}
 
 
 def _memo_from_json(memo: Any) -> dict[int, Any]:
@@ -161,17 +165,6 @@ def _memo_from_json(memo: Any) -> dict[int, Any]:
         if entry.get("__type__") not in ("Rule", "TerminalDef"):
             raise TablesError(f"{TABLES_PATH}: memo entry of unknown type")
     return entries
-
-
-def _action(value: Any) -> tuple[int, Any]:
-    if not (isinstance(value, list) and len(value) == 2 and value[0] in (0, 1)):
-        raise TablesError(f"{TABLES_PATH}: bad parser action {value!r}")
-    kind, target = value
-    if kind == 0 and not isinstance(target, int):
-        raise TablesError(f"{TABLES_PATH}: bad shift target {target!r}")
-    if kind == 1 and not (isinstance(target, dict) and isinstance(target.get("@"), int)):
-        raise TablesError(f"{TABLES_PATH}: bad reduce rule {target!r}")
-    return kind, target
 
 
 def _dict(value: Any, what: str) -> dict[str, Any]:
