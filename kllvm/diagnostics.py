@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 # The lexer counts only these as line breaks; str.splitlines() also splits at \v, \f, ...
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
@@ -17,10 +18,14 @@ class Source:
     name: str
     text: str
 
+    @cached_property
+    def _lines(self) -> list[str]:
+        # Split once: a script with thousands of errors renders thousands of lines.
+        return _LINE_BREAK.split(self.text)
+
     def line_text(self, line: int) -> str:
-        lines = _LINE_BREAK.split(self.text)
-        if 1 <= line <= len(lines):
-            return lines[line - 1]
+        if 1 <= line <= len(self._lines):
+            return self._lines[line - 1]
         return ""
 
 
