@@ -16,7 +16,7 @@ from ir import ops
 from kllvm.diagnostics import Source
 
 MAGIC = "kllvm-artifact"
-VERSION = 2
+VERSION = 3  # 3: the IR as a flat object table (backend.irjson)
 
 
 class ArtifactError(Exception):

@@ -74,12 +74,43 @@ def test_shared_registers_stay_shared() -> None:
     assert any(count > 1 and objects == 1 for count, objects in after.values())
 
 
+def test_long_block_chains_stay_flat() -> None:
+    # 1,500 `if` statements in a row: a chain of blocks each reached from the one before.
+    module = compiled("t.kp", "var n = 0\n" + "if (n) { n = 1 }\n" * 1500 + "print(n)\n")
+    assert module is not None
+    encoded = irjson.encode(module)
+    assert max_depth(encoded) < 20
+    again = irjson.decode(json.loads(json.dumps(encoded)))
+    assert print_module(again) == print_module(module)
+
+
+def max_depth(data: object) -> int:
+    depth, level = 0, [data]
+    while level:
+        depth += 1
+        level = [v for item in level if isinstance(item, (list, dict))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+    return depth
+
+
+def document(*objects: object, root: object = None) -> dict[str, object]:
+    return {"objects": list(objects), "root": {"ref": 0} if root is None else root}
+
+
 @pytest.mark.parametrize("bad", [
-    {"id": 0, "object": "os.system", "fields": []},
-    {"id": 0, "object": "subprocess.Popen", "fields": []},
-    {"enum": "ir.ops.Module", "value": 1},
-    {"id": 0, "object": "ir.ops.Register", "fields": [["name", "x"]]},
-    {"ref": 3},
+    document({"object": "os.system", "fields": []}),
+    document({"object": "subprocess.Popen", "fields": []}),
+    document(root={"enum": "ir.ops.Module", "value": 1}),
+    document(root={"enum": "ir.ops.Placement", "value": "nowhere"}),
+    document({"object": "ir.ops.Register", "fields": [["name", "x"]]}),
+    document({"list": []}, root={"ref": 3}),
+    document({"list": [{"ref": -1}]}),
+    document({"list": [{"ref": True}]}),
+    document({"dict": [[{"ref": 1}, 1]]}, {"list": []}),  # a list as a key
+    document({"dict": [[1]]}),
+    document({"pickle": "gASV"}),
+    document([1, 2]),
+    {"objects": {}, "root": None},
     {"pickle": "gASV"},
     [1, 2],
 ])
