@@ -242,8 +242,9 @@ def test_tampered_artifact_is_refused_without_running_code(tmp_path: Path) -> No
     assert kllvm("build", str(path), "-o", str(built)).returncode == 0
     document = json.loads(built.read_text())
     marker = tmp_path / "ran"
-    document["module"] = {"id": 0, "object": "os.system", "fields": [["command",
-                                                                      f"touch {marker}"]]}
+    document["module"] = {"objects": [{"object": "os.system",
+                                       "fields": [["command", f"touch {marker}"]]}],
+                          "root": {"ref": 0}}
     built.write_text(json.dumps(document))
     done = kllvm("run", str(built))
     assert done.returncode == 1
