@@ -22,7 +22,7 @@ from ir import ops
 from kllvm.diagnostics import Source
 
 MAGIC = "kllvm-artifact"
-VERSION = 3
+VERSION = 3  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson)
 PARTS = ("script", "manifest", "object", "module")
 MAX_SIZE = 256 << 20  # bytes of JSON; `trace *:*` makes under 1 MiB
 BANNER_NAMES = 4  # names shown per list in the banner before "..."

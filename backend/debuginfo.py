@@ -22,6 +22,14 @@ from llvmlite import ir
 from backend import bpftarget
 
 DIValue = ir.DIValue
+# The column field of a BTF line record (`line_col & 0x3ff`).
+_MAX_BTF_COLUMN = 2**10 - 1
+
+
+def _utf8_text(text: str) -> str:
+    """`text` as LLVM metadata can hold it (UTF-8): the bytes of a script or path that are not
+    UTF-8, which kllvm reads with surrogateescape, become U+FFFD each."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -47,9 +55,10 @@ class DebugInfo:
         producer: str = "kllvm",
     ) -> None:
         self._module = module
-        file_ops: dict[str, object] = {"filename": filename, "directory": directory}
+        file_ops: dict[str, object] = {
+            "filename": _utf8_text(filename), "directory": _utf8_text(directory)}
         if source is not None:
-            file_ops["source"] = source
+            file_ops["source"] = _utf8_text(source)
         self.file = module.add_debug_info("DIFile", file_ops)
         self.unit = module.add_debug_info(
             "DICompileUnit",
@@ -242,6 +251,10 @@ class DebugInfo:
         return sp
 
     def location(self, scope: DIValue, line: int, column: int = 0) -> DIValue:
+        # BTF line info keeps 10 bits of column (LLVM masks the rest, and refuses a DILocation
+        # column above 65535 outright): a wider column is recorded as 0, "unknown".
+        if column > _MAX_BTF_COLUMN:
+            column = 0
         return self._module.add_debug_info(
             "DILocation", {"line": line, "column": column, "scope": scope}
         )

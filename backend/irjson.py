@@ -7,11 +7,14 @@ register belongs, ...), so a crafted document gives an IRDecodeError, not odd ob
 Shared objects stay shared (registers are compared by identity), and the encoding is a
 pure function of the module, so the same script gives the same bytes.
 
-Forms: JSON scalars stand for themselves; {"bytes": base64}; {"tuple": [...]};
-{"enum": "module.Class", "value": v}; and, for objects that may be shared,
-{"id": n, "list": [...]}, {"id": n, "dict": [[key, value], ...]},
-{"id": n, "object": "module.Class", "fields": [[name, value], ...]}, then {"ref": n}
-for each later use.
+The document is {"objects": [...], "root": value}. Every list, dict and dataclass
+instance is one entry of the flat "objects" table ({"list": [...]}, {"dict": [[key, value],
+...]} or {"object": "module.Class", "fields": [[name, value], ...]}) and is written
+{"ref": n} wherever it is used, so the JSON is never deeper than a few levels however long
+the chains of blocks in the IR are (nesting each object at its first use made `kllvm build`
+of a 1,000-line probe of `if` statements a RecursionError). Decoding is iterative for the
+same reason. Other values are inline: JSON scalars stand for themselves; {"bytes": base64};
+{"tuple": [...]}; {"enum": "module.Class", "value": v}.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import importlib
 import re
 import types
 import typing
+from collections import deque
 from typing import Any
 
 IR_MODULES = ("ir.ops", "frontend.types", "frontend.eventdef", "kllvm.diagnostics")
@@ -39,7 +43,7 @@ class IRDecodeError(Exception):
 
 
 def encode(value: object) -> Any:
-    return _Encoder().encode(value)
+    return _Encoder().document(value)
 
 
 def decode(data: Any, expected: object = None) -> Any:
@@ -54,10 +58,13 @@ def decode_with_instances(data: Any, expected: object = None) -> tuple[Any, list
         from ir import ops
 
         expected = ops.Module
-    decoder = _Decoder()
+    if not (type(data) is dict and _keys(data, "objects", "root")
+            and type(data["objects"]) is list):
+        raise IRDecodeError("not an encoded IR document")
+    decoder = _Decoder(data["objects"])
     try:
-        return decoder.decode(data, expected), decoder.instances
-    except RecursionError:
+        return decoder.document(data["root"], expected), decoder.instances
+    except RecursionError:  # only inline tuples nest; a crafted one may nest deeply
         raise IRDecodeError("the IR is nested too deeply") from None
 
 
@@ -69,44 +76,86 @@ class _Encoder:
     def __init__(self) -> None:
         self.ids: dict[int, int] = {}
         self.keep: list[object] = []  # keeps encoded objects alive, so ids stay unique
+        self.objects: list[Any] = []
+        self.pending: deque[tuple[int, object]] = deque()
 
-    def encode(self, value: object) -> Any:
+    def document(self, root: object) -> dict[str, Any]:
+        encoded_root = self.value(root)
+        while self.pending:  # breadth-first, so the order is a function of the module
+            ident, value = self.pending.popleft()
+            self.objects[ident] = self.entry(value)
+        return {"objects": self.objects, "root": encoded_root}
+
+    def value(self, value: object) -> Any:
         if value is None or isinstance(value, (bool, int, str)):
             return value
         if isinstance(value, bytes):
             return {"bytes": base64.b64encode(value).decode()}
         if isinstance(value, tuple):
-            return {"tuple": [self.encode(v) for v in value]}
+            return {"tuple": [self.value(v) for v in value]}
         if isinstance(value, enum.Enum):
-            return {"enum": _class_name(type(value)), "value": self.encode(value.value)}
+            return {"enum": _class_name(type(value)), "value": self.value(value.value)}
         seen = self.ids.get(id(value))
         if seen is not None:
             return {"ref": seen}
-        ident = self.ids[id(value)] = len(self.ids)
+        if not (isinstance(value, (list, dict)) or
+                (dataclasses.is_dataclass(value) and not isinstance(value, type))):
+            raise TypeError(f"cannot encode a {type(value).__name__} in the IR")
+        ident = self.ids[id(value)] = len(self.objects)
         self.keep.append(value)
+        self.objects.append(None)  # filled when `pending` reaches it
+        self.pending.append((ident, value))
+        return {"ref": ident}
+
+    def entry(self, value: object) -> dict[str, Any]:
         if isinstance(value, list):
-            return {"id": ident, "list": [self.encode(v) for v in value]}
+            return {"list": [self.value(v) for v in value]}
         if isinstance(value, dict):
-            return {"id": ident, "dict": [[self.encode(k), self.encode(v)]
-                                          for k, v in value.items()]}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            return {"id": ident, "object": _class_name(type(value)),
-                    # Pairs, not an object: a reference must come after its
-                    # definition, whatever order a JSON writer puts keys in.
-                    "fields": [[f.name, self.encode(getattr(value, f.name))]
-                               for f in dataclasses.fields(value)]}
-        raise TypeError(f"cannot encode a {type(value).__name__} in the IR")
+            return {"dict": [[self.value(k), self.value(v)] for k, v in value.items()]}
+        return {"object": _class_name(type(value)),
+                "fields": [[f.name, self.value(getattr(value, f.name))]
+                           for f in dataclasses.fields(value)]}  # type: ignore[arg-type]
 
 
 class _Decoder:
     """Builds the value `data` stands for and checks it against the type it must have:
     a field's annotation (from `typing.get_type_hints`), down through lists, dicts,
-    tuples, unions and enums. An int is never a bool here, nor a bool an int."""
+    tuples, unions and enums. An int is never a bool here, nor a bool an int.
 
-    def __init__(self) -> None:
-        # id -> (object, the type it was decoded as): a later reference must expect it.
+    An entry of the object table is made (empty) when the first reference to it is
+    decoded, as the type that reference expects, and filled later from a work list:
+    decoding never recurses along references. Dicts are filled once every object is
+    complete, since objects used as keys are hashed by their fields."""
+
+    def __init__(self, entries: list[Any]) -> None:
+        self.entries = entries
+        # index -> (object, the type it was made as): a later reference must expect it.
         self.objects: dict[int, tuple[object, object]] = {}
         self.instances: list[object] = []  # every dataclass instance made, in order
+        self.unfilled: deque[tuple[int, object, object]] = deque()
+        self.dicts: list[tuple[int, dict[object, object], object]] = []
+
+    def document(self, root: Any, expected: object) -> Any:
+        value = self.decode(root, expected)
+        while self.unfilled or self.dicts:
+            while self.unfilled:
+                self.fill(*self.unfilled.popleft())
+            if not self.dicts:
+                break
+            ident, mapping, hint = self.dicts.pop()
+            pairs = self.pairs(ident, hint)
+            while self.unfilled:  # objects first met as keys or values of this dict
+                self.fill(*self.unfilled.popleft())
+            for key, item in pairs:
+                try:
+                    if key in mapping:
+                        raise IRDecodeError(f"duplicate key {_shown(key)}")
+                    mapping[key] = item
+                except TypeError as e:  # a key that cannot be hashed
+                    raise IRDecodeError(f"bad dict key: {e}") from None
+        if len(self.objects) != len(self.entries):
+            raise IRDecodeError("the object table holds entries nothing refers to")
+        return value
 
     def decode(self, data: Any, hint: object) -> Any:
         alternatives = _alternatives(hint)
@@ -154,42 +203,16 @@ class _Decoder:
                 return cls(value)
             except ValueError:
                 raise IRDecodeError(f"{_shown(value)} is not a {data['enum']}") from None
-        if _keys(data, "id", "list") and (hint := _generic(alternatives, list)) is not None:
-            items: list[object] = []
-            self.register(data["id"], items, hint)  # first: contents may refer back
-            if type(data["list"]) is not list:
-                raise IRDecodeError("bad list")
-            (item,) = typing.get_args(hint)
-            items.extend(self.decode(v, item) for v in data["list"])
-            return items
-        if _keys(data, "id", "dict") and (hint := _generic(alternatives, dict)) is not None:
-            mapping: dict[object, object] = {}
-            self.register(data["id"], mapping, hint)
-            if type(data["dict"]) is not list:
-                raise IRDecodeError("bad dict")
-            key_type, value_type = typing.get_args(hint)
-            for pair in data["dict"]:
-                if type(pair) is not list or len(pair) != 2:
-                    raise IRDecodeError("bad dict entry")
-                key = self.decode(pair[0], key_type)
-                if key in mapping:
-                    raise IRDecodeError(f"duplicate key {_shown(key)}")
-                mapping[key] = self.decode(pair[1], value_type)
-            return mapping
-        if _keys(data, "id", "object", "fields"):
-            return self.object_(data, alternatives)
         raise IRDecodeError(f"expected {' or '.join(map(_describe, alternatives))}, "
                             f"found the form {sorted(data)!r}")
 
-    def register(self, ident: object, value: object, hint: object) -> None:
-        if type(ident) is not int or ident in self.objects:
-            raise IRDecodeError(f"bad or repeated id {_shown(ident)}")
-        self.objects[ident] = (value, hint)
-
     def reference(self, ident: object, alternatives: tuple[object, ...]) -> object:
-        if type(ident) is not int or ident not in self.objects:
+        if type(ident) is not int or not 0 <= ident < len(self.entries):
             raise IRDecodeError(f"dangling reference {_shown(ident)}")
-        value, hint = self.objects[ident]
+        made = self.objects.get(ident)
+        if made is None:
+            return self.make(ident, alternatives)
+        value, hint = made
         # A list or dict must be expected as exactly what it was made as; an object as
         # one of the classes it is an instance of.
         if hint in alternatives or any(
@@ -200,6 +223,64 @@ class _Decoder:
         raise IRDecodeError(f"reference {ident} is to a {_describe(hint)}, expected "
                             f"{' or '.join(map(_describe, alternatives))}")
 
+    def make(self, ident: int, alternatives: tuple[object, ...]) -> object:
+        """The empty object of entry `ident`, as the type its first reference expects."""
+        entry = self.entries[ident]
+        if type(entry) is not dict:
+            raise IRDecodeError(f"unexpected {_json_kind(entry)} in the object table")
+        made: object
+        if _keys(entry, "list") and (hint := _generic(alternatives, list)) is not None:
+            made = []
+        elif _keys(entry, "dict") and (hint := _generic(alternatives, dict)) is not None:
+            made = {}
+            self.dicts.append((ident, made, hint))
+        elif _keys(entry, "object", "fields"):
+            hint = cls = _ir_class(entry["object"])
+            if (not dataclasses.is_dataclass(cls) or entry["object"] in ABSTRACT
+                    or not any(isinstance(a, type) and issubclass(cls, a)
+                               for a in alternatives)):
+                raise IRDecodeError(f"{entry['object']} is not expected here")
+            # Fields are set as they were, as unpickling would: no __init__ or
+            # __post_init__ runs, and frozen classes are filled the same way.
+            made = object.__new__(cls)
+            self.instances.append(made)
+        else:
+            raise IRDecodeError(f"expected {' or '.join(map(_describe, alternatives))}, "
+                                f"found the form {sorted(entry)!r}")
+        self.objects[ident] = (made, hint)
+        if not isinstance(made, dict):
+            self.unfilled.append((ident, made, hint))
+        return made
+
+    def fill(self, ident: int, made: object, hint: object) -> None:
+        entry = self.entries[ident]
+        if isinstance(made, list):
+            if type(entry["list"]) is not list:
+                raise IRDecodeError("bad list")
+            (item,) = typing.get_args(hint)
+            made.extend(self.decode(v, item) for v in entry["list"])
+            return
+        hints = _field_types(type(made))
+        fields = entry["fields"]
+        if (type(fields) is not list
+                or not all(type(f) is list and len(f) == 2 for f in fields)
+                or [name for name, _ in fields] != list(hints)):
+            raise IRDecodeError(f"{entry['object']} has fields {list(hints)}")
+        for name, value in fields:
+            object.__setattr__(made, name, self.decode(value, hints[name]))
+
+    def pairs(self, ident: int, hint: object) -> list[tuple[object, object]]:
+        pairs = self.entries[ident]["dict"]
+        if type(pairs) is not list:
+            raise IRDecodeError("bad dict")
+        key_type, value_type = typing.get_args(hint)
+        decoded = []
+        for pair in pairs:
+            if type(pair) is not list or len(pair) != 2:
+                raise IRDecodeError("bad dict entry")
+            decoded.append((self.decode(pair[0], key_type), self.decode(pair[1], value_type)))
+        return decoded
+
     def tuple_(self, items: object, hint: object) -> tuple[object, ...]:
         if type(items) is not list:
             raise IRDecodeError("bad tuple")
@@ -209,26 +290,6 @@ class _Decoder:
         if len(items) != len(args):
             raise IRDecodeError(f"expected a tuple of {len(args)}, found {len(items)}")
         return tuple(self.decode(v, a) for v, a in zip(items, args, strict=True))
-
-    def object_(self, data: dict[str, Any], alternatives: tuple[object, ...]) -> object:
-        cls = _ir_class(data["object"])
-        if (not dataclasses.is_dataclass(cls) or data["object"] in ABSTRACT
-                or not any(isinstance(a, type) and issubclass(cls, a) for a in alternatives)):
-            raise IRDecodeError(f"{data['object']} is not expected here")
-        # Fields are set as they were, as unpickling would: no __init__ or
-        # __post_init__ runs, and frozen classes are filled the same way.
-        instance = object.__new__(cls)
-        self.register(data["id"], instance, cls)
-        self.instances.append(instance)
-        hints = _field_types(cls)
-        fields = data["fields"]
-        if (type(fields) is not list
-                or not all(type(f) is list and len(f) == 2 for f in fields)
-                or [name for name, _ in fields] != list(hints)):
-            raise IRDecodeError(f"{data['object']} has fields {list(hints)}")
-        for name, value in fields:
-            object.__setattr__(instance, name, self.decode(value, hints[name]))
-        return instance
 
 
 def _keys(data: dict[str, Any], *names: str) -> bool:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from frontend.literals import bounded_int
 from kllvm.diagnostics import DiagnosticSink, Span
 
 # ---------------------------------------------------------------- the results
@@ -200,7 +201,10 @@ def _c_integer(text: str) -> int | None:
     if match is None:
         return None
     sign, hexa, octal, decimal = match.groups()
-    value = int(hexa, 16) if hexa else int(octal, 8) if octal else int(decimal)
+    if hexa:
+        value = bounded_int(hexa, 16)
+    else:
+        value = bounded_int(octal, 8) if octal else bounded_int(decimal, 10)
     return -value if sign else value
 
 
@@ -478,8 +482,19 @@ def _next_token(text: str, pos: int, end: int) -> _Token:
     return _Token("word", text[pos:stop], pos, stop)
 
 
+# How deep a filter may nest, counting parentheses and the levels of its tree: ktap's
+# LJ_MAX_XLEVEL ("too many syntax levels"). It bounds the recursion of this parser and of
+# everything that walks a filter (backend/events.py, backend/lower.py, ir/printer.py).
+MAX_FILTER_LEVELS = 200
+
+
 class _FilterParser:
-    """Recursive descent over the tokens of text[start:end]; `&&` binds tighter than `||`."""
+    """Recursive descent over the tokens of text[start:end]; `&&` binds tighter than `||`.
+
+    A chain `a || b || c ...` becomes a balanced tree, not a left-leaning one: && and || over
+    comparisons are associative and have no side effects, and a 2000-term filter (legitimate:
+    ftrace takes thousands of predicates) is then 11 levels deep instead of 2000.
+    """
 
     def __init__(self, text: str, start: int, end: int, locator: _Locator) -> None:
         self.tokens = _tokenize(text, start, end)
@@ -487,11 +502,12 @@ class _FilterParser:
         self.start = start
         self.end = end
         self.locator = locator
+        self.parentheses = 0  # how many are open at self.index
 
     def parse(self) -> Filter:
         if not self.tokens:
             raise _Error(self.start - 1, self.end + 1, _SUPPORTED, "bad filter: empty filter")
-        result = self.disjunction()
+        result, _ = self.disjunction()
         token = self.peek()
         if token is not None:
             raise self.error(token, f"bad filter: unexpected '{token.text}'")
@@ -511,19 +527,42 @@ class _FilterParser:
             return _Error(self.end, self.end + 1, hint, message + " at the end of the filter")
         return _Error(token.start, token.end, hint, message)
 
-    def disjunction(self) -> Filter:
-        left = self.conjunction()
-        while self.accept("||"):
-            right = self.conjunction()
-            left = FilterOr(left, right, left.span.merge(right.span))
-        return left
+    # Each returns the filter and the depth of its tree.
 
-    def conjunction(self) -> Filter:
-        left = self.term()
+    def disjunction(self) -> tuple[Filter, int]:
+        first = self.index
+        terms = [self.conjunction()]
+        while self.accept("||"):
+            terms.append(self.conjunction())
+        return self.balanced(FilterOr, terms, first)
+
+    def conjunction(self) -> tuple[Filter, int]:
+        first = self.index
+        terms = [self.term()]
         while self.accept("&&"):
-            right = self.term()
-            left = FilterAnd(left, right, left.span.merge(right.span))
-        return left
+            terms.append(self.term())
+        return self.balanced(FilterAnd, terms, first)
+
+    def balanced(
+        self, kind: type[FilterAnd | FilterOr], terms: list[tuple[Filter, int]], first: int
+    ) -> tuple[Filter, int]:
+        """`terms` joined by `kind` as a balanced tree; three terms group as ((a, b), c)."""
+        level = list(terms)
+        while len(level) > 1:
+            pairs = [
+                (kind(left, right, left.span.merge(right.span)), max(ld, rd) + 1)
+                for (left, ld), (right, rd) in zip(level[0::2], level[1::2], strict=False)
+            ]
+            level = pairs + level[len(pairs) * 2 :]
+        node, depth = level[0]
+        if depth > MAX_FILTER_LEVELS:
+            raise _Error(
+                self.tokens[first].start,
+                self.tokens[self.index - 1].end,
+                f"at most {MAX_FILTER_LEVELS} levels of parentheses and && / || groups",
+                "bad filter: nested too deeply",
+            )
+        return node, depth
 
     def accept(self, kind: str) -> bool:
         token = self.peek()
@@ -532,14 +571,22 @@ class _FilterParser:
         self.index += 1
         return True
 
-    def term(self) -> Filter:
+    def term(self) -> tuple[Filter, int]:
         token = self.peek()
         if token is None or token.kind != "(":
-            return self.comparison()
+            return self.comparison(), 0
+        if self.parentheses == MAX_FILTER_LEVELS:
+            raise self.error(
+                token,
+                "bad filter: parentheses nested too deeply",
+                f"at most {MAX_FILTER_LEVELS} levels of parentheses",
+            )
         self.index += 1
+        self.parentheses += 1
         inner = self.disjunction()
         if not self.accept(")"):
             raise self.error(token, "bad filter: unclosed '('", "add the matching ')'")
+        self.parentheses -= 1
         return inner
 
     def comparison(self) -> FilterCompare:
@@ -626,7 +673,7 @@ def _interval_ns(head: str) -> int:
         raise _Error(len(digits), len(head), _NS_HINT)
     if unit not in _NS_PER_UNIT:
         raise _Error(len(digits), max(len(head), len(digits) + 1), _UNITS_HINT)
-    nanoseconds = int(digits) * _NS_PER_UNIT[unit]
+    nanoseconds = bounded_int(digits, 10) * _NS_PER_UNIT[unit]
     if nanoseconds == 0:
         raise _Error(0, len(head), "the interval must be greater than zero")
     if nanoseconds > _MAX_INTERVAL_NS:

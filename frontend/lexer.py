@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from lark import Token
 
 from frontend.ast import BUILTIN_VARIABLES
+from frontend.literals import bounded_int
 from kllvm.diagnostics import Span
 
 # Reserved words and the terminal names of frontend/ktap.lark. GOTO, THEN and FFI are reserved
@@ -70,13 +71,18 @@ PUNCTUATION: dict[str, str] = {
 }
 
 
+# What `surrogateescape` decoding makes of the bytes of a script that are not UTF-8.
+_RAW_BYTES = "\udc80-\udcff"
+_RAW_BYTE_RE = re.compile(f"[{_RAW_BYTES}]")
+
+
 def _plus_non_ascii(ascii_class: str) -> str:
     """A class of the ASCII characters in `ascii_class` (a class body) and of every
-    non-ASCII character, written as a negated ASCII class: the same set as
+    non-ASCII character but raw bytes, written as a negated class: the same set as
     `[...\u0080-\U0010ffff]`, which sre takes ~3 ms per class to compile (at every start)."""
     allowed = re.compile(f"[{ascii_class}]")
     others = "".join(f"\\x{c:02x}" for c in range(128) if not allowed.match(chr(c)))
-    return f"[^{others}]"
+    return f"[^{others}{_RAW_BYTES}]"
 
 
 _IDENT = _plus_non_ascii("A-Za-z0-9_")
@@ -122,19 +128,26 @@ _SIMPLE_ESCAPES = {
     "'": b"'",
 }
 _ULONG_MAX = 2**64 - 1
+_SHOWN_DIGITS = 30  # of a number in a message
 
 
-def ktap_number(text: str) -> int | None:
-    """ktap's `strtoul(text, 0)` cast to long, or None if `text` is not entirely a number."""
+def ktap_number(text: str) -> int:
+    """ktap's `strtoul(text, 0)` cast to long (so values past LONG_MAX wrap to negative).
+
+    Raises ValueError, with the message to show, if `text` is not entirely a number or its
+    value does not fit in 64 bits: ktap's strtoul silently saturated those to -1.
+    """
     if _HEX_RE.fullmatch(text):
-        value = int(text[2:], 16)
+        value = bounded_int(text[2:], 16)
     elif _OCTAL_RE.fullmatch(text):
-        value = int(text, 8)
+        value = bounded_int(text, 8)
     elif _DECIMAL_RE.fullmatch(text):
-        value = int(text)
+        value = bounded_int(text, 10)
     else:
-        return None
-    value = min(value, _ULONG_MAX)  # strtoul saturates
+        raise ValueError(f"malformed number '{text}'")
+    if value > _ULONG_MAX:
+        shown = text if len(text) <= _SHOWN_DIGITS else text[:_SHOWN_DIGITS] + "..."
+        raise ValueError(f"number out of range '{shown}': numbers are 64-bit")
     return value - 2**64 if value >= 2**63 else value
 
 
@@ -179,6 +192,14 @@ class _Scanner:
     def span_from(self, line: int, col: int) -> Span:
         return Span(line, col, self.line, self.col(self.pos))
 
+    def char_span(self, start: int, line: int, col: int, at: int) -> Span:
+        """The span of the character at `at`, given that `start` is at (line, col)."""
+        line_start = start - col + 1
+        for match in _NEWLINE_RE.finditer(self.text, start, at):
+            line, line_start = line + 1, match.end()
+        column = at - line_start + 1
+        return Span(line, column, line, column + 1)
+
     def error(self, span: Span, message: str) -> None:
         self.errors.append(LexError(span, message))
 
@@ -217,7 +238,7 @@ class _Scanner:
         match = _TOKEN_RE.match(self.text, self.pos)
         if match is None:
             self.pos += 1
-            self.error(self.span_from(line, col), f"unexpected character {self.text[start]!r}")
+            self.error(self.span_from(line, col), _unexpected(self.text[start]))
             return
         kind, text = match.lastgroup, match.group()
         if kind == "dash_comment":
@@ -232,9 +253,10 @@ class _Scanner:
             self.error(self.span_from(line, col), "invalid long string delimiter")
         elif kind == "number":
             self.advance_to(match.end())
-            value = ktap_number(text)
-            if value is None:
-                self.error(self.span_from(line, col), f"malformed number '{text}'")
+            try:
+                value = ktap_number(text)
+            except ValueError as error:
+                self.error(self.span_from(line, col), str(error))
                 value = 0
             self.emit("NUMBER", str(value), start, line, col)
         elif kind == "name":
@@ -292,6 +314,10 @@ class _Scanner:
         self.advance_to(self.pos + len(raw.strip()))
         if self.pos == start:
             self.error(Span(line, col, line, col + 1), f"missing {what}")
+        raw_byte = _RAW_BYTE_RE.search(self.text, start, self.pos)
+        if raw_byte is not None:
+            span = self.char_span(start, line, col, raw_byte.start())
+            self.error(span, _unexpected(raw_byte.group()))
         self.emit(kind, self.text[start : self.pos], start, line, col)
         self.advance_to(end)
 
@@ -358,6 +384,14 @@ class _Scanner:
             )
             return b""
         return bytes([value])
+
+
+def _unexpected(char: str) -> str:
+    if _RAW_BYTE_RE.match(char):
+        # Raw bytes are kept inside strings (ktap strings are bytes) and ignored in comments.
+        byte = ord(char) - 0xDC00
+        return f"byte 0x{byte:02x} is not UTF-8 text; outside a string, write text as UTF-8"
+    return f"unexpected character {char!r}"
 
 
 def _utf8(text: str) -> bytes:

@@ -12,20 +12,24 @@ certain (skipping tokens until the LALR state accepts one) mostly produces follo
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
-from pathlib import Path
 
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedToken
 
-from frontend import ast
+from frontend import ast, parsetables
 from frontend.lexer import KEYWORDS, PUNCTUATION, lex
 from frontend.to_ast import AstBuilder, token_span
 from kllvm.diagnostics import NO_SPAN, DiagnosticSink, Source, Span
 
 # ktap's LJ_MAX_XLEVEL: deeper nesting is "chunk has too many syntax levels".
 MAX_SYNTAX_LEVELS = 200
+_NESTING_HINT = (
+    f"at most {MAX_SYNTAX_LEVELS} levels of nested blocks, calls, tables and operators; each "
+    "operator of a chain like 'a + b + c' is a level: split the chain with a 'var'"
+)
 
 _TERMINAL_NAMES = {
     "$END": "end of file",
@@ -56,10 +60,8 @@ _AFTER_RETURN = frozenset({"$END", "END", "RBRACE", "SEMI", "UNTIL"})
 
 @functools.cache
 def _lark() -> Lark:
-    grammar = Path(__file__).with_name("ktap.lark").read_text(encoding="utf-8")
-    # cache=True: the LALR tables are built once and pickled in the temp directory (keyed
-    # by the grammar and lark version); building them costs ~100 ms of every start.
-    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, cache=True)
+    # From the generated JSON tables (frontend/parsetables.py): never lark's pickle cache.
+    return parsetables.load()
 
 
 def parse(source: Source, sink: DiagnosticSink) -> ast.Chunk | None:
@@ -127,13 +129,14 @@ class _SyntaxChecker:
             try:
                 parser.feed_token(token)
             except UnexpectedToken:
-                self._report(i, self._acceptable(start, i))
+                self._report(start, i, self._acceptable(start, i))
                 return None, i
             self._track_brackets(token)
         try:
             return parser.feed_token(self.eof), None
         except UnexpectedToken:
-            self._report(len(self.tokens), self._acceptable(start, len(self.tokens)))
+            end = len(self.tokens)
+            self._report(start, end, self._acceptable(start, end))
             return None, len(self.tokens)
 
     def _acceptable(self, start: int, failed_at: int) -> set[str]:
@@ -150,20 +153,30 @@ class _SyntaxChecker:
         return parser.accepts()
 
     def _restart_point(self, failed_at: int) -> int | None:
+        points = self._restart_points
+        after = bisect.bisect_right(points, failed_at)
+        return points[after] if after < len(points) else None
+
+    @functools.cached_property
+    def _restart_points(self) -> list[int]:
+        """Where a new top-level statement surely starts: a statement keyword first on its
+        line with no bracket open, counted from the start of the file (found once, not at
+        each error)."""
+        points = []
         depth = 0
         for i, token in enumerate(self.tokens):
             if (
-                i > failed_at
+                i > 0
                 and depth == 0
                 and token.type in _STATEMENT_KEYWORDS
                 and token.line > self.tokens[i - 1].end_line
             ):
-                return i
+                points.append(i)
             if token.type in _CLOSER_OF:
                 depth += 1
             elif token.type in _CLOSER_OF.values():
                 depth = max(depth - 1, 0)
-        return None
+        return points
 
     def _track_brackets(self, token: Token) -> None:
         if token.type in _CLOSER_OF:
@@ -171,7 +184,7 @@ class _SyntaxChecker:
         elif token.type in _CLOSER_OF.values() and self.open_brackets:
             self.open_brackets.pop()
 
-    def _report(self, failed_at: int, expected: set[str]) -> None:
+    def _report(self, start: int, failed_at: int, expected: set[str]) -> None:
         token = self.tokens[failed_at] if failed_at < len(self.tokens) else self.eof
         if token.type == "$END":
             # Point just after the last token: the end of the file may be far below it.
@@ -183,7 +196,7 @@ class _SyntaxChecker:
         message = f"unexpected {self._describe(token)}"
         wanted = {name for name in expected if name not in _CONTINUATIONS} or set(expected)
         closer = _CLOSER_OF[self.open_brackets[-1].type] if self.open_brackets else None
-        if token.type not in _AFTER_RETURN and self._follows_return(failed_at):
+        if token.type not in _AFTER_RETURN and self._follows_return(start, failed_at):
             message += ": 'return' must be the last statement of its block"
         elif 0 < len(wanted) <= _MAX_LISTED:
             message += ", expected " + _one_of(sorted(_terminal(name) for name in wanted))
@@ -196,10 +209,12 @@ class _SyntaxChecker:
             message += ", expected expression"
         self.sink.error(span, message)
 
-    def _follows_return(self, failed_at: int) -> bool:
-        """Whether tokens[failed_at] comes after a `return` of the same block."""
+    def _follows_return(self, start: int, failed_at: int) -> bool:
+        """Whether tokens[failed_at] comes after a `return` of the same block, looking no
+        further back than `start`, where this parse began (each error would otherwise
+        rescan the file: quadratic time in the number of errors)."""
         depth = 0
-        for earlier in reversed(self.tokens[:failed_at]):
+        for earlier in reversed(self.tokens[start:failed_at]):
             if earlier.type == "RETURN" and depth == 0:
                 return True
             if earlier.type in _CLOSER_OF.values():
@@ -260,7 +275,7 @@ def _check_nesting(chunk: ast.Chunk, sink: DiagnosticSink) -> None:
     while stack:
         node, level = stack.pop()
         if level > MAX_SYNTAX_LEVELS:
-            sink.error(node.span, "chunk has too many syntax levels")
+            sink.error(node.span, "chunk has too many syntax levels", hints=(_NESTING_HINT,))
             return
         for child in _children(node):
             flat = isinstance(child, ast.Block | ast.IfClause | ast.TableField)

@@ -71,8 +71,12 @@ class TVar:
         root = self
         while root.parent is not None:
             root = root.parent
-        if root is not self:
-            self.parent = root
+        # Every node on the path now points at the root: `unify` always makes the newer
+        # variable the root, so without this a long script builds chains as long as itself
+        # and every find walks one (quadratic time).
+        node = self
+        while node is not root:
+            node.parent, node = root, node.parent
         return root
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 # The lexer counts only these as line breaks; str.splitlines() also splits at \v, \f, ...
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
+_RAW_BYTE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass(frozen=True)
@@ -16,10 +18,14 @@ class Source:
     name: str
     text: str
 
+    @cached_property
+    def _lines(self) -> list[str]:
+        # Split once: a script with thousands of errors renders thousands of lines.
+        return _LINE_BREAK.split(self.text)
+
     def line_text(self, line: int) -> str:
-        lines = _LINE_BREAK.split(self.text)
-        if 1 <= line <= len(lines):
-            return lines[line - 1]
+        if 1 <= line <= len(self._lines):
+            return self._lines[line - 1]
         return ""
 
 
@@ -58,7 +64,9 @@ class Diagnostic:
 def _caret_line(source: Source, span: Span) -> tuple[str, str] | None:
     if span.line <= 0:
         return None
-    text = source.line_text(span.line).expandtabs(1)
+    # A byte that is not UTF-8 (decoded with surrogateescape) shows as one U+FFFD, so
+    # that the caret stays under its column.
+    text = _RAW_BYTE.sub("\ufffd", source.line_text(span.line).expandtabs(1))
     start = max(span.col - 1, 0)
     if span.end_line == span.line and span.end_col > span.col:
         width = span.end_col - span.col

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from frontend import ast
@@ -35,6 +38,21 @@ def _gate(sink: DiagnosticSink) -> None:
         raise CompileError(sink.render_all())
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Compiling builds a large graph of objects that all stay alive, and next to no cyclic
+    garbage (a 10,000-line script: 6 objects). The cycle collector's full passes rescan the
+    whole graph, so with it on a 10,000-line script took ~1.9x longer per line than a
+    1,000-line one; without it, the same per line."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def no_event_types(function: str, index: int) -> None:
     del function, index
 
@@ -57,16 +75,22 @@ class Front:
 
 
 def front(source: Source) -> Front:
-    chunk = parse_source(source)
-    sink = DiagnosticSink(source)
-    resolution = resolve(chunk, sink)
-    _gate(sink)
-    return Front(chunk, resolution)
+    with _no_cycle_collection():
+        chunk = parse_source(source)
+        sink = DiagnosticSink(source)
+        resolution = resolve(chunk, sink)
+        _gate(sink)
+        return Front(chunk, resolution)
 
 
 def compile_source(source: Source, arg_types: ArgTypes = no_event_types,
                    parsed: Front | None = None) -> Compilation:
     """Source → AST → names → IR → types → probe-context checks. Raises CompileError."""
+    with _no_cycle_collection():
+        return _compile(source, arg_types, parsed)
+
+
+def _compile(source: Source, arg_types: ArgTypes, parsed: Front | None) -> Compilation:
     parsed = parsed or front(source)
     chunk, resolution = parsed.chunk, parsed.resolution
     sink = DiagnosticSink(source)

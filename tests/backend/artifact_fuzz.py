@@ -106,7 +106,9 @@ def mutate(rng: random.Random, document: dict[str, Any], redigest: bool) -> str:
         return f"{path}: list item {index} {('deleted', 'repeated', 'swapped')[action]}"
     if kind == 5:
         refs = [p for p, n in everything if isinstance(n, dict) and "ref" in n]
-        ids = [n["id"] for _, n in everything if isinstance(n, dict) and "id" in n]
+        module = document.get("module")
+        table = module.get("objects") if isinstance(module, dict) else None
+        ids = list(range(len(table))) if isinstance(table, list) else []
         if refs and ids:
             where = rng.choice(refs)
             value = rng.choice(ids)

@@ -78,12 +78,43 @@ def test_shared_registers_stay_shared() -> None:
     assert any(count > 1 and objects == 1 for count, objects in after.values())
 
 
+def test_long_block_chains_stay_flat() -> None:
+    # 1,500 `if` statements in a row: a chain of blocks each reached from the one before.
+    module = compiled("t.kp", "var n = 0\n" + "if (n) { n = 1 }\n" * 1500 + "print(n)\n")
+    assert module is not None
+    encoded = irjson.encode(module)
+    assert max_depth(encoded) < 20
+    again = irjson.decode(json.loads(json.dumps(encoded)))
+    assert print_module(again) == print_module(module)
+
+
+def max_depth(data: object) -> int:
+    depth, level = 0, [data]
+    while level:
+        depth += 1
+        level = [v for item in level if isinstance(item, (list, dict))
+                 for v in (item.values() if isinstance(item, dict) else item)]
+    return depth
+
+
+def document(*objects: object, root: object = None) -> dict[str, object]:
+    return {"objects": list(objects), "root": {"ref": 0} if root is None else root}
+
+
 @pytest.mark.parametrize("bad", [
-    {"id": 0, "object": "os.system", "fields": []},
-    {"id": 0, "object": "subprocess.Popen", "fields": []},
-    {"enum": "ir.ops.Module", "value": 1},
-    {"id": 0, "object": "ir.ops.Register", "fields": [["name", "x"]]},
-    {"ref": 3},
+    document({"object": "os.system", "fields": []}),
+    document({"object": "subprocess.Popen", "fields": []}),
+    document(root={"enum": "ir.ops.Module", "value": 1}),
+    document(root={"enum": "ir.ops.Placement", "value": "nowhere"}),
+    document({"object": "ir.ops.Register", "fields": [["name", "x"]]}),
+    document({"list": []}, root={"ref": 3}),
+    document({"list": [{"ref": -1}]}),
+    document({"list": [{"ref": True}]}),
+    document({"dict": [[{"ref": 1}, 1]]}, {"list": []}),  # a list as a key
+    document({"dict": [[1]]}),
+    document({"pickle": "gASV"}),
+    document([1, 2]),
+    {"objects": {}, "root": None},
     {"pickle": "gASV"},
     [1, 2],
 ])
@@ -115,8 +146,18 @@ def first(node: Any, cls: str) -> dict[str, Any]:
     return {}
 
 
-def setter(cls: str, name: str, value: object) -> Callable[[dict[str, Any]], None]:
+# Where entries that `setter` adds to the object table start: {"ref": NEW} is the first.
+NEW = 10_000
+
+
+def setter(cls: str, name: str, value: object,
+           *entries: object) -> Callable[[dict[str, Any]], None]:
     def change(data: dict[str, Any]) -> None:
+        if entries:
+            objects = data["objects"]
+            assert len(objects) <= NEW
+            # Unreferenced padding is itself refused, so the test names the check it means.
+            objects += [objects[-1]] * (NEW - len(objects)) + list(entries)
         for pair in first(data, cls)["fields"]:
             if pair[0] == name:
                 pair[1] = value
@@ -135,12 +176,12 @@ def setter(cls: str, name: str, value: object) -> Callable[[dict[str, Any]], Non
             {"enum": "ir.ops.Placement", "value": "elsewhere"}), "is not a ir.ops.Placement"),
     (setter("ir.ops.Function", "placement",
             {"enum": "frontend.types.IntT", "value": 1}), "is not expected here"),
-    (setter("ir.ops.BasicBlock", "ops",
-            {"id": 9999, "list": [{"id": 10000, "object": "ir.ops.Op",
-                                   "fields": [["span", None]]}]}), "ir.ops.Op is not expected"),
-    (setter("ir.ops.Register", "type",
-            {"id": 9999, "object": "ir.ops.Jump", "fields": []}), "ir.ops.Jump is not expected"),
-    (setter("ir.ops.Module", "main", {"id": 9999, "object": "ir.ops.Jump", "fields": []}),
+    (setter("ir.ops.BasicBlock", "ops", {"ref": NEW},
+            {"list": [{"ref": NEW + 1}]}, {"object": "ir.ops.Op", "fields": [["span", None]]}),
+     "ir.ops.Op is not expected"),
+    (setter("ir.ops.Register", "type", {"ref": NEW}, {"object": "ir.ops.Jump", "fields": []}),
+     "ir.ops.Jump is not expected"),
+    (setter("ir.ops.Module", "main", {"ref": NEW}, {"object": "ir.ops.Jump", "fields": []}),
      "ir.ops.Jump is not expected here"),
 ])
 def test_fields_are_checked_against_their_annotations(
@@ -149,13 +190,26 @@ def test_fields_are_checked_against_their_annotations(
         irjson.decode(mutated(change))
 
 
-def test_deep_nesting_is_an_error_not_a_crash() -> None:
-    span = {"id": 0, "object": "kllvm.diagnostics.Span",
+def test_long_chains_of_references_decode_without_recursion() -> None:
+    span = {"object": "kllvm.diagnostics.Span",
             "fields": [["line", 1], ["col", 1], ["end_line", 1], ["end_col", 2]]}
-    data: Any = {"id": 1, "object": "frontend.eventdef.FilterCompare",
-                 "fields": [["field", "pid"], ["op", "=="], ["value", 1], ["span", span]]}
+    leaf = {"object": "frontend.eventdef.FilterCompare",
+            "fields": [["field", "pid"], ["op", "=="], ["value", 1], ["span", {"ref": 0}]]}
+    objects: list[Any] = [span, leaf]
     for ident in range(2, 100_000):
-        data = {"id": ident, "object": "frontend.eventdef.FilterAnd",
-                "fields": [["left", data], ["right", {"ref": 1}], ["span", {"ref": 0}]]}
-    with pytest.raises(irjson.IRDecodeError, match="nested too deeply"):
-        irjson.decode(data, FilterAnd)
+        objects.append({"object": "frontend.eventdef.FilterAnd",
+                        "fields": [["left", {"ref": ident - 1}], ["right", {"ref": 1}],
+                                   ["span", {"ref": 0}]]})
+    decoded = irjson.decode({"objects": objects, "root": {"ref": len(objects) - 1}}, FilterAnd)
+    depth = 0
+    while isinstance(decoded, FilterAnd):
+        decoded, depth = decoded.left, depth + 1
+    assert depth == 100_000 - 2
+
+
+def test_deeply_nested_inline_values_are_an_error_not_a_crash() -> None:
+    data: Any = 1
+    for _ in range(100_000):
+        data = {"tuple": [data]}
+    with pytest.raises(irjson.IRDecodeError):
+        irjson.decode({"objects": [], "root": data}, tuple[object, ...])

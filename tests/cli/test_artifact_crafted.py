@@ -110,8 +110,9 @@ def test_a_class_outside_the_ir_is_refused(tmp_path: Path, built: dict[str, Any]
     marker = tmp_path / "ran"
 
     def craft(document: dict[str, Any]) -> None:
-        document["module"] = {"id": 0, "object": "os.system",
-                              "fields": [["command", f"touch {marker}"]]}
+        document["module"] = {"objects": [{"object": "os.system",
+                                           "fields": [["command", f"touch {marker}"]]}],
+                              "root": {"ref": 0}}
 
     done = run_crafted(tmp_path, built, craft)
     refused(done, tmp_path, "os.system is not a class of the IR")

@@ -310,10 +310,58 @@ def test_parentheses_override_precedence() -> None:
     assert filter_of("((a==1)||(b==2))&&(((c==3)))") == expected
 
 
-def test_chains_are_left_associative() -> None:
+def test_chains_group_from_the_left() -> None:
     a, b, c = compare("a", "==", 1), compare("b", "==", 2), compare("c", "==", 3)
     inner = FilterOr(a, b, NO_SPAN)
     assert filter_of("a == 1 || b == 2 || c == 3") == FilterOr(inner, c, NO_SPAN)
+
+
+def test_long_chains_are_balanced_trees() -> None:
+    # && and || over comparisons are associative; a balanced tree keeps a long flat filter
+    # shallow for everything that walks it.
+    a, b, c, d, e = (compare(name, "==", 1) for name in "abcde")
+    ab, cd = FilterAnd(a, b, NO_SPAN), FilterAnd(c, d, NO_SPAN)
+    expected = FilterAnd(FilterAnd(ab, cd, NO_SPAN), e, NO_SPAN)
+    assert filter_of("a == 1 && b == 1 && c == 1 && d == 1 && e == 1") == expected
+
+
+def _depth(node: object) -> int:
+    if isinstance(node, FilterCompare):
+        return 0
+    assert isinstance(node, FilterAnd | FilterOr)
+    return 1 + max(_depth(node.left), _depth(node.right))
+
+
+def test_a_2000_term_filter_is_11_levels_deep() -> None:
+    text = " || ".join(f"prev_pid == {i}" for i in range(2000))
+    result = filter_of(text)
+    assert _depth(result) == 11
+    assert result.span == at(f"sched:sched_switch /{text}/", text)
+
+
+def test_200_levels_of_parentheses_are_accepted() -> None:
+    assert filter_of("(" * 200 + "prev_pid == 1" + ")" * 200) == compare("prev_pid", "==", 1)
+
+
+def test_201_levels_of_parentheses_are_refused_at_the_201st() -> None:
+    text = "sched:sched_switch /" + "(" * 500 + "prev_pid == 1" + ")" * 500 + "/"
+    diagnostic = error(text)
+    assert diagnostic.message == "bad filter: parentheses nested too deeply"
+    assert diagnostic.span == at(text, "(", 200)
+    assert diagnostic.hints == ("at most 200 levels of parentheses",)
+
+
+def test_a_filter_tree_deeper_than_200_levels_is_refused() -> None:
+    # Each level alternates && and || (so no chain flattens it) without 200 parentheses.
+    inner = "prev_pid == 0"
+    for level in range(1, 202):
+        op = "&&" if level % 2 else "||"
+        inner = f"(prev_pid == {level} {op} {inner})" if level % 2 == 0 else \
+            f"prev_pid == {level} {op} {inner}"
+    text = f"sched:sched_switch /{inner}/"
+    diagnostic = error(text)
+    assert diagnostic.message == "bad filter: nested too deeply"
+    assert diagnostic.hints == ("at most 200 levels of parentheses and && / || groups",)
 
 
 def test_filter_spans() -> None:

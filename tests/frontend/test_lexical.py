@@ -61,11 +61,8 @@ def errors(text: str) -> list[tuple[Span, str]]:
         ("0x8000000000000000", -(2**63)),
         ("0xffffffffffffffff", -1),
         ("18446744073709551615", -1),
-        # above ULONG_MAX: strtoul saturates to ULONG_MAX, i.e. -1
-        ("18446744073709551616", -1),
-        ("0x1ffffffffffffffff", -1),
-        ("99999999999999999999999999", -1),
         ("01777777777777777777777", -1),
+        ("0x" + "0" * 5000 + "ff", 255),  # leading zeros are not digits that count
     ],
 )
 def test_number_values(text: str, value: int) -> None:
@@ -95,6 +92,23 @@ def test_number_values(text: str, value: int) -> None:
 )
 def test_malformed_numbers(text: str) -> None:
     assert errors(f"x = {text}") == [(Span(1, 5, 1, 5 + len(text)), f"malformed number '{text}'")]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # ktap's strtoul saturated these to ULONG_MAX, i.e. -1, without a word
+        ("18446744073709551616", "18446744073709551616"),
+        ("0x1ffffffffffffffff", "0x1ffffffffffffffff"),
+        ("02000000000000000000000", "02000000000000000000000"),
+        ("99999999999999999999999999", "99999999999999999999999999"),
+        # past Python's 4300-digit int() limit
+        ("7" * 5000, "7" * 30 + "..."),
+    ],
+)
+def test_numbers_past_64_bits_are_errors(text: str, shown: str) -> None:
+    message = f"number out of range '{shown}': numbers are 64-bit"
+    assert errors(f"x = {text}") == [(Span(1, 5, 1, 5 + len(text)), message)]
 
 
 def test_no_negative_literals() -> None:
@@ -306,3 +320,53 @@ def test_all_lexical_errors_are_collected() -> None:
         "unexpected character '`'",
         "invalid escape sequence '\\q'",
     ]
+
+
+# ---------------------------------------------------------------- bytes that are not UTF-8
+# kllvm reads scripts with surrogateescape: a byte that is not UTF-8 becomes U+DC80 + byte.
+
+
+def _script(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def test_raw_bytes_in_strings_are_kept() -> None:
+    # ktap strings are bytes: a raw byte means what its escape "\xff" means.
+    assert string(_script(b'"a\xff\xfeb"')) == b"a\xff\xfeb"
+    assert string(_script(b"[[\xc3\x28]]")) == b"\xc3\x28"
+
+
+def test_raw_bytes_in_comments_are_ignored() -> None:
+    assert number(_script(b"1 # caf\xe9\n")) == 1
+    assert number(_script(b"1 --[[ \xff ]]")) == 1
+
+
+RAW_BYTE_ERROR = "byte 0x{:02x} is not UTF-8 text; outside a string, write text as UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("raw", "span", "byte"),
+    [
+        (b"x\xff = 1", Span(1, 2, 1, 3), 0xFF),  # in a name: ktap allowed it, names are text here
+        (b"x = \xc3\x28", Span(1, 5, 1, 6), 0xC3),  # a broken sequence
+        (b"x = 1\n  \x80", Span(2, 3, 2, 4), 0x80),
+        (b"trace sys\xfe:x { }", Span(1, 10, 1, 11), 0xFE),  # in an event definition
+        (b"trace a:b\n  /f == \xfe/ { }", Span(2, 9, 2, 10), 0xFE),
+        (b"tick-1\xffs { }", Span(1, 7, 1, 8), 0xFF),  # in a timer interval
+    ],
+)
+def test_raw_bytes_elsewhere_are_located_errors(raw: bytes, span: Span, byte: int) -> None:
+    assert errors(_script(raw)) == [(span, RAW_BYTE_ERROR.format(byte))]
+
+
+def test_a_raw_byte_is_rendered_as_one_replacement_character() -> None:
+    sink = DiagnosticSink(Source("t.kp", _script(b"print(\xff, x\xfe)\n")))
+    assert parse(sink.source, sink) is None
+    assert sink.render_all() == (
+        f"t.kp:1:7: error: {RAW_BYTE_ERROR.format(0xFF)}\n"
+        "print(\ufffd, x\ufffd)\n"
+        "      ^\n"
+        f"t.kp:1:11: error: {RAW_BYTE_ERROR.format(0xFE)}\n"
+        "print(\ufffd, x\ufffd)\n"
+        "          ^\n"
+    )

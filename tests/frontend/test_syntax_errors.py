@@ -158,6 +158,16 @@ def test_too_deep_nesting(source: str) -> None:
     assert span.line == 1
 
 
+def test_too_deep_nesting_says_what_counts() -> None:
+    sink = DiagnosticSink(Source("t.kp", "x = " + " + ".join(["1"] * 300)))
+    assert parse(sink.source, sink) is None
+    (diagnostic,) = sink.diagnostics
+    assert diagnostic.hints == (
+        "at most 200 levels of nested blocks, calls, tables and operators; each operator of "
+        "a chain like 'a + b + c' is a level: split the chain with a 'var'",
+    )
+
+
 def test_several_errors_in_one_run() -> None:
     text = (
         "var x = = 1\n"
