@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from backend import irjson
 from backend.manifest import RINGBUF, Manifest
+from frontend.diagnostics import Source
 from ir import ops
-from kllvm.diagnostics import Source
 
 MAGIC = "kllvm-artifact"
 VERSION = 3  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson)

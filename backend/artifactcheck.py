@@ -29,9 +29,9 @@ from backend.helpers import BPF_F_MMAPABLE
 from backend.loader import BPFObject, LoadError, Map
 from backend.slots import SLOT, SLOTS_PER_CPU
 from backend.tracefs import Field
+from frontend.diagnostics import Source, Span
 from ir import ops
 from ir.verify import verify_module
-from kllvm.diagnostics import Source, Span
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 EVENT_PART = re.compile(r"[A-Za-z0-9_.-]{1,128}")

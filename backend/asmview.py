@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from backend.helpers import Helper
-from kllvm.diagnostics import Source
+from frontend.diagnostics import Source
 
 _SECTION = re.compile(r'^\s*\.section\s+"?([^",]+)"?\s*,\s*"([^"]*)"')
 _LOC = re.compile(r"^\s*\.loc\s+\d+\s+(\d+)")

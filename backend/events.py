@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from backend import syscalls, tracefs
 from backend.tracefs import EventFormat, Field
+from frontend.diagnostics import CompileError, Diagnostic, Source, Span, render
 from frontend.eventdef import (
     EventDef,
     FetchArg,
@@ -52,7 +53,6 @@ from frontend.eventdef import (
 from frontend.types import INT, NIL, STR, FuncT, Type, strip_opt
 from ir import ops
 from ir.printer import probe_location
-from kllvm.diagnostics import CompileError, Diagnostic, Source, Span, render
 
 MAX_ARG = 9  # arg0..arg8; ktap's arg9 read past its descriptor array
 # A probe matching at least this many syscall tracepoints of one kind is served from

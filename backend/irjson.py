@@ -30,7 +30,7 @@ import typing
 from collections import deque
 from typing import Any
 
-IR_MODULES = ("ir.ops", "frontend.types", "frontend.eventdef", "kllvm.diagnostics")
+IR_MODULES = ("ir.ops", "frontend.types", "frontend.eventdef", "frontend.diagnostics")
 # Bases that are never instances themselves: the interpreter has no case for them.
 ABSTRACT = frozenset({"ir.ops.Op", "ir.ops.Terminator", "frontend.types.Type"})
 MIN_INT = -(1 << 63)

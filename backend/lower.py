@@ -30,11 +30,11 @@ from backend.events import EventGroup, ProbeEvents, TracepointCatalog
 from backend.helpers import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST, I8, I32, I64, VOIDP, Helper
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
+from frontend.diagnostics import Span
 from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
 from ir import interp, ops
 from ir.values import DEFAULT_TABLE_CAPACITY
-from kllvm.diagnostics import Span
 
 I1 = ir.IntType(1)
 RINGBUF_SIZE = 1 << 20

@@ -15,12 +15,12 @@ from backend.events import (
 from backend.layout import DEFAULT_STRLEN
 from backend.lower import LowerError, ModuleLowering, ProgramSpec
 from backend.manifest import AttachPoint, Manifest
+from frontend.diagnostics import CompileError, Diagnostic, DiagnosticSink, Source, render
 from frontend.eventdef import KprobeSpec, UprobeSpec
 from ir import ops
 from ir.infer import infer
 from ir.lower_ast import lower
 from kllvm import driver
-from kllvm.diagnostics import CompileError, Diagnostic, DiagnosticSink, Source, render
 
 
 @dataclass

@@ -23,10 +23,10 @@ from backend.ringbuf import RingBuffer
 from backend.slots import SLOTS_PER_CPU, CounterSlots
 from backend.tables import GlobalCell, MapTable
 from backend.tracefs import TracefsError, ensure_tracefs
+from frontend.diagnostics import Diagnostic, Source, Span, render
 from ir import fmt, ops
 from ir.interp import CellLike, Interpreter, RuntimeEnv
 from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable, full_table_message
-from kllvm.diagnostics import Diagnostic, Source, Span, render
 
 POLL_MS = 100
 RECORDS_PER_STOP_CHECK = 4096

@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from frontend import parsetables  # noqa: E402
+from frontend.diagnostics import Source  # noqa: E402
 from ir.printer import print_module  # noqa: E402
-from kllvm.diagnostics import Source  # noqa: E402
 from kllvm.driver import compile_source  # noqa: E402
 
 BODIES: dict[str, Callable[[int], str]] = {

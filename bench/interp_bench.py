@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from frontend.diagnostics import Source  # noqa: E402
 from ir.interp import Interpreter, RuntimeEnv  # noqa: E402
-from kllvm.diagnostics import Source  # noqa: E402
 from kllvm.driver import compile_source  # noqa: E402
 
 FIB = """

@@ -40,7 +40,7 @@ from backend import pipeline, tracefs  # noqa: E402
 from backend.bpfbuilder import BPFModule  # noqa: E402
 from backend.codegen import compile_object  # noqa: E402
 from backend.loader import BPFObject  # noqa: E402
-from kllvm.diagnostics import CompileError, Source  # noqa: E402
+from frontend.diagnostics import CompileError, Source  # noqa: E402
 
 # The installed `kllvm` command, as users start it (else the module, from the checkout).
 _COMMAND = Path(sys.executable).with_name("kllvm")

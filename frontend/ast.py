@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kllvm.diagnostics import Span
+from frontend.diagnostics import Span
 
 # Built-in "register" variables: keywords, not names (Part B §4.1).
 BUILTIN_VARIABLES = (

@@ -45,8 +45,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from frontend.diagnostics import DiagnosticSink, Span
 from frontend.literals import bounded_int
-from kllvm.diagnostics import DiagnosticSink, Span
 
 # ---------------------------------------------------------------- the results
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from lark import Token
 
 from frontend.ast import BUILTIN_VARIABLES
+from frontend.diagnostics import Span
 from frontend.literals import bounded_int
-from kllvm.diagnostics import Span
 
 # Reserved words and the terminal names of frontend/ktap.lark. GOTO, THEN and FFI are reserved
 # but no rule uses them, so they are always syntax errors.

@@ -20,9 +20,9 @@ from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedToken
 
 from frontend import ast, parsetables
+from frontend.diagnostics import NO_SPAN, DiagnosticSink, Source, Span
 from frontend.lexer import KEYWORDS, PUNCTUATION, lex
 from frontend.to_ast import AstBuilder, token_span
-from kllvm.diagnostics import NO_SPAN, DiagnosticSink, Source, Span
 
 # ktap's LJ_MAX_XLEVEL: deeper nesting is "chunk has too many syntax levels".
 MAX_SYNTAX_LEVELS = 200

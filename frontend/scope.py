@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import singledispatchmethod
 
 from frontend import ast
-from kllvm.diagnostics import DiagnosticSink, Span
+from frontend.diagnostics import DiagnosticSink, Span
 
 # The global table holds only built-ins (Part B §2.4).
 BUILTIN_FUNCTIONS = frozenset(

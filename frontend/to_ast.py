@@ -12,7 +12,7 @@ from lark import Token, Transformer_NonRecursive, v_args
 from lark.tree import Meta
 
 from frontend import ast
-from kllvm.diagnostics import NO_SPAN, DiagnosticSink, Span
+from frontend.diagnostics import NO_SPAN, DiagnosticSink, Span
 
 
 def meta_span(meta: Meta) -> Span:

@@ -7,6 +7,7 @@ histograms, recurse, or call a function that is not known at compile time.
 
 from __future__ import annotations
 
+from frontend.diagnostics import DiagnosticSink, Span
 from frontend.types import (
     AnyT,
     ArgstrT,
@@ -21,7 +22,6 @@ from frontend.types import (
 )
 from ir import ops
 from ir.infer import Conflict, Solution
-from kllvm.diagnostics import DiagnosticSink, Span
 
 USER_ONLY_BUILTINS = frozenset(
     {"pairs", "delete", "print_hist", "len", "num_cpus", "arch", "kernel_v",

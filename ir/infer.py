@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from frontend.diagnostics import Span
 from frontend.types import (
     ANY,
     ARGSTR,
@@ -29,7 +30,6 @@ from frontend.types import (
     Type,
 )
 from ir import ops
-from kllvm.diagnostics import Span
 
 BUILTIN_RESULTS: dict[str, Type] = {
     "print": NIL, "printf": NIL, "print_hist": NIL, "delete": NIL, "exit": NIL,

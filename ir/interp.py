@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
+from frontend.diagnostics import Span
 from ir import fmt, ops
 from ir.values import (
     DEFAULT_TABLE_CAPACITY,
@@ -55,7 +56,6 @@ from ir.values import (
     TableValue,
     wrap_int64,
 )
-from kllvm.diagnostics import Span
 
 MAX_CALL_DEPTH = 200
 LOOP_LIMIT = 100_000

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import singledispatchmethod
 
 from frontend import ast
+from frontend.diagnostics import DiagnosticSink, Span
 from frontend.eventdef import parse_eventdef, parse_interval
 from frontend.scope import (
     BUILTIN_FUNCTIONS,
@@ -22,7 +23,6 @@ from frontend.scope import (
 from frontend.types import ANY, BOOL, INT, NIL, STR
 from ir import ops
 from ir.builder import FunctionBuilder
-from kllvm.diagnostics import DiagnosticSink, Span
 
 ARITH_OPS = frozenset({"+", "-", "*", "/", "%"})
 COMPARE_OPS = frozenset({"==", "!=", "<", "<=", ">", ">="})

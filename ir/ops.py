@@ -11,9 +11,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from frontend.diagnostics import Span
 from frontend.eventdef import EventDef
 from frontend.types import Type
-from kllvm.diagnostics import Span
 
 # ------------------------------------------------------------------ values
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from frontend.diagnostics import Span
 from frontend.eventdef import (
     EventDef,
     FetchArg,
@@ -29,7 +30,6 @@ from frontend.eventdef import (
     UprobeSpec,
 )
 from ir import ops
-from kllvm.diagnostics import Span
 
 
 def _span(span: Span) -> str:

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from kllvm.diagnostics import Span
+from frontend.diagnostics import Span
 
 INT64_MIN = -(1 << 63)
 INT64_MASK = (1 << 64) - 1

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
-from kllvm.diagnostics import CompileError, Source
+from frontend.diagnostics import CompileError, Source
 from kllvm.driver import InternalError
 from kllvm.output import OutputError
 

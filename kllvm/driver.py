@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from frontend import ast
+from frontend.diagnostics import CompileError, DiagnosticSink, Source
 from frontend.parser import parse
 from frontend.scope import Resolution, resolve
 from ir import ops
@@ -15,7 +16,6 @@ from ir.checks import check_module
 from ir.infer import ArgTypes, Solution, infer
 from ir.lower_ast import lower
 from ir.verify import verify_module
-from kllvm.diagnostics import CompileError, DiagnosticSink, Source
 
 
 class InternalError(Exception):

@@ -9,13 +9,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
 from backend.layout import DEFAULT_STRLEN
+from frontend.diagnostics import Diagnostic, Source, render
 from frontend.sexpr import dump as dump_ast
 from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
 from ir.printer import print_module
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 from kllvm import driver
-from kllvm.diagnostics import Diagnostic, Source, render
 from kllvm.output import OutputError, open_file, script_output
 from kllvm.typesdump import dump_types
 

@@ -13,8 +13,8 @@ from backend import pipeline, tracefs
 from backend.artifact import Artifact
 from backend.artifactcheck import CheckError, check_object
 from backend.manifest import Manifest
+from frontend.diagnostics import CompileError, Source
 from ir.printer import print_module
-from kllvm.diagnostics import CompileError, Source
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for the tracefs")
 

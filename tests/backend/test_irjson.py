@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from backend import irjson, pipeline, tracefs
+from frontend.diagnostics import CompileError, Source
 from frontend.eventdef import FilterAnd
 from ir import ops
 from ir.printer import print_module
-from kllvm.diagnostics import CompileError, Source
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "ir"))
@@ -191,7 +191,7 @@ def test_fields_are_checked_against_their_annotations(
 
 
 def test_long_chains_of_references_decode_without_recursion() -> None:
-    span = {"object": "kllvm.diagnostics.Span",
+    span = {"object": "frontend.diagnostics.Span",
             "fields": [["line", 1], ["col", 1], ["end_line", 1], ["end_col", 2]]}
     leaf = {"object": "frontend.eventdef.FilterCompare",
             "fields": [["field", "pid"], ["op", "=="], ["value", 1], ["span", {"ref": 0}]]}

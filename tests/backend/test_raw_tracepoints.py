@@ -9,7 +9,7 @@ from fake_tracefs import FakeTracefs
 
 from backend.events import TracepointCatalog
 from backend.pipeline import Build, compile_script
-from kllvm.diagnostics import Source
+from frontend.diagnostics import Source
 
 HEADER = """\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
 \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;

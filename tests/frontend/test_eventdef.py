@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from frontend.diagnostics import NO_SPAN, Diagnostic, DiagnosticSink, Source, Span
 from frontend.eventdef import (
     EventDef,
     FetchArg,
@@ -18,7 +19,6 @@ from frontend.eventdef import (
     parse_eventdef,
     parse_interval,
 )
-from kllvm.diagnostics import NO_SPAN, Diagnostic, DiagnosticSink, Source, Span
 
 COL = 7  # the text starts after "trace " on line 1
 

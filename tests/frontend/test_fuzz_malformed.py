@@ -13,9 +13,9 @@ from collections.abc import Callable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from frontend.diagnostics import DiagnosticSink, Source, render
 from frontend.parser import parse
 from frontend.sexpr import dump
-from kllvm.diagnostics import DiagnosticSink, Source, render
 
 CORPUS = [
     # syscall counting with a histogram at the end

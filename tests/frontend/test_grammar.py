@@ -7,9 +7,9 @@ import time
 import pytest
 
 from frontend import ast
+from frontend.diagnostics import DiagnosticSink, Source, Span
 from frontend.parser import parse
 from frontend.sexpr import dump
-from kllvm.diagnostics import DiagnosticSink, Source, Span
 
 
 def parse_ok(text: str) -> ast.Chunk:

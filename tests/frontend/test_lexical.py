@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from frontend import ast
+from frontend.diagnostics import DiagnosticSink, Source, Span
 from frontend.lexer import KEYWORDS, PUNCTUATION, ktap_number, lex
 from frontend.parser import _lark, parse
-from kllvm.diagnostics import DiagnosticSink, Source, Span
 
 
 def parse_ok(text: str) -> ast.Chunk:

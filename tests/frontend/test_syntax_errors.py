@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from frontend.diagnostics import DiagnosticSink, Source, Span
 from frontend.parser import parse
-from kllvm.diagnostics import DiagnosticSink, Source, Span
 
 
 def diagnose(text: str) -> DiagnosticSink:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from kllvm.diagnostics import CompileError, Source
+from frontend.diagnostics import CompileError, Source
 from kllvm.driver import compile_source
 from kllvm.typesdump import dump_types
 

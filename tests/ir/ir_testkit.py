@@ -9,12 +9,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 
+from frontend.diagnostics import Span
 from frontend.types import ANY, INT, Type
 from ir import ops
 from ir.builder import FunctionBuilder
 from ir.interp import Interpreter, RuntimeEnv
 from ir.values import Closure
-from kllvm.diagnostics import Span
 
 
 def const(value: int | bool | bytes | str | None) -> ops.Const:

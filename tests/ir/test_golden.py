@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from test_programs import CASES, Case
 
+from frontend.diagnostics import DiagnosticSink, Source
 from frontend.parser import parse
 from frontend.scope import resolve
 from ir import ops
@@ -23,7 +24,6 @@ from ir.infer import infer
 from ir.lower_ast import lower
 from ir.printer import print_module
 from ir.verify import verify_module
-from kllvm.diagnostics import DiagnosticSink, Source
 from kllvm.driver import compile_source
 
 GOLDEN = Path(__file__).resolve().parent / "golden"

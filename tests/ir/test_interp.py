@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ir_testkit import Fn, Prog, make_env, output
 
+from frontend.diagnostics import Span
 from ir import ops
 from ir.interp import LOOP_LIMIT, MAX_CALL_DEPTH, RuntimeEnv
 from ir.values import (
@@ -27,7 +28,6 @@ from ir.values import (
     TableValue,
     wrap_int64,
 )
-from kllvm.diagnostics import Span
 
 INT64_MAX = (1 << 63) - 1
 INT64_MIN = -(1 << 63)

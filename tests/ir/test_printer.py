@@ -6,6 +6,7 @@ import inspect
 
 from ir_testkit import Prog, every_op_module
 
+from frontend.diagnostics import Span
 from frontend.eventdef import (
     EventDef,
     FetchArg,
@@ -19,7 +20,6 @@ from frontend.eventdef import (
 )
 from ir import ops
 from ir.printer import format_op, print_module
-from kllvm.diagnostics import Span
 
 SPAN = Span(1, 1, 1, 2)
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 from ir_testkit import Prog, every_op_module
 
+from frontend.diagnostics import Span
 from frontend.types import ANY
 from ir import ops
 from ir.verify import verify_module
-from kllvm.diagnostics import Span
 
 SPAN = Span(1, 1, 1, 2)
 

@@ -18,8 +18,8 @@ import pytest
 
 from backend import pipeline
 from backend.loader import BPFObject
+from frontend.diagnostics import CompileError, Source
 from kllvm.cli import main
-from kllvm.diagnostics import CompileError, Source
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from backend import pipeline, runtime
+from frontend.diagnostics import Source
 from kllvm.cli import main
-from kllvm.diagnostics import Source
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
 

@@ -9,7 +9,7 @@ import pytest
 
 from backend import pipeline
 from backend.loader import BPFObject
-from kllvm.diagnostics import Source
+from frontend.diagnostics import Source
 
 SAMPLES = sorted((Path(__file__).parents[2] / "samples").glob("*.kp"))
 PROBE_SAMPLES = [s for s in SAMPLES if "\ntrace " in s.read_text() or "profile-" in s.read_text()]
