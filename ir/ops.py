@@ -72,9 +72,9 @@ class Op:
     span: Span
 
     def __repr__(self) -> str:
-        from ir.printer import format_op  # the printer imports this module
-
-        return f"<{format_op(self)}>"
+        # Short on purpose: ir.printer.format_op gives the readable form (and importing
+        # it here would make the two modules import each other).
+        return f"<{type(self).__name__} at {self.span.line}:{self.span.col}>"
 
 
 @dataclass(eq=False, repr=False)
