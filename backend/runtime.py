@@ -407,10 +407,29 @@ def resolve_uprobe(path: str, symbol: str) -> int:
     return offset
 
 
+# Capability numbers (linux/capability.h): loading tracing programs takes CAP_BPF and
+# CAP_PERFMON, or CAP_SYS_ADMIN, which holds both on older kernels.
+CAP_SYS_ADMIN, CAP_PERFMON, CAP_BPF = 21, 38, 39
+
+
+def has_tracing_privileges() -> bool:
+    """Whether this process may load and attach tracing programs. Capabilities, not the
+    user id: root in a container without CAP_BPF cannot, and is told so."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            effective = next(int(line.split()[1], 16) for line in status
+                             if line.startswith("CapEff:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return os.geteuid() == 0
+    def held(cap: int) -> bool:
+        return bool(effective >> cap & 1)
+    return held(CAP_SYS_ADMIN) or (held(CAP_BPF) and held(CAP_PERFMON))
+
+
 def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, out: BinaryIO,
         argv: list[str], options: Options) -> int:
     """Runs a script that has kernel probes; returns the exit status."""
-    if os.geteuid() != 0:
+    if not has_tracing_privileges():
         sys.stderr.write("kllvm: error: tracing needs root privileges (CAP_BPF and "
                          "CAP_PERFMON): run kllvm as root\n")
         return 1

@@ -3,7 +3,6 @@ as what was written (the checks refuse nothing real)."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from backend.manifest import Manifest
 from frontend.diagnostics import CompileError, Source
 from ir.printer import print_module
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for the tracefs")
+pytestmark = pytest.mark.needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "ir"))

@@ -6,7 +6,6 @@ and object checks are exercised, not only the digest."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("artifact_fuzz.py")

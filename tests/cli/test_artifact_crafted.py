@@ -4,7 +4,6 @@ anything of them is used, and what they carry never runs as code."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -15,7 +14,7 @@ import pytest
 
 from backend.artifact import digest_of
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = """var n = 0

@@ -6,7 +6,6 @@ or an "internal error".
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 # dump --emit=ir/asm of a tracepoint probe reads the event's format from tracefs.
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for tracefs")
+needs_root = pytest.mark.needs_root
 
 
 def kllvm(*args: str | bytes) -> subprocess.CompletedProcess[bytes]:

@@ -3,7 +3,6 @@ bad run options. Each test runs the `kllvm` command as a separate process."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
 GETPIDS = ROOT / "tests" / "kernel" / "getpids.py"

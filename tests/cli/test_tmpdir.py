@@ -22,7 +22,7 @@ from lark.load_grammar import sha256_digest
 from frontend import parsetables
 
 ROOT = Path(__file__).resolve().parents[2]
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+needs_root = pytest.mark.needs_root
 
 
 def kllvm(tmpdir: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ import pytest
 from backend.slots import SLOTS_PER_CPU
 from kllvm.cli import main
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 # close(fd) on fds this high fails with EBADF at once: distinct keys for free.
 FIRST_FD = 100_000

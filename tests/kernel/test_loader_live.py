@@ -18,7 +18,7 @@ from backend.loader import BPFObject, LoadError
 from backend.ringbuf import RingBuffer
 from backend.tracefs import ensure_tracefs
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 N = 1000
 SYS_GETPID = 39

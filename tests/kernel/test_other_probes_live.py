@@ -21,7 +21,7 @@ from backend.loader import BPFObject
 from frontend.diagnostics import CompileError, Source
 from kllvm.cli import main
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 HERE = Path(__file__).parent
 # Where this kernel would list a kprobe PMU; absent when CONFIG_KPROBE_EVENTS is not set.

@@ -3,7 +3,6 @@ driven by a child process (`-- CMD`) that makes an exact number of syscalls."""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from backend import pipeline, runtime
 from frontend.diagnostics import Source
 from kllvm.cli import main
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 GETPIDS = Path(__file__).with_name("getpids.py")
 SYS_GETPID, SYS_GETPPID = 39, 110

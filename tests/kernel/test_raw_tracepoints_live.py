@@ -4,7 +4,6 @@ of times; each rename is a task:task_rename event, and so is the exec that start
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from backend import pipeline
 from frontend.diagnostics import Source
 from kllvm.cli import main
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 RENAMES = Path(__file__).with_name("renames.py")
 

@@ -3,7 +3,6 @@ a known number of known syscalls."""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 
 from kllvm.cli import main
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+pytestmark = pytest.mark.needs_root
 
 GETPIDS = Path(__file__).with_name("getpids.py")
 SYS_LSEEK, SYS_CLOSE = 8, 3
