@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from backend import argstr
 from backend import layout as lay
 from backend import manifest as mf
-from backend.helpers import BPF_F_MMAPABLE
+from backend.bpfabi import BPF_F_MMAPABLE
 from backend.loader import BPFObject, LoadError, Map
 from backend.slots import SLOT, SLOTS_PER_CPU
 from backend.tracefs import Field

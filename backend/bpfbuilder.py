@@ -14,8 +14,9 @@ from enum import IntEnum
 from llvmlite import ir
 
 from backend import bpftarget
+from backend.bpfabi import BPF_NOEXIST
 from backend.debuginfo import DebugInfo, MapField
-from backend.helpers import BPF_NOEXIST, I8, I32, I64, VOIDP, Helper
+from backend.helpers import I8, I32, I64, VOIDP, Helper
 
 LICENSE = "GPL"  # GPL-only helpers (probe_read_*, get_stackid, ...) need it.
 

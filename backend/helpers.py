@@ -58,16 +58,3 @@ class Helper(Enum):
     GET_FUNC_IP = HelperSig(173, I64, (VOIDP,))
     GET_ATTACH_COOKIE = HelperSig(174, I64, (VOIDP,))
     STRNCMP = HelperSig(182, I64, (VOIDP, I64, VOIDP))
-
-
-# Flags of the map helpers and of bpf_get_stackid (linux/bpf.h).
-BPF_ANY = 0
-BPF_NOEXIST = 1
-BPF_EXIST = 2
-BPF_F_SKIP_FIELD_MASK = 0xFF
-BPF_F_USER_STACK = 1 << 8
-BPF_F_FAST_STACK_CMP = 1 << 9
-BPF_F_REUSE_STACKID = 1 << 10
-BPF_F_CURRENT_CPU = 0xFFFFFFFF
-BPF_F_MMAPABLE = 1 << 10  # a map flag: user space may mmap an array map
-EEXIST = 17

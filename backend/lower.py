@@ -25,9 +25,10 @@ from llvmlite import ir
 from backend import layout as lay
 from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
+from backend.bpfabi import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder
 from backend.events import EventGroup, ProbeEvents, TracepointCatalog
-from backend.helpers import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST, I8, I32, I64, VOIDP, Helper
+from backend.helpers import I8, I32, I64, VOIDP, Helper
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
 from frontend.diagnostics import Span

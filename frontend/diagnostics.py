@@ -126,3 +126,7 @@ class CompileError(Exception):
     def __init__(self, rendered: str) -> None:
         super().__init__(rendered)
         self.rendered = rendered
+
+
+class InternalError(Exception):
+    """A compiler bug: prints "please report" with the offending IR."""

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
-from frontend.diagnostics import CompileError, Source
-from kllvm.driver import InternalError
+from frontend.diagnostics import CompileError, InternalError, Source
 from kllvm.output import OutputError
 
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
@@ -115,9 +114,23 @@ def _read_source(path: str) -> Source:
         raise SystemExit(f"kllvm: error: cannot read '{path}': {e.strerror}") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _run(source: Source, args: list[str], command: list[str],
+         options: argparse.Namespace) -> int:
+    """A built artifact runs as it is; a script is compiled first. Only then is the
+    compiler (lark, llvmlite) imported: kllvm.runner never imports it."""
+    from backend.artifact import is_artifact
     from kllvm import runner
 
+    if is_artifact(source.text):
+        return runner.run_artifact(source, args, command, options)
+    from kllvm import compiler
+
+    build = compiler.compile_script(source, options.strlen)
+    return runner.run_compiled(source, build.compilation.module, build.manifest, build.object,
+                               args, command, options)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     args, command = _split_command(list(sys.argv[1:] if argv is None else argv))
     if args and args[0] not in COMMANDS and "-e" in args:
         args.insert(0, "run")
@@ -134,13 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 script_args, source = options.args, _read_source(options.script)
             else:
                 parser.error("run needs a script or -e PROGRAM")
-            return runner.run_script(source, script_args, command, options)
+            return _run(source, script_args, command, options)
+        if options.command in ("dump", "build"):
+            from kllvm import compiler
         if options.command == "dump":
-            sys.stdout.write(runner.dump(_read_source(options.script), options.emit,
+            sys.stdout.write(compiler.dump(_read_source(options.script), options.emit,
                                          options.strlen))
             return 0
         if options.command == "build":
-            runner.build(_read_source(options.script), options.output, options.strlen)
+            compiler.build(_read_source(options.script), options.output, options.strlen)
             return 0
     except CompileError as e:
         sys.stderr.write(e.rendered)

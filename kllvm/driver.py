@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from frontend import ast
-from frontend.diagnostics import CompileError, DiagnosticSink, Source
+from frontend.diagnostics import CompileError, DiagnosticSink, InternalError, Source
 from frontend.parser import parse
 from frontend.scope import Resolution, resolve
 from ir import ops
@@ -16,10 +16,6 @@ from ir.checks import check_module
 from ir.infer import ArgTypes, Solution, infer
 from ir.lower_ast import lower
 from ir.verify import verify_module
-
-
-class InternalError(Exception):
-    """A compiler bug: prints "please report" with the offending IR."""
 
 
 @dataclass

@@ -1,26 +1,25 @@
 """Runs a compiled script: the main chunk in the interpreter, then (with probes) the live
-BPF session, then trace_end. Renders run-time errors like compile errors."""
+BPF session, then trace_end. Renders run-time errors like compile errors.
+
+Compile and run are apart: this module imports nothing of the compiler (lark, llvmlite);
+a script, unlike a built artifact, is compiled through `kllvm.compiler`, imported only then.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from backend.layout import DEFAULT_STRLEN
+from backend.manifest import Manifest
 from frontend.diagnostics import Diagnostic, Source, render
-from frontend.sexpr import dump as dump_ast
+from ir import ops
 from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
-from ir.printer import print_module
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
-from kllvm import driver
-from kllvm.output import OutputError, open_file, script_output
-from kllvm.typesdump import dump_types
-
-if TYPE_CHECKING:
-    from backend.pipeline import Build as pipeline_build
+from kllvm.output import script_output
 
 
 def report_runtime_error(source: Source, error: KtapRuntimeError) -> None:
@@ -38,28 +37,34 @@ def report_dropped(source: Source, tables: list[tuple[TableDecl, KtapTable]]) ->
             sys.stderr.write(render(source, Diagnostic(decl.span, message, "warning")))
 
 
-def run_script(source: Source, args: list[str], command: list[str],
-               options: argparse.Namespace) -> int:
-    from backend import artifact, pipeline, runtime
+def run_artifact(source: Source, args: list[str], command: list[str],
+                 options: argparse.Namespace) -> int:
+    """Runs what `kllvm build` wrote, without compiling."""
+    from backend import artifact, runtime
 
-    if artifact.is_artifact(source.text):
-        try:
-            built = artifact.Artifact.loads(source.text)
-        except artifact.ArtifactError as e:
-            raise SystemExit(f"kllvm: error: {source.name}: {e}") from None
-        if options.strlen not in (DEFAULT_STRLEN, built.manifest.strlen):
-            raise SystemExit(f"kllvm: error: {source.name} was built with --strlen "
-                             f"{built.manifest.strlen}; build it again to change it")
-        with script_output(options.output) as out:
-            if not options.quiet:
-                out.write(artifact.banner(built).encode())
-            return runtime.run(built.source, built.module, built.manifest, built.object, out,
-                               args, runtime.options_from(options, command))
-    build = pipeline.compile_script(source, options.strlen)
-    module = build.compilation.module
+    try:
+        built = artifact.Artifact.loads(source.text)
+    except artifact.ArtifactError as e:
+        raise SystemExit(f"kllvm: error: {source.name}: {e}") from None
+    if options.strlen not in (DEFAULT_STRLEN, built.manifest.strlen):
+        raise SystemExit(f"kllvm: error: {source.name} was built with --strlen "
+                         f"{built.manifest.strlen}; build it again to change it")
     with script_output(options.output) as out:
-        if build.object is not None:
-            return runtime.run(source, module, build.manifest, build.object, out,
+        if not options.quiet:
+            out.write(artifact.banner(built).encode())
+        return runtime.run(built.source, built.module, built.manifest, built.object, out,
+                           args, runtime.options_from(options, command))
+
+
+def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: bytes | None,
+                 args: list[str], command: list[str], options: argparse.Namespace) -> int:
+    """Runs a script just compiled: live when it has probes (an object), else in the
+    interpreter alone."""
+    from backend import runtime
+
+    with script_output(options.output) as out:
+        if obj is not None:
+            return runtime.run(source, module, manifest, obj, out,
                                args, runtime.options_from(options, command))
         env = RuntimeEnv(out=out, script=source.name, argv=args)
         interpreter = Interpreter(module, env)
@@ -86,47 +91,3 @@ def _invoke(source: Source, out: BinaryIO, body: Callable[[], object]) -> int | 
         if e.fatal:
             return 1
     return None
-
-
-def _kernel_build(source: Source, strlen: int) -> pipeline_build:
-    from backend import pipeline
-
-    build = pipeline.compile_script(source, strlen)
-    if build.lowering is None or build.object is None:
-        raise SystemExit("kllvm: error: the script has no trace or profile probe to compile")
-    return build
-
-
-def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN) -> str:
-    if stage in ("llvm", "asm"):
-        from backend import asmview, codegen
-
-        lowering = _kernel_build(source, strlen).lowering
-        assert lowering is not None
-        if stage == "llvm":
-            return lowering.bpf.llvm_ir()
-        return asmview.annotate(codegen.assembly(lowering.bpf), source)
-    if stage == "ast":
-        return dump_ast(driver.parse_source(source)) + "\n"
-    from backend import pipeline
-
-    # argN typed from the events, as `run` and `build` compile it.
-    compilation, _ = pipeline.compile_typed(source)
-    if stage == "types":
-        return dump_types(compilation)
-    if stage == "ir":
-        return print_module(compilation.module)
-    raise SystemExit(f"kllvm: error: --emit={stage} needs the BPF backend (not available yet)")
-
-
-def build(source: Source, output: str, strlen: int = DEFAULT_STRLEN) -> None:
-    from backend.artifact import Artifact
-
-    built = _kernel_build(source, strlen)
-    assert built.object is not None
-    data = Artifact(source, built.manifest, built.object, built.compilation.module).dumps()
-    with open_file(output, "artifact") as out:
-        try:
-            out.write(data)
-        except OSError as e:
-            raise OutputError(f"cannot write artifact '{output}': {e.strerror}") from None
