@@ -36,11 +36,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backend import pipeline, tracefs  # noqa: E402
+from backend import tracefs  # noqa: E402
 from backend.bpfbuilder import BPFModule  # noqa: E402
 from backend.codegen import compile_object  # noqa: E402
 from backend.loader import BPFObject  # noqa: E402
 from frontend.diagnostics import CompileError, Source  # noqa: E402
+from kllvm import driver  # noqa: E402
 
 # The installed `kllvm` command, as users start it (else the module, from the checkout).
 _COMMAND = Path(sys.executable).with_name("kllvm")
@@ -188,7 +189,7 @@ def program_sizes() -> list[tuple[str, str, int]]:
     for script in scripts:
         name = script.relative_to(ROOT).as_posix()
         try:
-            build = pipeline.compile_script(Source(name, script.read_text()))
+            build = driver.compile_script(Source(name, script.read_text()))
         except CompileError as e:
             rows.append((name, f"compile error: {str(e).splitlines()[0]}", 0))
             continue

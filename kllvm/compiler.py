@@ -3,14 +3,14 @@ part of the command that imports the compiler (lark, llvmlite)."""
 
 from __future__ import annotations
 
-from backend import asmview, codegen, pipeline
+from backend import asmview, codegen
 from backend.artifact import Artifact
 from backend.layout import DEFAULT_STRLEN
-from backend.pipeline import Build, compile_script
 from frontend.diagnostics import Source
 from frontend.sexpr import dump as dump_ast
 from ir.printer import print_module
 from kllvm import driver
+from kllvm.driver import Build, compile_script
 from kllvm.output import OutputError, open_file
 from kllvm.typesdump import dump_types
 
@@ -34,7 +34,7 @@ def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN) -> str:
     if stage == "ast":
         return dump_ast(driver.parse_source(source)) + "\n"
     # argN typed from the events, as `run` and `build` compile it.
-    compilation, _ = pipeline.compile_typed(source)
+    compilation, _ = driver.compile_typed(source)
     if stage == "types":
         return dump_types(compilation)
     if stage == "ir":

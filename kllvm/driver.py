@@ -1,4 +1,9 @@
-"""The ordered compiler passes, with a gate after every phase that recorded errors."""
+"""The compiler's pipeline: the ordered passes from a script to a BPF object and its
+manifest, with a gate after every phase that recorded errors.
+
+parse → resolve names → lower to IR → infer types (argN from the events the probes
+expand to) → probe-context checks → IR verifier → plan programs → lower to LLVM → object.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from backend import codegen
+from backend.events import (
+    ProbeEvents,
+    ProviderError,
+    TracepointCatalog,
+    make_arg_types,
+    probe_events,
+)
+from backend.layout import DEFAULT_STRLEN
+from backend.lower import LowerError, ModuleLowering
+from backend.manifest import Manifest
+from backend.plan import program_specs
 from frontend import ast
-from frontend.diagnostics import CompileError, DiagnosticSink, InternalError, Source
+from frontend.diagnostics import (
+    CompileError,
+    Diagnostic,
+    DiagnosticSink,
+    InternalError,
+    Source,
+    render,
+)
 from frontend.parser import parse
 from frontend.scope import Resolution, resolve
 from ir import ops
@@ -99,3 +123,69 @@ def _compile(source: Source, arg_types: ArgTypes, parsed: Front | None) -> Compi
     if problems:
         raise InternalError("IR verification failed:\n" + "\n".join(problems))
     return Compilation(source, chunk, resolution, module, solution)
+
+
+@dataclass
+class Build:
+    """A compiled script: the typed IR, and the manifest and BPF object for the runtime."""
+
+    compilation: Compilation
+    manifest: Manifest
+    lowering: ModuleLowering | None  # None when no probe runs in the kernel
+    object: bytes | None
+
+
+def _structure(source: Source, parsed: Front) -> ops.Module:
+    """The IR with types but without the kernel checks: enough to see which probes
+    there are, what they call and which event variables they read."""
+    sink = DiagnosticSink(source)
+    module = lower(parsed.chunk, parsed.resolution, sink)
+    _gate(sink)
+    infer(module, no_event_types)
+    return module
+
+
+def kernel_probes(module: ops.Module) -> list[ops.ProbeDecl]:
+    return [p for p in module.probes if p.kind in ("trace", "profile")]
+
+
+def compile_typed(source: Source, catalog: TracepointCatalog | None = None
+                  ) -> tuple[Compilation, dict[str, ProbeEvents]]:
+    """The checked, typed IR, with argN typed from the events the probes attach to
+    (what `run`, `build` and `dump` all compile), and those events by probe function."""
+    parsed = front(source)
+    structure = _structure(source, parsed)
+    if not kernel_probes(structure):
+        return compile_source(source, parsed=parsed), {}
+    catalog = catalog or TracepointCatalog()
+    try:
+        events = {p.function: probe_events(structure, p, catalog)
+                  for p in kernel_probes(structure)}
+    except ProviderError as e:
+        raise e.compile_error(source) from None
+    return compile_source(source, make_arg_types(structure, events), parsed), events
+
+
+def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
+                   catalog: TracepointCatalog | None = None, null_checks: bool = True) -> Build:
+    """Raises CompileError for everything the user can fix, verifier rejections aside.
+
+    Scripts whose only probes are `tick-N` get an object too (without programs): the
+    live runtime runs their ticks, with the banner, -d and signals of any session."""
+    catalog = catalog or TracepointCatalog()
+    compilation, events = compile_typed(source, catalog)
+    if not compilation.module.probes:
+        return Build(compilation, Manifest(strlen), None, None)
+    module = compilation.module
+    by_id = {p.id: p for p in module.probes}
+    for found in events.values():
+        found.decl = by_id[found.decl.id]
+    specs, names = program_specs(list(events.values()))
+    try:
+        lowering = ModuleLowering(module, source.name, source.text, strlen, null_checks,
+                                  catalog)
+        lowering.lower_programs(specs, names)
+        obj = codegen.compile_object(lowering.bpf)
+    except LowerError as e:
+        raise CompileError(render(source, Diagnostic(e.span, e.message))) from None
+    return Build(compilation, lowering.manifest, lowering, obj)

@@ -9,5 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 .venv/bin/ruff check .
+# The layers (frontend < ir < backend < kllvm), no import cycles, compile and run apart.
+.venv/bin/lint-imports --no-cache
 # pytest exits 5 when it collects nothing, so an empty run can never pass.
 exec .venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"

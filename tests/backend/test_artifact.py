@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from backend import pipeline, tracefs
+from backend import tracefs
 from backend.artifact import Artifact
 from backend.artifactcheck import CheckError, check_object
 from backend.manifest import Manifest
 from frontend.diagnostics import CompileError, Source
 from ir.printer import print_module
+from kllvm import driver
 
 pytestmark = pytest.mark.needs_root
 
@@ -45,7 +46,7 @@ def built(name: str, text: str) -> Artifact | None:
     tracefs.ensure_tracefs()
     source = Source(name, text)
     try:
-        build = pipeline.compile_script(source, 128)
+        build = driver.compile_script(source, 128)
     except CompileError:
         return None
     if build.object is None:

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from backend import irjson, pipeline, tracefs
+from backend import irjson, tracefs
 from frontend.diagnostics import CompileError, Source
 from frontend.eventdef import FilterAnd
 from ir import ops
 from ir.printer import print_module
+from kllvm import driver
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "ir"))
@@ -34,7 +35,7 @@ def compiled(name: str, text: str) -> ops.Module | None:
     if os.geteuid() == 0:
         tracefs.ensure_tracefs()
     try:
-        return pipeline.compile_typed(Source(name, text))[0].module
+        return driver.compile_typed(Source(name, text))[0].module
     except CompileError:
         return None
 

@@ -9,8 +9,8 @@ from llvmlite import ir
 
 from backend.events import TracepointCatalog
 from backend.lower import names_table
-from backend.pipeline import Build, compile_script
 from frontend.diagnostics import CompileError, Source
+from kllvm.driver import Build, compile_script
 
 HEADER = """\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
 \tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;

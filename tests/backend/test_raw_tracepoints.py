@@ -8,8 +8,8 @@ import pytest
 from fake_tracefs import FakeTracefs
 
 from backend.events import TracepointCatalog
-from backend.pipeline import Build, compile_script
 from frontend.diagnostics import Source
+from kllvm.driver import Build, compile_script
 
 HEADER = """\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
 \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;

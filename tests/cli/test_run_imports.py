@@ -12,7 +12,7 @@ pytestmark = pytest.mark.needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPILER = ("lark", "llvmlite", "frontend.parser", "kllvm.driver", "kllvm.compiler",
-            "backend.pipeline", "backend.lower", "backend.codegen")
+            "backend.lower", "backend.codegen")
 
 
 def imported_modules(*args: str) -> set[str]:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from backend import pipeline
 from backend.loader import BPFObject
 from frontend.diagnostics import CompileError, Source
+from kllvm import driver
 from kllvm.cli import main
 
 pytestmark = pytest.mark.needs_root
@@ -180,7 +180,7 @@ def test_uprobe_failures_stop_before_the_command_runs(tmp_path: Path, target: Pa
 def test_uprobe_compile_errors(target: Path, eventdef: str, message: str) -> None:
     source = Source("u.kp", f"trace probe:{target}:{eventdef}\n")
     with pytest.raises(CompileError) as error:
-        pipeline.compile_script(source)
+        driver.compile_script(source)
     assert message.replace("TARGET", str(target)) in error.value.rendered
     assert error.value.rendered.startswith("u.kp:1:")
 
@@ -206,7 +206,7 @@ trace_end {
 }
 """
     # The bodies are BPF programs on per-CPU perf events with the given periods.
-    manifest = pipeline.compile_script(Source("p.kp", script)).manifest
+    manifest = driver.compile_script(Source("p.kp", script)).manifest
     assert [(a.kind, a.target) for p in manifest.programs for a in p.attach] == \
         [("perf", "1000000"), ("perf", "2000000")]
     ncpu = os.cpu_count() or 1
@@ -258,7 +258,7 @@ trace_end { print(n) }
 
 
 def test_kprobes_compile_and_pass_the_verifier() -> None:
-    build = pipeline.compile_script(Source("k.kp", KPROBES))
+    build = driver.compile_script(Source("k.kp", KPROBES))
     assert build.object is not None
     attach = [(a.kind, a.target, a.retprobe) for p in build.manifest.programs
               for a in p.attach]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from backend import pipeline, runtime
+from backend import runtime
 from frontend.diagnostics import Source
+from kllvm import driver
 from kllvm.cli import main
 
 pytestmark = pytest.mark.needs_root
@@ -160,7 +161,7 @@ def test_bad_filter_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_verifier_rejection_shown_at_script_line(capsys: pytest.CaptureFixture[str]) -> None:
     # A test-only build without null checks: the verifier must refuse the ring-buffer write.
     source = Source("v.kp", "trace syscalls:sys_enter_getpid {\n  print(execname)\n}\n")
-    build = pipeline.compile_script(source, null_checks=False)
+    build = driver.compile_script(source, null_checks=False)
     assert build.object is not None
     status = runtime.run(source, build.compilation.module, build.manifest, build.object,
                          sys.stdout.buffer, [], runtime.Options(quiet=True, duration=0.1))
@@ -189,7 +190,7 @@ trace_end { print(n) }
 def test_sys_enter_glob_is_one_raw_syscalls_attachment() -> None:
     source = Source("w.kp", "var s = {}\ntrace syscalls:sys_enter_* { s[probename] += 1 }\n"
                             "trace syscalls:sys_exit_* { s[probename] += 1 }\n")
-    build = pipeline.compile_script(source)
+    build = driver.compile_script(source)
     targets = [a.target for p in build.manifest.programs for a in p.attach]
     assert targets == ["raw_syscalls:sys_enter", "raw_syscalls:sys_exit"]
     assert len(build.manifest.names) > 600  # every sys_enter_X and sys_exit_X
@@ -241,7 +242,7 @@ trace_end {
   print(same, len(own))
 }
 """
-    targets = {a.target for p in pipeline.compile_script(Source("c.kp", script)).manifest.programs
+    targets = {a.target for p in driver.compile_script(Source("c.kp", script)).manifest.programs
                for a in p.attach}
     assert {"raw_syscalls:sys_enter", "raw_syscalls:sys_exit",
             "syscalls:sys_enter_openat"} <= targets

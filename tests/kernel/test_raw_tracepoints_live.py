@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from backend import pipeline
 from frontend.diagnostics import Source
+from kllvm import driver
 from kllvm.cli import main
 
 pytestmark = pytest.mark.needs_root
@@ -28,7 +28,7 @@ def run(tmp_path: Path, script: str, renames: int) -> tuple[int, str]:
 
 
 def attach_kinds(script: str) -> set[str]:
-    build = pipeline.compile_script(Source("t.kp", script))
+    build = driver.compile_script(Source("t.kp", script))
     return {point.kind for program in build.manifest.programs for point in program.attach}
 
 
