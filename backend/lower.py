@@ -26,7 +26,7 @@ from backend import layout as lay
 from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder
-from backend.events import EventGroup, ProbeEvents, TracepointCatalog
+from backend.events import COMMON_PID, EventGroup, ProbeEvents, TracepointCatalog
 from backend.helpers import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST, I8, I32, I64, VOIDP, Helper
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
@@ -452,6 +452,11 @@ class ProgramLowering:
                 return b.and_(self.filter(left), self.filter(right))
             case FilterOr(left=left, right=right):
                 return b.or_(self.filter(left), self.filter(right))
+            case FilterCompare(field=name, op=op, value=int(value)) if name == COMMON_PID:
+                # The record's copy is overwritten (see events.COMMON_PID); the task
+                # that emits an event is the current one, whose thread id it held.
+                tid = b.and_(self.pid_tgid, i64(0xFFFFFFFF))
+                return b.icmp_signed(op, tid, i64(value))
             case FilterCompare():
                 group = self.spec.group
                 assert group is not None
@@ -462,9 +467,7 @@ class ProgramLowering:
                         or f.size not in (1, 2, 4, 8):
                     raise LowerError(node.span, f"field '{f.name}' ({f.type}) cannot be "
                                                 f"compared with {node.value!r}")
-                value = self.ctx_int(f)
-                pred = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-                return b.icmp_signed(pred[node.op], value, i64(node.value))
+                return b.icmp_signed(node.op, self.ctx_int(f), i64(node.value))
         raise TypeError(node)
 
     def filter_string(self, f: Field, node: FilterCompare) -> ir.Value:
@@ -491,12 +494,6 @@ class ProgramLowering:
         ty = ir.IntType(f.size * 8)
         ptr = self.b.bitcast(self.b.gep(self.pb.ctx, [ir.Constant(I32, f.offset)]),
                              ty.as_pointer())
-        if f.offset < 8:
-            # The verifier refuses direct loads from the common header (the first 8
-            # bytes of a tracepoint record); copy it instead.
-            slot = self.pb.alloca(ty, f.name)
-            self.pb.probe_read_kernel(slot, f.size, ptr)
-            ptr = slot
         value = self.b.load(ptr)
         if f.size == 8:
             return value
