@@ -39,8 +39,9 @@ from kllvm.diagnostics import Span
 I1 = ir.IntType(1)
 RINGBUF_SIZE = 1 << 20
 SCRATCH = "kllvm_scratch"
-STRING_OPS = (ops.TableGet, ops.Context, ops.CallBuiltin)
-COMMON_PID_OFFSET = 4
+# The largest value of a per-CPU map (the kernel's PCPU_MIN_UNIT_SIZE): the strings a
+# program makes are spread over as many entries of the scratch map as they need.
+SCRATCH_ENTRY_BYTES = 32 * 1024
 TIME_UNITS = {"gettimeofday_ns": 1, "gettimeofday_us": 1_000, "gettimeofday_ms": 1_000_000,
               "gettimeofday_s": 1_000_000_000}
 
@@ -183,10 +184,12 @@ class ModuleLowering:
             self.tables[decl.site] = (bpf_map, info)
         for decl in self.module.globals:
             self._declare_global(decl)
-        slots = max((self._string_slots(p.function) for p in self.module.probes
+        slots = max((self.string_slots(p.function) for p in self.module.probes
                      if p.kind in ("trace", "profile")), default=0)
-        self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, max(slots, 1) * self.strlen), 1,
-                                   percpu=True)
+        self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen
+        entries = max(1, -(-slots // self.strings_per_entry))
+        size = min(max(slots, 1), self.strings_per_entry) * self.strlen
+        self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, size), entries, percpu=True)
         self.empty = self.literal(b"")
 
     def _variable_names(self) -> dict[int, str]:
@@ -249,33 +252,20 @@ class ModuleLowering:
             self.literals[text] = found
         return found
 
-    def makes_strings(self, function: str, seen: tuple[str, ...] = ()) -> bool:
-        """Whether `function` (or a function it calls) makes a string at run time, which
-        needs the scratch map; string constants live in `.rodata`."""
-        for block in self.module.functions[function].blocks:
-            for op in block.ops:
-                dest = getattr(op, "dest", None)
-                if isinstance(dest, ops.Register):
-                    kind = type_kind(dest.type)
-                    if not isinstance(kind, Static) and kind[0] == "str":
-                        return True
-                if isinstance(op, ops.Call):
-                    callee = strip_opt(op.callee.type)
-                    if isinstance(callee, FuncT) and callee.function not in seen \
-                            and self.makes_strings(callee.function, (*seen, function)):
-                        return True
-        return False
-
-    def _string_slots(self, function: str, seen: tuple[str, ...] = ()) -> int:
+    def string_slots(self, function: str, seen: tuple[str, ...] = ()) -> int:
+        """How many strings `function` (and the functions it calls, inlined) makes at run
+        time in the scratch map, one per op that makes one (`new_string`); string
+        constants live in `.rodata`."""
         count = 0
         for block in self.module.functions[function].blocks:
             for op in block.ops:
-                if isinstance(op, STRING_OPS):
+                if isinstance(op, ops.TableGet | ops.LoadCell | ops.Context) \
+                        and _makes_string(op):
                     count += 1
                 elif isinstance(op, ops.Call):
                     callee = strip_opt(op.callee.type)
                     if isinstance(callee, FuncT) and callee.function not in seen:
-                        count += self._string_slots(callee.function, (*seen, function))
+                        count += self.string_slots(callee.function, (*seen, function))
         return count
 
     @property
@@ -340,6 +330,14 @@ class ModuleLowering:
 
 
 _QUOTED = frozenset(b'"\\')  # printable, yet escaped in LLVM's c"..." strings
+
+
+def _makes_string(op: ops.TableGet | ops.LoadCell | ops.Context) -> bool:
+    """Whether lowering `op` takes a string of the scratch map (`new_string`)."""
+    kind = type_kind(op.dest.type)
+    if isinstance(kind, Static) or kind[0] != "str":
+        return False
+    return not (isinstance(op, ops.Context) and op.name == "probename")
 
 
 def names_table(names: list[str], strlen: int) -> ir.Constant:
@@ -412,13 +410,15 @@ class ProgramLowering:
         eventdef = self.spec.probe.decl.eventdef
         if self.spec.group is not None and eventdef is not None and eventdef.filter:
             self.return_if(b.not_(self.filter(eventdef.filter)))
-        self.scratch: ir.Value | None = None
-        if self.m.makes_strings(self.spec.probe.decl.function):
+        # One scratch entry per SCRATCH_ENTRY_BYTES of the strings this program makes.
+        self.scratch: list[ir.Value] = []
+        slots = self.m.string_slots(self.spec.probe.decl.function)
+        for entry in range(-(-slots // self.m.strings_per_entry)):
             scratch = self.pb.map_lookup_elem(self.m.scratch,
-                                              self.pb.spill(ir.Constant(I32, 0)))
+                                              self.pb.spill(ir.Constant(I32, entry)))
             if self.m.null_checks:
                 self.return_if(self.pb.is_null(scratch))
-            self.scratch = b.bitcast(scratch, VOIDP)
+            self.scratch.append(b.bitcast(scratch, VOIDP))
 
     def match_syscall(self, table: dict[int, int]) -> ir.Value:
         """A raw_syscalls program returns unless the record's syscall number (`long id`
@@ -645,10 +645,7 @@ class ProgramLowering:
     # -- strings
 
     def new_string(self) -> ir.Value:
-        offset = self.next_slot * self.m.strlen
-        self.next_slot += 1
-        assert self.scratch is not None, "makes_strings missed a string"
-        ptr = self.b.gep(self.scratch, [i64(offset)])
+        ptr = self.new_string_unzeroed()
         self.zero_string(ptr)
         return ptr
 
@@ -849,10 +846,11 @@ class ProgramLowering:
             self.write(frame, op.dest, Val(info.layout, b.load(value.var), flag))
 
     def new_string_unzeroed(self) -> ir.Value:
-        offset = self.next_slot * self.m.strlen
+        """The next string of the scratch map; `string_slots` counted it."""
+        entry, index = divmod(self.next_slot, self.m.strings_per_entry)
         self.next_slot += 1
-        assert self.scratch is not None, "makes_strings missed a string"
-        return self.b.gep(self.scratch, [i64(offset)])
+        assert entry < len(self.scratch), "string_slots missed a string"
+        return self.b.gep(self.scratch[entry], [i64(index * self.m.strlen)])
 
     def store_cell(self, frame: Frame, op: ops.StoreCell) -> None:
         info, value, present = self.global_of(frame, op.cell)

@@ -65,7 +65,7 @@ class LiveEnv(RuntimeEnv):
         super().__init__(out=out, script=script, argv=argv)
         self.obj = obj
         self.manifest = manifest
-        self.tables = {t.site: t for t in manifest.tables}
+        self.kernel_tables = {t.site: t for t in manifest.tables}
         self.globals = {g.cell: g for g in manifest.globals}
         self.live_tables: list[MapTable] = []
         self.live_cells: list[tuple[ops.MakeCell, GlobalCell]] = []
@@ -79,7 +79,7 @@ class LiveEnv(RuntimeEnv):
                     self._cell_ops[op.global_name] = op
 
     def make_table(self, decl: ops.TableDecl, capacity: int) -> KtapTable:
-        info = self.tables.get(decl.site)
+        info = self.kernel_tables.get(decl.site)
         if info is None:
             return super().make_table(decl, capacity)
         slots = None if info.slots is None else CounterSlots(self.obj.mapped_array(info.slots))

@@ -249,7 +249,7 @@ def test_verifier_error_names_the_script_line(load: Callable) -> None:
     # The kernel prints each line-info record as `; <text> @ <file>:<line>`,
     # the text coming from the DIFile source embedded into the BTF.
     assert "; print(t[key] + 1) @ bad.kp:4" in err.log
-    assert "; trace syscalls:sys_enter_getpid { @ bad.kp:2" in err.log
+    assert "; var key = 1 @ bad.kp:3" in err.log
     assert "bad.kp:4" in str(err)
 
 
