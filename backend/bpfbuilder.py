@@ -9,7 +9,7 @@ ordinary arithmetic and control flow. Helper ids appear nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 from llvmlite import ir
 
@@ -66,6 +66,14 @@ class GlobalData:
 
 
 KeyOrSize = ir.Type | int
+
+
+class Spill(Enum):
+    """The stack slots that hold values for helpers taking pointers: a map key and a map
+    value can be needed by the same call, so they never share a slot."""
+
+    KEY = "key"
+    VALUE = "value"
 
 
 class BPFModule:
@@ -229,6 +237,7 @@ class ProgramBuilder:
         body = self.function.append_basic_block("body")
         self._allocas = ir.IRBuilder(entry)
         self._allocas.position_before(self._allocas.branch(body))
+        self._spills: dict[tuple[Spill, str], ir.AllocaInstr] = {}
         self.ir = ir.IRBuilder(body)
         self.set_location(line)
 
@@ -245,9 +254,15 @@ class ProgramBuilder:
     def alloca(self, ty: ir.Type, name: str = "") -> ir.AllocaInstr:
         return self._allocas.alloca(ty, name=name)
 
-    def spill(self, value: ir.Value, name: str = "") -> ir.AllocaInstr:
-        """A stack slot holding `value`, for helpers that take pointers."""
-        slot = self.alloca(value.type, name)
+    def spill(self, value: ir.Value, role: Spill = Spill.KEY) -> ir.AllocaInstr:
+        """A stack slot holding `value`, for helpers that take pointers; valid until the
+        next spill of the same role and type. Slots are shared because LLVM gives every
+        address-taken alloca a stack slot of its own (there are no lifetime markers):
+        a body of a few dozen `t[k] += 1` would outgrow the 512-byte BPF stack."""
+        key = (role, str(value.type))
+        slot = self._spills.get(key)
+        if slot is None:
+            slot = self._spills[key] = self.alloca(value.type, role.value)
         self.ir.store(value, slot)
         return slot
 
@@ -318,8 +333,7 @@ class ProgramBuilder:
         slot = self.alloca(found.type, "slot")
         self.ir.store(found, slot)
         with self.ir.if_then(self.is_null(found), likely=False):
-            zero = self.alloca(value_type, "zero")
-            self.ir.store(ir.Constant(value_type, 0), zero)
+            zero = self.spill(ir.Constant(value_type, 0), Spill.VALUE)
             self.map_update_elem(bpf_map, key_ptr, zero, BPF_NOEXIST)
             self.ir.store(self.map_lookup_elem(bpf_map, key_ptr), slot)
         ptr = self.ir.load(slot)

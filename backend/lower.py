@@ -25,7 +25,7 @@ from llvmlite import ir
 from backend import layout as lay
 from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
-from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder
+from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder, Spill
 from backend.events import COMMON_PID, EventGroup, ProbeEvents, TracepointCatalog
 from backend.helpers import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST, I8, I32, I64, VOIDP, Helper
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
@@ -934,7 +934,7 @@ class ProgramLowering:
             if val.kind == "str":
                 ptr = val.value
             else:
-                ptr = self.pb.spill(val.value)
+                ptr = self.pb.spill(val.value, Spill.VALUE)
             self.count_drop(info, self.pb.map_update_elem(bpf_map, key, ptr, 0))
 
         if val.present is None:
@@ -959,7 +959,8 @@ class ProgramLowering:
         found = self.pb.map_lookup_elem(bpf_map, key)
         with b.if_else(self.pb.is_null(found)) as (missing, present):
             with missing:
-                rc = self.pb.map_update_elem(bpf_map, key, self.pb.spill(delta), BPF_NOEXIST)
+                rc = self.pb.map_update_elem(bpf_map, key, self.pb.spill(delta, Spill.VALUE),
+                                              BPF_NOEXIST)
                 with b.if_then(b.icmp_signed("<", rc, i64(0)), likely=False):
                     again = self.pb.map_lookup_elem(bpf_map, key)
                     with b.if_else(self.pb.is_null(again)) as (lost, raced):
@@ -1002,7 +1003,8 @@ class ProgramLowering:
             with other:
                 with b.if_then(b.not_(used)):
                     # Claim only a key the hash map holds: a full table refuses it here.
-                    rc = pb.map_update_elem(bpf_map, key_ptr, pb.spill(i64(0)), BPF_NOEXIST)
+                    rc = pb.map_update_elem(bpf_map, key_ptr, pb.spill(i64(0), Spill.VALUE),
+                                           BPF_NOEXIST)
                     inserted = b.or_(b.icmp_signed("==", rc, i64(0)),
                                      b.icmp_signed("==", rc, i64(-EEXIST)))
                     with b.if_else(inserted) as (claim, full):

@@ -73,7 +73,7 @@ def hash_counter() -> BPFModule:
     counts = bpf.hash_map("counts", I32, I64, 10240, line=1)
     prog = bpf.program("count_getpid", "tracepoint/syscalls/sys_enter_getpid", line=2)
     prog.set_location(3)
-    prog.map_add(counts, prog.spill(tgid_of(prog), "key"), 1)
+    prog.map_add(counts, prog.spill(tgid_of(prog)), 1)
     prog.ret(0)
     return bpf
 
@@ -235,7 +235,7 @@ def test_verifier_error_names_the_script_line(load: Callable) -> None:
     t = bpf.hash_map("t", I32, I64, 16, line=1)
     prog = bpf.program("bad_prog", "tracepoint/syscalls/sys_enter_getpid", line=2)
     prog.set_location(3, 5)
-    key = prog.spill(ir.Constant(I32, 1), "key")
+    key = prog.spill(ir.Constant(I32, 1))
     prog.set_location(4, 11)
     value = prog.map_lookup_elem(t, key)  # dereferenced below without a NULL check
     prog.ir.store(prog.ir.add(prog.ir.load(value), ir.Constant(I64, 1)), value)

@@ -1,0 +1,51 @@
+"""Live: probe bodies too big for a naive lowering load and count exactly: many map
+updates (each would take stack slots of its own: 512 bytes run out at ~16), more
+than 32K instructions (LLVM's BPF backend used to abort on the far branches), and
+more strings than one 32 KB per-CPU scratch value holds."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kllvm.cli import main
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root for bpf()")
+
+GETPIDS = Path(__file__).with_name("getpids.py")
+
+
+def run(tmp_path: Path, body: str, end: str, calls: int) -> tuple[int, str]:
+    path = tmp_path / "big.kp"
+    path.write_text(f"var t = {{}}\nvar n = 0\ntrace syscalls:sys_enter_getpid {{\n{body}}}\n"
+                    f"trace_end {{ {end} }}\n")
+    out = tmp_path / "out.txt"
+    status = main(["run", "-q", "-o", str(out), str(path), "--", sys.executable,
+                   str(GETPIDS), str(calls)])
+    return status, out.read_text() if out.exists() else ""
+
+
+def test_sixty_table_updates_in_one_probe(tmp_path: Path) -> None:
+    body = "".join(f"  t[{k}] += {k}\n" for k in range(60))
+    end = "var s = 0\n  for (k, v in pairs(t)) { s = s + k * 1000 + v }\n  print(len(t), s)"
+    # 60 keys; each t[k] ends at 3k: sum(1000k + 3k) for k < 60.
+    assert run(tmp_path, body, end, 3) == (0, f"60\t{1003 * sum(range(60))}\n")
+
+
+def test_two_thousand_prints(tmp_path: Path) -> None:
+    body = "".join(f"  print({k})\n" for k in range(2000))
+    status, out = run(tmp_path, body, 'print("end")', 2)
+    assert status == 0
+    assert out == "".join(f"{k}\n" for k in range(2000)) * 2 + "end\n"
+
+
+def test_more_strings_than_one_scratch_value(tmp_path: Path) -> None:
+    # 300 strings of 128 bytes: two entries of the per-CPU scratch map.
+    body = "  t[execname] += 1\n" * 300
+    end = 'for (k, v in pairs(t)) { print(k, v) }'
+    status, out = run(tmp_path, body, end, 4)
+    comm = Path(sys.executable).name[:15]  # the kernel's comm: the exec'd file's name
+    assert (status, out) == (0, f"{comm}\t1200\n")
