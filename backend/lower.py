@@ -38,7 +38,8 @@ from kllvm.diagnostics import Span
 
 I1 = ir.IntType(1)
 RINGBUF_SIZE = 1 << 20
-SCRATCH = "kllvm_scratch"
+SCRATCH = "kllvm_scratch"  # backend.mapfail names it too
+MAX_ENTRIES = 2**32 - 1  # a map's max_entries is a u32
 # The largest value of a per-CPU map (the kernel's PCPU_MIN_UNIT_SIZE): the strings a
 # program makes are spread over as many entries of the scratch map as they need.
 SCRATCH_ENTRY_BYTES = 32 * 1024
@@ -169,6 +170,9 @@ class ModuleLowering:
             except lay.LayoutError as e:
                 raise LowerError(decl.span, f"table '{decl.name}': {e}") from None
             capacity = capacities.get(decl.site, DEFAULT_TABLE_CAPACITY)
+            if capacity > MAX_ENTRIES:
+                raise LowerError(decl.span, f"table '{decl.name}' of {capacity} entries: a "
+                                            f"kernel map holds at most {MAX_ENTRIES}")
             name = f"t{decl.site}_{re.sub(r'[^A-Za-z0-9_]', '_', decl.name)}"[:15]
             bpf_map = b.hash_map(name, self.map_type(key), self.map_type(value), capacity,
                                  percpu=decl.only_added, line=decl.span.line)

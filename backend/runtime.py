@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from backend import manifest as mf
+from backend import mapfail
 from backend.clock import realtime_offset
 from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program, possible_cpus
 from backend.ringbuf import RingBuffer
@@ -128,6 +129,9 @@ class Session:
         try:
             self.obj.load()
         except LoadError as e:
+            if e.map_failure is not None:
+                raise SessionError(mapfail.message(self.source, self.module, self.manifest,
+                                                   e.map_failure, possible_cpus())) from None
             raise SessionError(self.verifier_message(e)) from None
         self.bss: GlobalSection = self.obj.global_section(".bss")
         if mf.REALTIME_OFFSET in self.bss.variables:  # gettimeofday_* (backend.clock)
