@@ -90,6 +90,8 @@ class BPFModule:
         self.maps: dict[str, BPFMap] = {}
         self.globals: dict[str, GlobalData] = {}
         self.programs: dict[str, ProgramBuilder] = {}
+        self._passthrough: dict[str, ir.Function] = {}
+        self._passthrough_calls = 0
         self._license()
 
     def _license(self) -> None:
@@ -200,6 +202,19 @@ class BPFModule:
         self.programs[name] = prog
         return prog
 
+    def passthrough(self, ty: ir.Type) -> tuple[ir.Function, int]:
+        """`llvm.bpf.passthrough` for values of `ty` (the BPF backend drops it before
+        instruction selection, after optimisation) and a sequence number of its own for
+        each call, which keeps calls on the same value apart."""
+        mangled = "p0" if isinstance(ty, ir.PointerType) else str(ty)
+        fn = self._passthrough.get(mangled)
+        if fn is None:
+            fn = self._passthrough[mangled] = ir.Function(
+                self.module, ir.FunctionType(ty, [I32, ty]),
+                f"llvm.bpf.passthrough.{mangled}.{mangled}")
+        self._passthrough_calls += 1
+        return fn, self._passthrough_calls
+
     def llvm_ir(self) -> str:
         with self.debug.finalized():
             return str(self.module)
@@ -244,6 +259,19 @@ class ProgramBuilder:
     @property
     def ctx(self) -> ir.Argument:
         return self.function.args[0]
+
+    def opaque(self, value: ir.Value) -> ir.Value:
+        """`value`, through a call LLVM's optimiser cannot see into: it keeps LLVM from
+        rewriting code into forms the verifier refuses."""
+        fn, seq = self.bpf.passthrough(value.type)
+        return self.ir.call(fn, [ir.Constant(I32, seq), value])
+
+    def ctx_address(self, offset: int) -> ir.Value:
+        """`ctx + offset` for a helper to read from (probe_read_kernel). Made from an
+        opaque copy of ctx: were it the same value as the address of a context load at
+        that offset, LLVM could keep it in a register and load through it, which the
+        verifier refuses ("dereference of modified ctx ptr")."""
+        return self.ir.gep(self.opaque(self.ctx), [ir.Constant(I32, offset)])
 
     def set_location(self, line: int, column: int = 0) -> None:
         """Attach this source position to every instruction emitted next."""

@@ -908,7 +908,9 @@ class ProgramLowering:
         key = self.key_ptr(frame, op.key, op.error)
         found = self.pb.map_lookup_elem(bpf_map, key)
         b = self.b
-        hit = b.not_(self.pb.is_null(found))
+        # Opaque: LLVM would merge the null checks of two lookups into an OR of the two
+        # pointers (`t[a] == t[b]`), which the verifier refuses ("pointer |= pointer").
+        hit = self.pb.opaque(b.not_(self.pb.is_null(found)))
         if info.value == "str":
             ptr = self.new_string_unzeroed()
             with b.if_else(hit) as (then, otherwise):
@@ -1158,13 +1160,12 @@ class ProgramLowering:
     def copy_record(self, dst: ir.Value, fixed: int, dynamic: int) -> None:
         """The tracepoint record after its common header, into `dst` (i8*)."""
         b = self.b
-        ctx = self.pb.ctx
         if fixed:
-            self.pb.probe_read_kernel(dst, fixed, b.gep(ctx, [ir.Constant(I32, HEADER)]))
+            self.pb.probe_read_kernel(dst, fixed, self.pb.ctx_address(HEADER))
         if dynamic:
             # Apart, so that a fault past the record cannot zero the fixed fields.
             self.pb.probe_read_kernel(b.gep(dst, [i64(fixed)]), dynamic,
-                                      b.gep(ctx, [ir.Constant(I32, HEADER + fixed)]))
+                                      self.pb.ctx_address(HEADER + fixed))
 
     def arg(self, index: int, op: ops.Context) -> Val:
         group = self.spec.group
@@ -1176,8 +1177,7 @@ class ProgramLowering:
         if f.is_char_array:
             ptr = self.new_string()
             size = min(f.size, self.m.strlen - 1)
-            src = self.b.gep(self.pb.ctx, [ir.Constant(I32, f.offset)])
-            self.pb.probe_read_kernel(ptr, size, src)
+            self.pb.probe_read_kernel(ptr, size, self.pb.ctx_address(f.offset))
             return Val("str", ptr)
         return Val("int", self.ctx_int(f))
 
