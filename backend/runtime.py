@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from backend import manifest as mf
-from backend import mapfail
+from backend import mapfail, verifierlimits
 from backend.clock import realtime_offset
 from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program, possible_cpus
 from backend.ringbuf import RingBuffer
@@ -159,6 +159,8 @@ class Session:
             message = render(self.source, Diagnostic(span, text))
         else:
             message = f"{self.source.name}: error: {text}\n"
+        if (limit := verifierlimits.explain(reason)) is not None:
+            message += f"hint: {limit}\n"
         if self.options.verbose:
             message += "verifier log:\n" + error.log
         else:

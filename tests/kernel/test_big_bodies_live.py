@@ -49,3 +49,20 @@ def test_more_strings_than_one_scratch_value(tmp_path: Path) -> None:
     status, out = run(tmp_path, body, end, 4)
     comm = Path(sys.executable).name[:15]  # the kernel's comm: the exec'd file's name
     assert (status, out) == (0, f"{comm}\t1200\n")
+
+
+def test_loop_the_verifier_cannot_bound_is_a_clear_located_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, _ = run(tmp_path, "  while (n < 0) { n += 1 }\n", "print(n)", 1)
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith(f"{tmp_path / 'big.kp'}:4:3: error: the kernel's verifier rejected "
+                          "the program: The sequence of 8193 jumps is too complex.\n"
+                          "  while (n < 0) { n += 1 }\n  ^~~~~~~~~~~~~~~~~~~~~~~~\n"
+                          "hint: the verifier follows each path")
+    assert "bound the loop by a local counter and a constant" in err
+
+
+def test_loop_bounded_by_a_local_runs(tmp_path: Path) -> None:
+    body = "  var i = 0\n  while (i < 5) { i = i + 1; n += 1 }\n  for (j = 1, 3) { n += j }\n"
+    assert run(tmp_path, body, "print(n)", 3) == (0, "33\n")
