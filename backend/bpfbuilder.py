@@ -198,9 +198,20 @@ class BPFModule:
         `perf_event`, `uprobe/...`, `uretprobe/...`."""
         if name in self.programs:
             raise ValueError(f"duplicate program {name!r}")
-        prog = ProgramBuilder(self, name, section, line, ctx_name)
+        prog = ProgramBuilder(self, name, section, line, [(ctx_name, VOIDP)])
         self.programs[name] = prog
         return prog
+
+    def subprogram(self, name: str, params: list[tuple[str, ir.Type]], *,
+                   line: int = 0) -> ProgramBuilder:
+        """A static BPF function in `.text`, called from programs (libbpf copies it into
+        each); never inlined, so that code repeated at many call sites is made once.
+        Parameters are pointers or i64; it returns an i32."""
+        if name in self.programs:
+            raise ValueError(f"duplicate function {name!r}")
+        sub = ProgramBuilder(self, name, ".text", line, params, static=True)
+        self.programs[name] = sub
+        return sub
 
     def passthrough(self, ty: ir.Type) -> tuple[ir.Function, int]:
         """`llvm.bpf.passthrough` for values of `ty` (the BPF backend drops it before
@@ -230,20 +241,26 @@ class ProgramBuilder:
     """
 
     def __init__(self, bpf: BPFModule, name: str, section: str, line: int,
-                 ctx_name: str) -> None:
+                 params: list[tuple[str, ir.Type]], static: bool = False) -> None:
         self.bpf = bpf
         self.name = name
         self.section = section
-        fnty = ir.FunctionType(I32, [VOIDP])
+        fnty = ir.FunctionType(I32, [t for _, t in params])
         self.function = ir.Function(bpf.module, fnty, name)
         self.function.section = section
         # Without nounwind LLVM emits an .eh_frame section.
         self.function.attributes.add("nounwind")
-        self.function.args[0].name = ctx_name
+        if static:
+            self.function.linkage = "internal"
+            self.function.attributes.add("noinline")
+        for arg, (param, _) in zip(self.function.args, params, strict=True):
+            arg.name = param
         debug = bpf.debug
+        long = debug.basic_type("long", 64, True)
         self.subprogram = debug.subprogram(
             self.function, line, debug.basic_type("int", 32, True),
-            [(ctx_name, debug.void_ptr)],
+            [(param, debug.void_ptr if isinstance(t, ir.PointerType) else long)
+             for param, t in params], static,
         )
         # Allocas live in an entry block of their own, ahead of its branch to the
         # body: an alloca anywhere else is a dynamic stack allocation, which the
