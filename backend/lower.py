@@ -26,7 +26,14 @@ from backend import layout as lay
 from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder, Spill
-from backend.events import COMMON_PID, EventGroup, ProbeEvents, TracepointCatalog
+from backend.events import (
+    COMMON_PID,
+    EventGroup,
+    ProbeEvents,
+    TracepointCatalog,
+    context_names,
+    kernel_reach,
+)
 from backend.helpers import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST, I8, I32, I64, VOIDP, Helper
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
@@ -257,10 +264,16 @@ class ModuleLowering:
             self.literals[text] = found
         return found
 
-    def string_slots(self, function: str, seen: tuple[str, ...] = ()) -> int:
-        """How many strings `function` (and the functions it calls, inlined) makes at run
-        time in the scratch map, one per op that makes one (`new_string`); string
-        constants live in `.rodata`."""
+    def uses_execname(self, function: str) -> bool:
+        return "execname" in context_names(self.module, kernel_reach(self.module, function))
+
+    def string_slots(self, function: str) -> int:
+        """How many strings a probe's `function` (and the functions it calls, inlined)
+        makes at run time in the scratch map: one per op that makes one (`new_string`),
+        and one for execname, read once per event; string constants live in `.rodata`."""
+        return self._string_ops(function) + self.uses_execname(function)
+
+    def _string_ops(self, function: str, seen: tuple[str, ...] = ()) -> int:
         count = 0
         for block in self.module.functions[function].blocks:
             for op in block.ops:
@@ -270,7 +283,7 @@ class ModuleLowering:
                 elif isinstance(op, ops.Call):
                     callee = strip_opt(op.callee.type)
                     if isinstance(callee, FuncT) and callee.function not in seen:
-                        count += self.string_slots(callee.function, (*seen, function))
+                        count += self._string_ops(callee.function, (*seen, function))
         return count
 
     @property
@@ -342,7 +355,8 @@ def _makes_string(op: ops.TableGet | ops.LoadCell | ops.Context) -> bool:
     kind = type_kind(op.dest.type)
     if isinstance(kind, Static) or kind[0] != "str":
         return False
-    return not (isinstance(op, ops.Context) and op.name == "probename")
+    # probename is in `.rodata`; execname has one string per program (`string_slots`).
+    return not (isinstance(op, ops.Context) and op.name in ("probename", "execname"))
 
 
 def names_table(names: list[str], strlen: int) -> ir.Constant:
@@ -424,6 +438,11 @@ class ProgramLowering:
             if self.m.null_checks:
                 self.return_if(self.pb.is_null(scratch))
             self.scratch.append(b.bitcast(scratch, VOIDP))
+        # execname cannot change during an event: one copy serves every use.
+        self.execname: ir.Value | None = None
+        if self.m.uses_execname(self.spec.probe.decl.function):
+            self.execname = self.new_string()
+            self.pb.get_current_comm(self.execname, 16)
 
     def match_syscall(self, table: dict[int, int]) -> ir.Value:
         """A raw_syscalls program returns unless the record's syscall number (`long id`
@@ -1144,9 +1163,8 @@ class ProgramLowering:
             case "cpu":
                 val = Val("int", b.and_(pb.get_smp_processor_id(), i64(0xFFFFFFFF)))
             case "execname":
-                ptr = self.new_string()
-                pb.get_current_comm(ptr, 16)
-                val = Val("str", ptr)
+                assert self.execname is not None, "uses_execname missed it"
+                val = Val("str", self.execname)
             case "probename":
                 val = Val("str", self.probename())
             case "argstr":
