@@ -9,7 +9,7 @@ ordinary arithmetic and control flow. Helper ids appear nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 from llvmlite import ir
 
@@ -69,6 +69,14 @@ class GlobalData:
 KeyOrSize = ir.Type | int
 
 
+class Spill(Enum):
+    """The stack slots that hold values for helpers taking pointers: a map key and a map
+    value can be needed by the same call, so they never share a slot."""
+
+    KEY = "key"
+    VALUE = "value"
+
+
 class BPFModule:
     """A BPF object in the making. Print it with `llvm_ir()` (or hand it to
     `codegen`), not `str(self.module)`: that would lack the argument names the
@@ -83,6 +91,8 @@ class BPFModule:
         self.maps: dict[str, BPFMap] = {}
         self.globals: dict[str, GlobalData] = {}
         self.programs: dict[str, ProgramBuilder] = {}
+        self._passthrough: dict[str, ir.Function] = {}
+        self._passthrough_calls = 0
         self._license()
 
     def _license(self) -> None:
@@ -189,9 +199,33 @@ class BPFModule:
         `perf_event`, `uprobe/...`, `uretprobe/...`."""
         if name in self.programs:
             raise ValueError(f"duplicate program {name!r}")
-        prog = ProgramBuilder(self, name, section, line, ctx_name)
+        prog = ProgramBuilder(self, name, section, line, [(ctx_name, VOIDP)])
         self.programs[name] = prog
         return prog
+
+    def subprogram(self, name: str, params: list[tuple[str, ir.Type]], *,
+                   line: int = 0) -> ProgramBuilder:
+        """A static BPF function in `.text`, called from programs (libbpf copies it into
+        each); never inlined, so that code repeated at many call sites is made once.
+        Parameters are pointers or i64; it returns an i32."""
+        if name in self.programs:
+            raise ValueError(f"duplicate function {name!r}")
+        sub = ProgramBuilder(self, name, ".text", line, params, static=True)
+        self.programs[name] = sub
+        return sub
+
+    def passthrough(self, ty: ir.Type) -> tuple[ir.Function, int]:
+        """`llvm.bpf.passthrough` for values of `ty` (the BPF backend drops it before
+        instruction selection, after optimisation) and a sequence number of its own for
+        each call, which keeps calls on the same value apart."""
+        mangled = "p0" if isinstance(ty, ir.PointerType) else str(ty)
+        fn = self._passthrough.get(mangled)
+        if fn is None:
+            fn = self._passthrough[mangled] = ir.Function(
+                self.module, ir.FunctionType(ty, [I32, ty]),
+                f"llvm.bpf.passthrough.{mangled}.{mangled}")
+        self._passthrough_calls += 1
+        return fn, self._passthrough_calls
 
     def llvm_ir(self) -> str:
         with self.debug.finalized():
@@ -208,20 +242,26 @@ class ProgramBuilder:
     """
 
     def __init__(self, bpf: BPFModule, name: str, section: str, line: int,
-                 ctx_name: str) -> None:
+                 params: list[tuple[str, ir.Type]], static: bool = False) -> None:
         self.bpf = bpf
         self.name = name
         self.section = section
-        fnty = ir.FunctionType(I32, [VOIDP])
+        fnty = ir.FunctionType(I32, [t for _, t in params])
         self.function = ir.Function(bpf.module, fnty, name)
         self.function.section = section
         # Without nounwind LLVM emits an .eh_frame section.
         self.function.attributes.add("nounwind")
-        self.function.args[0].name = ctx_name
+        if static:
+            self.function.linkage = "internal"
+            self.function.attributes.add("noinline")
+        for arg, (param, _) in zip(self.function.args, params, strict=True):
+            arg.name = param
         debug = bpf.debug
+        long = debug.basic_type("long", 64, True)
         self.subprogram = debug.subprogram(
             self.function, line, debug.basic_type("int", 32, True),
-            [(ctx_name, debug.void_ptr)],
+            [(param, debug.void_ptr if isinstance(t, ir.PointerType) else long)
+             for param, t in params], static,
         )
         # Allocas live in an entry block of their own, ahead of its branch to the
         # body: an alloca anywhere else is a dynamic stack allocation, which the
@@ -230,12 +270,26 @@ class ProgramBuilder:
         body = self.function.append_basic_block("body")
         self._allocas = ir.IRBuilder(entry)
         self._allocas.position_before(self._allocas.branch(body))
+        self._spills: dict[tuple[Spill, str], ir.AllocaInstr] = {}
         self.ir = ir.IRBuilder(body)
         self.set_location(line)
 
     @property
     def ctx(self) -> ir.Argument:
         return self.function.args[0]
+
+    def opaque(self, value: ir.Value) -> ir.Value:
+        """`value`, through a call LLVM's optimiser cannot see into: it keeps LLVM from
+        rewriting code into forms the verifier refuses."""
+        fn, seq = self.bpf.passthrough(value.type)
+        return self.ir.call(fn, [ir.Constant(I32, seq), value])
+
+    def ctx_address(self, offset: int) -> ir.Value:
+        """`ctx + offset` for a helper to read from (probe_read_kernel). Made from an
+        opaque copy of ctx: were it the same value as the address of a context load at
+        that offset, LLVM could keep it in a register and load through it, which the
+        verifier refuses ("dereference of modified ctx ptr")."""
+        return self.ir.gep(self.opaque(self.ctx), [ir.Constant(I32, offset)])
 
     def set_location(self, line: int, column: int = 0) -> None:
         """Attach this source position to every instruction emitted next."""
@@ -246,9 +300,15 @@ class ProgramBuilder:
     def alloca(self, ty: ir.Type, name: str = "") -> ir.AllocaInstr:
         return self._allocas.alloca(ty, name=name)
 
-    def spill(self, value: ir.Value, name: str = "") -> ir.AllocaInstr:
-        """A stack slot holding `value`, for helpers that take pointers."""
-        slot = self.alloca(value.type, name)
+    def spill(self, value: ir.Value, role: Spill = Spill.KEY) -> ir.AllocaInstr:
+        """A stack slot holding `value`, for helpers that take pointers; valid until the
+        next spill of the same role and type. Slots are shared because LLVM gives every
+        address-taken alloca a stack slot of its own (there are no lifetime markers):
+        a body of a few dozen `t[k] += 1` would outgrow the 512-byte BPF stack."""
+        key = (role, str(value.type))
+        slot = self._spills.get(key)
+        if slot is None:
+            slot = self._spills[key] = self.alloca(value.type, role.value)
         self.ir.store(value, slot)
         return slot
 
@@ -319,8 +379,7 @@ class ProgramBuilder:
         slot = self.alloca(found.type, "slot")
         self.ir.store(found, slot)
         with self.ir.if_then(self.is_null(found), likely=False):
-            zero = self.alloca(value_type, "zero")
-            self.ir.store(ir.Constant(value_type, 0), zero)
+            zero = self.spill(ir.Constant(value_type, 0), Spill.VALUE)
             self.map_update_elem(bpf_map, key_ptr, zero, BPF_NOEXIST)
             self.ir.store(self.map_lookup_elem(bpf_map, key_ptr), slot)
         ptr = self.ir.load(slot)

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from backend.bpfbuilder import BPFModule
 
 OPT_LEVEL = 2
+# BPF ISA v4 (kernel 6.6+): its `gotol` has a 32-bit offset. Under v3 a body of more
+# than 32K instructions makes LLVM abort the whole process ("Branch target out of insn
+# range"); v4 turns a far branch into a short one around a `gotol`.
+CPU = "v4"
 
 
 @functools.cache
@@ -28,7 +32,8 @@ def target_machine() -> llvm.TargetMachine:
     llvm.initialize_all_targets()
     llvm.initialize_all_asmprinters()
     target = llvm.Target.from_triple(bpftarget.TRIPLE)
-    return target.create_target_machine(opt=OPT_LEVEL, codemodel="default", reloc="static")
+    return target.create_target_machine(cpu=CPU, opt=OPT_LEVEL, codemodel="default",
+                                        reloc="static")
 
 
 def _optimized(module: ir.Module | BPFModule | str) -> llvm.ModuleRef:

@@ -210,7 +210,7 @@ class DebugInfo:
     # -- functions and locations --------------------------------------------
 
     def subprogram(self, fn: ir.Function, line: int, ret: DIValue,
-                   args: Sequence[tuple[str, DIValue]]) -> DIValue:
+                   args: Sequence[tuple[str, DIValue]], static: bool = False) -> DIValue:
         """A DISubprogram with named arguments.
 
         The kernel rejects a FUNC_PROTO with unnamed parameters (and libbpf then
@@ -233,7 +233,10 @@ class DebugInfo:
                 "type": fn_type,
                 "scopeLine": line,
                 "flags": ir.DIToken("DIFlagPrototyped"),
-                "spFlags": ir.DIToken("DISPFlagDefinition | DISPFlagOptimized"),
+                # A static function's BTF says so; the verifier then checks its
+                # arguments at each call like the caller's own code, not by their types.
+                "spFlags": ir.DIToken(("DISPFlagLocalToUnit | " if static else "")
+                                     + "DISPFlagDefinition | DISPFlagOptimized"),
                 "unit": self.unit,
             },
             is_distinct=True,

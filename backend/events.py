@@ -16,12 +16,13 @@ whose program looks the syscall number up in a table of the matched syscalls (se
 read the same bytes either way.
 
 A probe body that reads nothing of the tracepoint record (no argN, no argstr, no
-`/filter/` on fields) needs only the tracepoint to fire: its kernel events are served
-from raw tracepoints of the same names (`EventGroup.raw_tracepoints`), with the cookie
-naming the event. Besides skipping the record, which the kernel otherwise builds for
-every hit, a raw tracepoint detaches without a grace period: `trace *:* { ... }` stops
-in well under a second instead of ~90 s. Events made at run time (kprobe, uprobe and
-synthetic events in tracefs) have no raw tracepoint and stay perf-event tracepoints.
+`/filter/` on fields other than `common_pid`, which is the current thread's id) needs
+only the tracepoint to fire: its kernel events are served from raw tracepoints of the
+same names (`EventGroup.raw_tracepoints`), with the cookie naming the event. Besides
+skipping the record, which the kernel otherwise builds for every hit, a raw tracepoint
+detaches without a grace period: `trace *:* { ... }` stops in well under a second instead
+of ~90 s. Events made at run time (kprobe, uprobe and synthetic events in tracefs) have
+no raw tracepoint and stay perf-event tracepoints.
 
 Kernel and user function probes (`probe:func`, `probe:/path:sym`) have no tracepoint
 record: their programs get the probed task's registers (`struct pt_regs`). Each such
@@ -110,6 +111,29 @@ def filter_fields(node: Filter | None) -> list[FilterCompare]:
         case FilterAnd(left=a, right=b) | FilterOr(left=a, right=b):
             return filter_fields(a) + filter_fields(b)
     raise TypeError(node)
+
+
+# The filter field every event has that a program can read: the thread id of the task
+# that emitted the event (`current`), as the kernel stores it in the record's header. The
+# header itself is unreadable: before a tracepoint program runs, the kernel overwrites its
+# first 8 bytes (common_type, common_flags, common_preempt_count, common_pid) with a
+# `struct pt_regs *` (perf_trace_run_bpf_submit), and raw tracepoints have no record.
+COMMON_PID = "common_pid"
+
+
+def record_compares(compares: list[FilterCompare]) -> list[FilterCompare]:
+    """The comparisons that read the record; `common_pid` is read from the current task,
+    and the other `common_*` header fields are refused (see `COMMON_PID`)."""
+    for compare in compares:
+        if compare.field == COMMON_PID and isinstance(compare.value, str):
+            raise ProviderError(compare.span, "common_pid is a number (the thread id): "
+                                              "compare it with a number")
+        if compare.field.startswith("common_") and compare.field != COMMON_PID:
+            raise ProviderError(compare.span, (
+                f"'{compare.field}' cannot be read by a BPF program: the kernel overwrites "
+                "the record's common header before the program runs; of the common fields "
+                "only common_pid (the thread id) can be filtered on"))
+    return [c for c in compares if not c.field.startswith("common_")]
 
 
 def arg_field(fmt: EventFormat, index: int) -> Field | None:
@@ -241,7 +265,7 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
                                                "probes: this event has no tracepoint record "
                                                "to print")
         indices = [i for i in arg_indices(names) if i < MAX_ARG]
-        compares = filter_fields(eventdef.filter)
+        compares = record_compares(filter_fields(eventdef.filter))
         first_type: dict[int, tuple[Type, str]] = {}
         for spec in eventdef.specs:
             assert isinstance(spec, KprobeSpec | UprobeSpec)
@@ -272,7 +296,7 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
     events = _tracepoint_events(eventdef, catalog)
     names = context_names(module, kernel_reach(module, decl.function))
     indices = [i for i in arg_indices(names) if i < MAX_ARG]
-    compares = filter_fields(eventdef.filter)
+    compares = record_compares(filter_fields(eventdef.filter))
     result = ProbeEvents(decl, "tracepoint")
     needs_format = bool(indices or compares)
     described: list[Described] = []
@@ -323,7 +347,7 @@ def _raw_key(f: Field | None, raw: str) -> tuple[object, ...] | None:
     if f is None:
         return None
     inside = f.offset + f.size <= RAW_RECORD_END[raw] and (
-        f.offset < 8 or (f.offset == 8 and f.name == "__syscall_nr") or
+        (f.offset == 8 and f.name == "__syscall_nr") or
         (f.offset >= 16 and f.size == 8))
     if not inside or f.is_array or f.data_loc:
         return ("bad",)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes as ct
+import errno
 import functools
 import logging
 import mmap
 import os
 import platform
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -211,6 +213,23 @@ def _router() -> _PrintRouter:
     return _PrintRouter()
 
 
+# libbpf's report of a map the kernel refused to create, with the negative errno.
+_MAP_FAILED = re.compile(r"map '(?P<map>[^']+)': failed to create: .*\((?P<rc>-\d+)\)")
+
+
+@dataclass(frozen=True)
+class MapFailure:
+    """The kernel refused to create a map while loading: its name and the errno."""
+
+    map: str
+    error: int  # a positive errno: E2BIG, ENOMEM, EINVAL, ...
+
+    @property
+    def reason(self) -> str:
+        name = errno.errorcode.get(self.error, str(self.error))
+        return f"{os.strerror(self.error)} ({name})"
+
+
 _LOG_BEGIN = "-- BEGIN PROG LOAD LOG --\n"
 _LOG_END = "-- END PROG LOAD LOG --"
 
@@ -220,11 +239,14 @@ class LoadError(Exception):
     program was rejected, otherwise libbpf's warnings; `messages` is all of
     libbpf's output for the load."""
 
-    def __init__(self, summary: str, log: str, messages: list[LibbpfMessage]) -> None:
+    def __init__(self, summary: str, log: str, messages: list[LibbpfMessage],
+                 map_failure: MapFailure | None = None) -> None:
         super().__init__(summary)
         self.summary = summary
         self.log = log
         self.messages = messages
+        # Set when no program was rejected: the kernel refused a map.
+        self.map_failure = map_failure
 
     def __str__(self) -> str:
         tail = self.log.rstrip().splitlines()[-12:]
@@ -241,7 +263,10 @@ class LoadError(Exception):
         else:
             log_text = text
         summary = next((w.strip() for w in warnings if "failed" in w), what)
-        return cls(summary, log_text, messages)
+        failed = None if begin >= 0 else next(
+            (m for m in map(_MAP_FAILED.search, warnings) if m is not None), None)
+        failure = None if failed is None else MapFailure(failed["map"], -int(failed["rc"]))
+        return cls(summary, log_text, messages, failure)
 
 
 class AttachError(OSError):

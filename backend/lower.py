@@ -26,8 +26,15 @@ from backend import layout as lay
 from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
 from backend.bpfabi import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST
-from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder
-from backend.events import EventGroup, ProbeEvents, TracepointCatalog
+from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder, Spill
+from backend.events import (
+    COMMON_PID,
+    EventGroup,
+    ProbeEvents,
+    TracepointCatalog,
+    context_names,
+    kernel_reach,
+)
 from backend.helpers import I8, I32, I64, VOIDP, Helper
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
@@ -39,9 +46,11 @@ from ir.values import DEFAULT_TABLE_CAPACITY
 
 I1 = ir.IntType(1)
 RINGBUF_SIZE = 1 << 20
-SCRATCH = "kllvm_scratch"
-STRING_OPS = (ops.TableGet, ops.Context, ops.CallBuiltin)
-COMMON_PID_OFFSET = 4
+SCRATCH = "kllvm_scratch"  # backend.mapfail names it too
+MAX_ENTRIES = 2**32 - 1  # a map's max_entries is a u32
+# The largest value of a per-CPU map (the kernel's PCPU_MIN_UNIT_SIZE): the strings a
+# program makes are spread over as many entries of the scratch map as they need.
+SCRATCH_ENTRY_BYTES = 32 * 1024
 TIME_UNITS = {"gettimeofday_ns": 1, "gettimeofday_us": 1_000, "gettimeofday_ms": 1_000_000,
               "gettimeofday_s": 1_000_000_000}
 
@@ -145,6 +154,7 @@ class ModuleLowering:
         self.globals: dict[str, tuple[mf.GlobalInfo, GlobalData, GlobalData | None]] = {}
         self.fault_index: dict[tuple[int, str, bool], int] = {}
         self.print_index: dict[tuple[str, str, tuple[str, ...]], int] = {}
+        self.adders: dict[int, ir.Function] = {}  # by table site (make_adder)
         self._declare_runtime()
 
     # -- declarations
@@ -169,6 +179,9 @@ class ModuleLowering:
             except lay.LayoutError as e:
                 raise LowerError(decl.span, f"table '{decl.name}': {e}") from None
             capacity = capacities.get(decl.site, DEFAULT_TABLE_CAPACITY)
+            if capacity > MAX_ENTRIES:
+                raise LowerError(decl.span, f"table '{decl.name}' of {capacity} entries: a "
+                                            f"kernel map holds at most {MAX_ENTRIES}")
             name = f"t{decl.site}_{re.sub(r'[^A-Za-z0-9_]', '_', decl.name)}"[:15]
             bpf_map = b.hash_map(name, self.map_type(key), self.map_type(value), capacity,
                                  percpu=decl.only_added, line=decl.span.line)
@@ -184,10 +197,12 @@ class ModuleLowering:
             self.tables[decl.site] = (bpf_map, info)
         for decl in self.module.globals:
             self._declare_global(decl)
-        slots = max((self._string_slots(p.function) for p in self.module.probes
+        slots = max((self.string_slots(p.function) for p in self.module.probes
                      if p.kind in ("trace", "profile")), default=0)
-        self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, max(slots, 1) * self.strlen), 1,
-                                   percpu=True)
+        self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen
+        entries = max(1, -(-slots // self.strings_per_entry))
+        size = min(max(slots, 1), self.strings_per_entry) * self.strlen
+        self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, size), entries, percpu=True)
         self.empty = self.literal(b"")
 
     def _variable_names(self) -> dict[int, str]:
@@ -250,33 +265,26 @@ class ModuleLowering:
             self.literals[text] = found
         return found
 
-    def makes_strings(self, function: str, seen: tuple[str, ...] = ()) -> bool:
-        """Whether `function` (or a function it calls) makes a string at run time, which
-        needs the scratch map; string constants live in `.rodata`."""
-        for block in self.module.functions[function].blocks:
-            for op in block.ops:
-                dest = getattr(op, "dest", None)
-                if isinstance(dest, ops.Register):
-                    kind = type_kind(dest.type)
-                    if not isinstance(kind, Static) and kind[0] == "str":
-                        return True
-                if isinstance(op, ops.Call):
-                    callee = strip_opt(op.callee.type)
-                    if isinstance(callee, FuncT) and callee.function not in seen \
-                            and self.makes_strings(callee.function, (*seen, function)):
-                        return True
-        return False
+    def uses_execname(self, function: str) -> bool:
+        return "execname" in context_names(self.module, kernel_reach(self.module, function))
 
-    def _string_slots(self, function: str, seen: tuple[str, ...] = ()) -> int:
+    def string_slots(self, function: str) -> int:
+        """How many strings a probe's `function` (and the functions it calls, inlined)
+        makes at run time in the scratch map: one per op that makes one (`new_string`),
+        and one for execname, read once per event; string constants live in `.rodata`."""
+        return self._string_ops(function) + self.uses_execname(function)
+
+    def _string_ops(self, function: str, seen: tuple[str, ...] = ()) -> int:
         count = 0
         for block in self.module.functions[function].blocks:
             for op in block.ops:
-                if isinstance(op, STRING_OPS):
+                if isinstance(op, ops.TableGet | ops.LoadCell | ops.Context) \
+                        and _makes_string(op):
                     count += 1
                 elif isinstance(op, ops.Call):
                     callee = strip_opt(op.callee.type)
                     if isinstance(callee, FuncT) and callee.function not in seen:
-                        count += self._string_slots(callee.function, (*seen, function))
+                        count += self._string_ops(callee.function, (*seen, function))
         return count
 
     @property
@@ -341,6 +349,15 @@ class ModuleLowering:
 
 
 _QUOTED = frozenset(b'"\\')  # printable, yet escaped in LLVM's c"..." strings
+
+
+def _makes_string(op: ops.TableGet | ops.LoadCell | ops.Context) -> bool:
+    """Whether lowering `op` takes a string of the scratch map (`new_string`)."""
+    kind = type_kind(op.dest.type)
+    if isinstance(kind, Static) or kind[0] != "str":
+        return False
+    # probename is in `.rodata`; execname has one string per program (`string_slots`).
+    return not (isinstance(op, ops.Context) and op.name in ("probename", "execname"))
 
 
 def names_table(names: list[str], strlen: int) -> ir.Constant:
@@ -413,13 +430,20 @@ class ProgramLowering:
         eventdef = self.spec.probe.decl.eventdef
         if self.spec.group is not None and eventdef is not None and eventdef.filter:
             self.return_if(b.not_(self.filter(eventdef.filter)))
-        self.scratch: ir.Value | None = None
-        if self.m.makes_strings(self.spec.probe.decl.function):
+        # One scratch entry per SCRATCH_ENTRY_BYTES of the strings this program makes.
+        self.scratch: list[ir.Value] = []
+        slots = self.m.string_slots(self.spec.probe.decl.function)
+        for entry in range(-(-slots // self.m.strings_per_entry)):
             scratch = self.pb.map_lookup_elem(self.m.scratch,
-                                              self.pb.spill(ir.Constant(I32, 0)))
+                                              self.pb.spill(ir.Constant(I32, entry)))
             if self.m.null_checks:
                 self.return_if(self.pb.is_null(scratch))
-            self.scratch = b.bitcast(scratch, VOIDP)
+            self.scratch.append(b.bitcast(scratch, VOIDP))
+        # execname cannot change during an event: one copy serves every use.
+        self.execname: ir.Value | None = None
+        if self.m.uses_execname(self.spec.probe.decl.function):
+            self.execname = self.new_string()
+            self.pb.get_current_comm(self.execname, 16)
 
     def match_syscall(self, table: dict[int, int]) -> ir.Value:
         """A raw_syscalls program returns unless the record's syscall number (`long id`
@@ -453,6 +477,11 @@ class ProgramLowering:
                 return b.and_(self.filter(left), self.filter(right))
             case FilterOr(left=left, right=right):
                 return b.or_(self.filter(left), self.filter(right))
+            case FilterCompare(field=name, op=op, value=int(value)) if name == COMMON_PID:
+                # The record's copy is overwritten (see events.COMMON_PID); the task
+                # that emits an event is the current one, whose thread id it held.
+                tid = b.and_(self.pid_tgid, i64(0xFFFFFFFF))
+                return b.icmp_signed(op, tid, i64(value))
             case FilterCompare():
                 group = self.spec.group
                 assert group is not None
@@ -463,9 +492,7 @@ class ProgramLowering:
                         or f.size not in (1, 2, 4, 8):
                     raise LowerError(node.span, f"field '{f.name}' ({f.type}) cannot be "
                                                 f"compared with {node.value!r}")
-                value = self.ctx_int(f)
-                pred = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-                return b.icmp_signed(pred[node.op], value, i64(node.value))
+                return b.icmp_signed(node.op, self.ctx_int(f), i64(node.value))
         raise TypeError(node)
 
     def filter_string(self, f: Field, node: FilterCompare) -> ir.Value:
@@ -492,12 +519,6 @@ class ProgramLowering:
         ty = ir.IntType(f.size * 8)
         ptr = self.b.bitcast(self.b.gep(self.pb.ctx, [ir.Constant(I32, f.offset)]),
                              ty.as_pointer())
-        if f.offset < 8:
-            # The verifier refuses direct loads from the common header (the first 8
-            # bytes of a tracepoint record); copy it instead.
-            slot = self.pb.alloca(ty, f.name)
-            self.pb.probe_read_kernel(slot, f.size, ptr)
-            ptr = slot
         value = self.b.load(ptr)
         if f.size == 8:
             return value
@@ -649,10 +670,7 @@ class ProgramLowering:
     # -- strings
 
     def new_string(self) -> ir.Value:
-        offset = self.next_slot * self.m.strlen
-        self.next_slot += 1
-        assert self.scratch is not None, "makes_strings missed a string"
-        ptr = self.b.gep(self.scratch, [i64(offset)])
+        ptr = self.new_string_unzeroed()
         self.zero_string(ptr)
         return ptr
 
@@ -853,10 +871,11 @@ class ProgramLowering:
             self.write(frame, op.dest, Val(info.layout, b.load(value.var), flag))
 
     def new_string_unzeroed(self) -> ir.Value:
-        offset = self.next_slot * self.m.strlen
+        """The next string of the scratch map; `string_slots` counted it."""
+        entry, index = divmod(self.next_slot, self.m.strings_per_entry)
         self.next_slot += 1
-        assert self.scratch is not None, "makes_strings missed a string"
-        return self.b.gep(self.scratch, [i64(offset)])
+        assert entry < len(self.scratch), "string_slots missed a string"
+        return self.b.gep(self.scratch[entry], [i64(index * self.m.strlen)])
 
     def store_cell(self, frame: Frame, op: ops.StoreCell) -> None:
         info, value, present = self.global_of(frame, op.cell)
@@ -910,7 +929,9 @@ class ProgramLowering:
         key = self.key_ptr(frame, op.key, op.error)
         found = self.pb.map_lookup_elem(bpf_map, key)
         b = self.b
-        hit = b.not_(self.pb.is_null(found))
+        # Opaque: LLVM would merge the null checks of two lookups into an OR of the two
+        # pointers (`t[a] == t[b]`), which the verifier refuses ("pointer |= pointer").
+        hit = self.pb.opaque(b.not_(self.pb.is_null(found)))
         if info.value == "str":
             ptr = self.new_string_unzeroed()
             with b.if_else(hit) as (then, otherwise):
@@ -940,7 +961,7 @@ class ProgramLowering:
             if val.kind == "str":
                 ptr = val.value
             else:
-                ptr = self.pb.spill(val.value)
+                ptr = self.pb.spill(val.value, Spill.VALUE)
             self.count_drop(info, self.pb.map_update_elem(bpf_map, key, ptr, 0))
 
         if val.present is None:
@@ -956,6 +977,32 @@ class ProgramLowering:
         bpf_map, info = self.table(frame, op.table, op.span)
         key = self.key_ptr(frame, op.key, op.error)
         delta = self.number(self.read(frame, op.delta), op.error, interp.ADD_NON_NUMBER, True)
+        adder = self.m.adders.get(info.site)
+        if adder is None:
+            adder = self.m.adders[info.site] = self.make_adder(bpf_map, info)
+        self.b.call(adder, [self.b.bitcast(key, VOIDP), delta])
+
+    def make_adder(self, bpf_map: BPFMap, info: mf.TableInfo) -> ir.Function:
+        """`t[key] += delta` for one table as a BPF function of its own, which every
+        `+=` on the table calls: inlined, its ~50 instructions at each of thousands of
+        sites made LLVM's compile time grow faster than the script."""
+        sub = self.m.bpf.subprogram(f"add_{bpf_map.spec.name}", [("key", VOIDP),
+                                                                  ("delta", I64)],
+                                    line=info.line)
+        saved = self.pb, self.b
+        self.pb, self.b = sub, sub.ir
+        try:
+            key, delta = sub.function.args
+            if info.key != "str":
+                key = self.b.bitcast(key, I64.as_pointer())
+            self.add_body(bpf_map, info, key, delta)
+            sub.ret(0)
+        finally:
+            self.pb, self.b = saved
+        return sub.function
+
+    def add_body(self, bpf_map: BPFMap, info: mf.TableInfo, key: ir.Value,
+                 delta: ir.Value) -> None:
         b = self.b
         done = self.pb.function.append_basic_block("added")
         if info.slots is not None:
@@ -965,7 +1012,8 @@ class ProgramLowering:
         found = self.pb.map_lookup_elem(bpf_map, key)
         with b.if_else(self.pb.is_null(found)) as (missing, present):
             with missing:
-                rc = self.pb.map_update_elem(bpf_map, key, self.pb.spill(delta), BPF_NOEXIST)
+                rc = self.pb.map_update_elem(bpf_map, key, self.pb.spill(delta, Spill.VALUE),
+                                              BPF_NOEXIST)
                 with b.if_then(b.icmp_signed("<", rc, i64(0)), likely=False):
                     again = self.pb.map_lookup_elem(bpf_map, key)
                     with b.if_else(self.pb.is_null(again)) as (lost, raced):
@@ -1008,7 +1056,8 @@ class ProgramLowering:
             with other:
                 with b.if_then(b.not_(used)):
                     # Claim only a key the hash map holds: a full table refuses it here.
-                    rc = pb.map_update_elem(bpf_map, key_ptr, pb.spill(i64(0)), BPF_NOEXIST)
+                    rc = pb.map_update_elem(bpf_map, key_ptr, pb.spill(i64(0), Spill.VALUE),
+                                           BPF_NOEXIST)
                     inserted = b.or_(b.icmp_signed("==", rc, i64(0)),
                                      b.icmp_signed("==", rc, i64(-EEXIST)))
                     with b.if_else(inserted) as (claim, full):
@@ -1115,9 +1164,8 @@ class ProgramLowering:
             case "cpu":
                 val = Val("int", b.and_(pb.get_smp_processor_id(), i64(0xFFFFFFFF)))
             case "execname":
-                ptr = self.new_string()
-                pb.get_current_comm(ptr, 16)
-                val = Val("str", ptr)
+                assert self.execname is not None, "uses_execname missed it"
+                val = Val("str", self.execname)
             case "probename":
                 val = Val("str", self.probename())
             case "argstr":
@@ -1158,13 +1206,12 @@ class ProgramLowering:
     def copy_record(self, dst: ir.Value, fixed: int, dynamic: int) -> None:
         """The tracepoint record after its common header, into `dst` (i8*)."""
         b = self.b
-        ctx = self.pb.ctx
         if fixed:
-            self.pb.probe_read_kernel(dst, fixed, b.gep(ctx, [ir.Constant(I32, HEADER)]))
+            self.pb.probe_read_kernel(dst, fixed, self.pb.ctx_address(HEADER))
         if dynamic:
             # Apart, so that a fault past the record cannot zero the fixed fields.
             self.pb.probe_read_kernel(b.gep(dst, [i64(fixed)]), dynamic,
-                                      b.gep(ctx, [ir.Constant(I32, HEADER + fixed)]))
+                                      self.pb.ctx_address(HEADER + fixed))
 
     def arg(self, index: int, op: ops.Context) -> Val:
         group = self.spec.group
@@ -1176,8 +1223,7 @@ class ProgramLowering:
         if f.is_char_array:
             ptr = self.new_string()
             size = min(f.size, self.m.strlen - 1)
-            src = self.b.gep(self.pb.ctx, [ir.Constant(I32, f.offset)])
-            self.pb.probe_read_kernel(ptr, size, src)
+            self.pb.probe_read_kernel(ptr, size, self.pb.ctx_address(f.offset))
             return Val("str", ptr)
         return Val("int", self.ctx_int(f))
 

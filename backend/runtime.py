@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from backend import manifest as mf
+from backend import mapfail, verifierlimits
 from backend.clock import realtime_offset
 from backend.command import STOP_SIGNALS, CommandError, TracedCommand, check_runnable
 from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program, possible_cpus
@@ -131,6 +132,9 @@ class Session:
         try:
             self.obj.load()
         except LoadError as e:
+            if e.map_failure is not None:
+                raise SessionError(mapfail.message(self.source, self.module, self.manifest,
+                                                   e.map_failure, possible_cpus())) from None
             raise SessionError(self.verifier_message(e)) from None
         self.bss: GlobalSection = self.obj.global_section(".bss")
         if mf.REALTIME_OFFSET in self.bss.variables:  # gettimeofday_* (backend.clock)
@@ -158,6 +162,8 @@ class Session:
             message = render(self.source, Diagnostic(span, text))
         else:
             message = f"{self.source.name}: error: {text}\n"
+        if (limit := verifierlimits.explain(reason)) is not None:
+            message += f"hint: {limit}\n"
         if self.options.verbose:
             message += "verifier log:\n" + error.log
         else:

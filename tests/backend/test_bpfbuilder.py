@@ -20,7 +20,7 @@ def counter_module() -> BPFModule:
     prog = bpf.program("count_getpid", "tracepoint/syscalls/sys_enter_getpid", line=2)
     prog.set_location(3, 5)
     tgid = prog.ir.trunc(prog.ir.lshr(prog.get_current_pid_tgid(), ir.Constant(I64, 32)), I32)
-    prog.map_add(counts, prog.spill(tgid, "key"), 1)
+    prog.map_add(counts, prog.spill(tgid), 1)
     prog.ret(0)
     return bpf
 

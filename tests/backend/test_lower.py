@@ -106,3 +106,23 @@ def test_names_table_text_is_what_llvmlite_would_write() -> None:
     table = names_table(names, strlen)
     assert table.type == expected.type
     assert table.get_reference() == expected.get_reference()
+
+
+@pytest.mark.parametrize("field", ["common_type", "common_flags", "common_preempt_count"])
+def test_unreadable_common_fields_are_refused_at_the_filter(field: str) -> None:
+    with pytest.raises(CompileError) as e:
+        build(f"var n = 0\ntrace syscalls:sys_enter_getpid /{field} == 1/ {{ n += 1 }}\n")
+    assert e.value.rendered.startswith(f"t.kp:2:34: error: '{field}' cannot be read")
+    assert "only common_pid (the thread id)" in e.value.rendered
+
+
+def test_common_pid_against_a_string_is_refused() -> None:
+    with pytest.raises(CompileError) as e:
+        build('var n = 0\ntrace syscalls:sys_enter_getpid /common_pid == "x"/ { n += 1 }\n')
+    assert "t.kp:2:34: error: common_pid is a number" in e.value.rendered
+
+
+def test_common_pid_filter_keeps_a_raw_tracepoint() -> None:
+    b = build("var n = 0\ntrace sched:sched_switch /common_pid > 0/ { n += 1 }\n")
+    assert [(a.kind, a.target) for p in b.manifest.programs for a in p.attach] == [
+        ("raw_tracepoint", "sched:sched_switch")]

@@ -73,7 +73,7 @@ def hash_counter() -> BPFModule:
     counts = bpf.hash_map("counts", I32, I64, 10240, line=1)
     prog = bpf.program("count_getpid", "tracepoint/syscalls/sys_enter_getpid", line=2)
     prog.set_location(3)
-    prog.map_add(counts, prog.spill(tgid_of(prog), "key"), 1)
+    prog.map_add(counts, prog.spill(tgid_of(prog)), 1)
     prog.ret(0)
     return bpf
 
@@ -235,7 +235,7 @@ def test_verifier_error_names_the_script_line(load: Callable) -> None:
     t = bpf.hash_map("t", I32, I64, 16, line=1)
     prog = bpf.program("bad_prog", "tracepoint/syscalls/sys_enter_getpid", line=2)
     prog.set_location(3, 5)
-    key = prog.spill(ir.Constant(I32, 1), "key")
+    key = prog.spill(ir.Constant(I32, 1))
     prog.set_location(4, 11)
     value = prog.map_lookup_elem(t, key)  # dereferenced below without a NULL check
     prog.ir.store(prog.ir.add(prog.ir.load(value), ir.Constant(I64, 1)), value)
@@ -249,7 +249,7 @@ def test_verifier_error_names_the_script_line(load: Callable) -> None:
     # The kernel prints each line-info record as `; <text> @ <file>:<line>`,
     # the text coming from the DIFile source embedded into the BTF.
     assert "; print(t[key] + 1) @ bad.kp:4" in err.log
-    assert "; trace syscalls:sys_enter_getpid { @ bad.kp:2" in err.log
+    assert "; var key = 1 @ bad.kp:3" in err.log
     assert "bad.kp:4" in str(err)
 
 

@@ -318,3 +318,19 @@ trace_end { print(n, ticks > 0, seen > 0) }
              "for _ in range(6):\n    libc.syscall(39)\n    time.sleep(0.05)\n")
     status = main(["run", "-q", "-o", str(out), str(path), "--", sys.executable, "-c", child])
     assert (status, out.read_text()) == (0, "6\ttrue\ttrue\n")
+
+
+def test_map_the_kernel_refuses_is_reported_at_its_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 10^9 entries: the kernel's hash map refuses more than 2^31 buckets' worth (E2BIG)
+    # before allocating anything.
+    path = tmp_path / "huge.kp"
+    path.write_text("var n = 0\nvar t = table.new(1000000000)\n"
+                    "trace syscalls:sys_enter_getpid { t[1] += 1 }\n")
+    assert main(["run", "-q", "-d", "0.1", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:2:9: error: the kernel cannot create the map of table 't' "
+                          "(1000000000 entries of 8-byte keys and 8-byte values, about ")
+    assert "): Argument list too long (E2BIG)\nvar t = table.new(1000000000)\n" \
+           "        ^~~~~~~~~~~~~~~~~~~~~\nhint: the kernel limits" in err
+    assert "verifier" not in err
