@@ -22,7 +22,7 @@ from lark.exceptions import UnexpectedToken
 from frontend import ast, parsetables
 from frontend.diagnostics import NO_SPAN, DiagnosticSink, Source, Span
 from frontend.lexer import KEYWORDS, PUNCTUATION, lex
-from frontend.to_ast import AstBuilder, token_span
+from frontend.to_ast import AstBuilder, token_end, token_span, token_start
 
 # ktap's LJ_MAX_XLEVEL: deeper nesting is "chunk has too many syntax levels".
 MAX_SYNTAX_LEVELS = 200
@@ -86,7 +86,7 @@ def _parse(source: Source, sink: DiagnosticSink) -> ast.Chunk | None:
     tree = _SyntaxChecker(source, sink, lexed.tokens, lexed.eof).run()
     if tree is None:
         return None
-    chunk_span = Span(1, 1, lexed.eof.line, lexed.eof.column)
+    chunk_span = Span(1, 1, *token_start(lexed.eof))
     chunk = AstBuilder(sink, chunk_span).transform(tree)
     _check_nesting(chunk, sink)
     return chunk
@@ -150,7 +150,8 @@ class _SyntaxChecker:
         parser = _lark().parse_interactive()
         for token in self.tokens[start:failed_at]:
             parser.feed_token(token)
-        return parser.accepts()
+        accepts: set[str] = parser.accepts()  # lark leaves this method unannotated
+        return accepts
 
     def _restart_point(self, failed_at: int) -> int | None:
         points = self._restart_points
@@ -169,7 +170,7 @@ class _SyntaxChecker:
                 i > 0
                 and depth == 0
                 and token.type in _STATEMENT_KEYWORDS
-                and token.line > self.tokens[i - 1].end_line
+                and token_start(token)[0] > token_end(self.tokens[i - 1])[0]
             ):
                 points.append(i)
             if token.type in _CLOSER_OF:
@@ -189,7 +190,7 @@ class _SyntaxChecker:
         if token.type == "$END":
             # Point just after the last token: the end of the file may be far below it.
             last = self.tokens[-1] if self.tokens else token
-            line, col = last.end_line, last.end_column
+            line, col = token_end(last)
             span = Span(line, col, line, col + 1)
         else:
             span = token_span(token)

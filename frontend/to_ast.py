@@ -21,8 +21,23 @@ def meta_span(meta: Meta) -> Span:
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
+def token_start(token: Token) -> tuple[int, int]:
+    """The line and column where a token of frontend/lexer.py starts. The lexer sets every
+    position, which lark's Token types as optional."""
+    line, column = token.line, token.column
+    assert line is not None and column is not None, token
+    return line, column
+
+
+def token_end(token: Token) -> tuple[int, int]:
+    """The line and column just after a token of frontend/lexer.py."""
+    line, column = token.end_line, token.end_column
+    assert line is not None and column is not None, token
+    return line, column
+
+
 def token_span(token: Token) -> Span:
-    return Span(token.line, token.column, token.end_line, token.end_column)
+    return Span(*token_start(token), *token_end(token))
 
 
 def _name_bytes(token: Token) -> bytes:
@@ -52,7 +67,7 @@ class _FuncBody:
 
 
 @v_args(meta=True)
-class AstBuilder(Transformer_NonRecursive):
+class AstBuilder(Transformer_NonRecursive[Token, ast.Chunk]):
     """Builds a Chunk. Non-recursive so that deeply nested input cannot exhaust Python's stack."""
 
     __visit_tokens__ = False
@@ -72,7 +87,7 @@ class AstBuilder(Transformer_NonRecursive):
     def block(self, meta: Meta, children: list) -> ast.Block:
         return ast.Block(meta_span(meta), [stmt for stmt in children if stmt is not None])
 
-    def body(self, meta: Meta, children: list) -> ast.Block:
+    def body(self, meta: Meta, children: list[ast.Block]) -> ast.Block:
         (block,) = children
         block.span = meta_span(meta)  # braces included, so never empty
         return block
@@ -89,7 +104,7 @@ class AstBuilder(Transformer_NonRecursive):
 
     elseif_clause = if_clause
 
-    def else_clause(self, meta: Meta, children: list) -> ast.Block:
+    def else_clause(self, meta: Meta, children: list[ast.Block]) -> ast.Block:
         (body,) = children
         return body
 
