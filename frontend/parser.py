@@ -104,7 +104,7 @@ class _SyntaxChecker:
         self.eof = eof
         self.open_brackets: list[Token] = []
 
-    def run(self) -> Tree | None:
+    def run(self) -> Tree[Token] | None:
         """The parse tree, or None once every syntax error found has been reported."""
         tree, failed_at = self._parse_from(0)
         while failed_at is not None:
@@ -114,7 +114,7 @@ class _SyntaxChecker:
             _, failed_at = self._parse_from(restart)
         return tree
 
-    def _parse_from(self, start: int) -> tuple[Tree | None, int | None]:
+    def _parse_from(self, start: int) -> tuple[Tree[Token] | None, int | None]:
         """Parse tokens[start:] as a chunk: the tree, or the index of the token that failed."""
         parser = _lark().parse_interactive()
         self.open_brackets = []
@@ -150,7 +150,8 @@ class _SyntaxChecker:
         parser = _lark().parse_interactive()
         for token in self.tokens[start:failed_at]:
             parser.feed_token(token)
-        accepts: set[str] = parser.accepts()  # lark leaves this method unannotated
+        # lark 1.3.1 leaves InteractiveParser.accepts unannotated; it returns terminal names.
+        accepts: set[str] = parser.accepts()  # type: ignore[no-untyped-call]
         return accepts
 
     def _restart_point(self, failed_at: int) -> int | None:
