@@ -42,6 +42,7 @@ Decisions:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -117,7 +118,8 @@ class FilterCompare:
     field: str
     op: str  # == != < <= > >=
     value: int | str
-    span: Span = field(compare=False)
+    # Qualified: inside this class body the name `field` is the attribute above.
+    span: Span = dataclasses.field(compare=False)
 
 
 @dataclass(frozen=True)

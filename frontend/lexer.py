@@ -362,10 +362,10 @@ class _Scanner:
             self.pos = start + 2
             return _SIMPLE_ESCAPES[char]
         if char in "\r\n":
-            self.advance_to(_NEWLINE_RE.match(text, start + 1).end())
+            self.advance_to(_match_at(_NEWLINE_RE, text, start + 1).end())
             return b"\n"
         if char == "z":
-            self.advance_to(_SPACES_RE.match(text, start + 2).end())
+            self.advance_to(_match_at(_SPACES_RE, text, start + 2).end())
             return b""
         value: int | None = None
         end = start + 2
@@ -374,7 +374,7 @@ class _Scanner:
             if digits:
                 end, value = digits.end(), int(digits.group(), 16)
         elif char in "0123456789":
-            digits = _DEC3_RE.match(text, start + 1)
+            digits = _match_at(_DEC3_RE, text, start + 1)
             end, value = digits.end(), int(digits.group())
         self.pos = end
         if value is None or value > 255:
@@ -384,6 +384,13 @@ class _Scanner:
             )
             return b""
         return bytes([value])
+
+
+def _match_at(pattern: re.Pattern[str], text: str, pos: int) -> re.Match[str]:
+    """`pattern` at `pos`, where the character already seen guarantees that it matches."""
+    match = pattern.match(text, pos)
+    assert match is not None, (pattern.pattern, pos)
+    return match
 
 
 def _unexpected(char: str) -> str:

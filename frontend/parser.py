@@ -22,7 +22,7 @@ from lark.exceptions import UnexpectedToken
 from frontend import ast, parsetables
 from frontend.diagnostics import NO_SPAN, DiagnosticSink, Source, Span
 from frontend.lexer import KEYWORDS, PUNCTUATION, lex
-from frontend.to_ast import AstBuilder, token_span
+from frontend.to_ast import AstBuilder, token_end, token_span, token_start
 
 # ktap's LJ_MAX_XLEVEL: deeper nesting is "chunk has too many syntax levels".
 MAX_SYNTAX_LEVELS = 200
@@ -86,7 +86,7 @@ def _parse(source: Source, sink: DiagnosticSink) -> ast.Chunk | None:
     tree = _SyntaxChecker(source, sink, lexed.tokens, lexed.eof).run()
     if tree is None:
         return None
-    chunk_span = Span(1, 1, lexed.eof.line, lexed.eof.column)
+    chunk_span = Span(1, 1, *token_start(lexed.eof))
     chunk = AstBuilder(sink, chunk_span).transform(tree)
     _check_nesting(chunk, sink)
     return chunk
@@ -104,7 +104,7 @@ class _SyntaxChecker:
         self.eof = eof
         self.open_brackets: list[Token] = []
 
-    def run(self) -> Tree | None:
+    def run(self) -> Tree[Token] | None:
         """The parse tree, or None once every syntax error found has been reported."""
         tree, failed_at = self._parse_from(0)
         while failed_at is not None:
@@ -114,7 +114,7 @@ class _SyntaxChecker:
             _, failed_at = self._parse_from(restart)
         return tree
 
-    def _parse_from(self, start: int) -> tuple[Tree | None, int | None]:
+    def _parse_from(self, start: int) -> tuple[Tree[Token] | None, int | None]:
         """Parse tokens[start:] as a chunk: the tree, or the index of the token that failed."""
         parser = _lark().parse_interactive()
         self.open_brackets = []
@@ -150,7 +150,9 @@ class _SyntaxChecker:
         parser = _lark().parse_interactive()
         for token in self.tokens[start:failed_at]:
             parser.feed_token(token)
-        return parser.accepts()
+        # lark 1.3.1 leaves InteractiveParser.accepts unannotated; it returns terminal names.
+        accepts: set[str] = parser.accepts()  # type: ignore[no-untyped-call]
+        return accepts
 
     def _restart_point(self, failed_at: int) -> int | None:
         points = self._restart_points
@@ -169,7 +171,7 @@ class _SyntaxChecker:
                 i > 0
                 and depth == 0
                 and token.type in _STATEMENT_KEYWORDS
-                and token.line > self.tokens[i - 1].end_line
+                and token_start(token)[0] > token_end(self.tokens[i - 1])[0]
             ):
                 points.append(i)
             if token.type in _CLOSER_OF:
@@ -189,7 +191,7 @@ class _SyntaxChecker:
         if token.type == "$END":
             # Point just after the last token: the end of the file may be far below it.
             last = self.tokens[-1] if self.tokens else token
-            line, col = last.end_line, last.end_column
+            line, col = token_end(last)
             span = Span(line, col, line, col + 1)
         else:
             span = token_span(token)

@@ -76,7 +76,11 @@ def load() -> Lark:
     if document.get("grammar_sha256") != grammar_digest(grammar):
         return build(grammar)  # stale tables (the test suite says so): correct, just slower
     memo = _memo_from_json(document.get("memo"))
-    return Lark._load_from_dict(_from_json(document.get("data"), memo), memo)
+    # lark 1.3.1 leaves the classmethod unannotated; it returns the Lark instance.
+    parser: Lark = Lark._load_from_dict(  # type: ignore[no-untyped-call]
+        _from_json(document.get("data"), memo), memo
+    )
+    return parser
 
 
 def _to_json(data: dict[str, Any]) -> dict[str, Any]:

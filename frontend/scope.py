@@ -7,6 +7,7 @@ cells. Reads of unknown names and assignments to undeclared names are errors, as
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import singledispatchmethod
 
@@ -247,7 +248,7 @@ class _Resolver:
         self.expr(node.cond)
         self.blocks.pop()
 
-    def loop(self, body: ast.Block, variables: list[tuple[str, Span]] = (),
+    def loop(self, body: ast.Block, variables: Sequence[tuple[str, Span]] = (),
              node: ast.Node | None = None) -> None:
         self.blocks.append({})
         declared = [self.declare(n, s) for n, s in variables]
@@ -269,7 +270,7 @@ class _Resolver:
     def _(self, node: ast.GenericFor) -> None:
         for e in node.exprs:
             self.expr(e)
-        self.loop(node.body, list(zip(node.names, node.name_spans, strict=True)), node)
+        self.loop(node.body, tuple(zip(node.names, node.name_spans, strict=True)), node)
 
     @stmt.register
     def _(self, node: ast.Do) -> None:

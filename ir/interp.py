@@ -570,7 +570,67 @@ class _Translator:
     # -- ops
 
     def op(self, op: ops.Op) -> None:
-        _EMITTERS[type(op)](self, op)
+        match op:
+            case ops.Move():
+                self.move(op)
+            case ops.Arith():
+                self.arith(op)
+            case ops.Compare():
+                self.compare(op)
+            case ops.Not():
+                self.not_(op)
+            case ops.Negate():
+                self.negate(op)
+            case ops.Concat():
+                self.concat(op)
+            case ops.MakeCell():
+                self.make_cell(op)
+            case ops.LoadCell():
+                self.load_cell(op)
+            case ops.StoreCell():
+                self.store_cell(op)
+            case ops.AddCell():
+                self.add_cell(op)
+            case ops.NewTable():
+                self.new_table(op)
+            case ops.TableGet():
+                self.table_get(op)
+            case ops.TableSet():
+                self.table_set(op)
+            case ops.TableAdd():
+                self.table_add(op)
+            case ops.PairsIter():
+                self.pairs_iter(op)
+            case ops.PairsNext():
+                self.pairs_next(op)
+            case ops.CheckNumber():
+                self.check_number(op)
+            case ops.Call():
+                self.call(op)
+            case ops.CallBuiltin():
+                self.call_builtin(op)
+            case ops.LoadBuiltin():
+                self.load_builtin(op)
+            case ops.Context():
+                self.context(op)
+            case ops.MakeClosure():
+                self.make_closure(op)
+            case ops.LoopTick():
+                self.loop_tick(op)
+            case ops.RegisterProbe():
+                self.register_probe(op)
+            case ops.RegisterTraceEnd():
+                self.register_trace_end(op)
+            case ops.Jump():
+                self.jump(op)
+            case ops.Branch():
+                self.branch(op)
+            case ops.Return():
+                self.return_(op)
+            case ops.Fail():
+                self.fail(op)
+            case _:
+                raise TypeError(f"unknown op {type(op).__name__}")
 
     def move(self, op: ops.Move) -> None:
         self.line(f"{self.local(op.dest)} = {self.value(op.src)}")
@@ -807,39 +867,6 @@ class _Translator:
 _ENTRY = "ktap_function"
 
 
-_EMITTERS: dict[type[ops.Op], Callable[[_Translator, ops.Op], None]] = {
-    ops.Move: _Translator.move,
-    ops.Arith: _Translator.arith,
-    ops.Compare: _Translator.compare,
-    ops.Not: _Translator.not_,
-    ops.Negate: _Translator.negate,
-    ops.Concat: _Translator.concat,
-    ops.MakeCell: _Translator.make_cell,
-    ops.LoadCell: _Translator.load_cell,
-    ops.StoreCell: _Translator.store_cell,
-    ops.AddCell: _Translator.add_cell,
-    ops.NewTable: _Translator.new_table,
-    ops.TableGet: _Translator.table_get,
-    ops.TableSet: _Translator.table_set,
-    ops.TableAdd: _Translator.table_add,
-    ops.PairsIter: _Translator.pairs_iter,
-    ops.PairsNext: _Translator.pairs_next,
-    ops.CheckNumber: _Translator.check_number,
-    ops.Call: _Translator.call,
-    ops.CallBuiltin: _Translator.call_builtin,
-    ops.LoadBuiltin: _Translator.load_builtin,
-    ops.Context: _Translator.context,
-    ops.MakeClosure: _Translator.make_closure,
-    ops.LoopTick: _Translator.loop_tick,
-    ops.RegisterProbe: _Translator.register_probe,
-    ops.RegisterTraceEnd: _Translator.register_trace_end,
-    ops.Jump: _Translator.jump,
-    ops.Branch: _Translator.branch,
-    ops.Return: _Translator.return_,
-    ops.Fail: _Translator.fail,
-}  # type: ignore[dict-item]
-
-
 # ------------------------------------------------------------------ the interpreter
 
 CompiledFunction = Callable[..., object]
@@ -864,7 +891,9 @@ class Interpreter:
             # The source is built from the translator's own text, checked ints and names
             # it made; every string or object from the IR is reached through `namespace`.
             exec(code, namespace)  # noqa: S102
-            self._functions[function.name] = namespace[_ENTRY]
+            entry = namespace[_ENTRY]
+            assert callable(entry)  # the `def` of the translated source
+            self._functions[function.name] = entry
             self.sources[function.name] = source
 
     def _shared_namespace(self) -> dict[str, object]:

@@ -163,10 +163,10 @@ class _FunctionLowerer:
         values = self.exprs_adjusted(node.values, len(node.targets), hints)
         if several:
             values = [self.copy(v, node.span) for v in values]
-        for (target, obj, key), value in zip(places, values, strict=True):
-            if obj is not None and key is not None:
+        for (target, table, index), value in zip(places, values, strict=True):
+            if table is not None and index is not None:
                 err = self.error_site(target.span, "table set on non-table value")
-                self.emit(ops.TableSet(target.span, obj, key, value, err))
+                self.emit(ops.TableSet(target.span, table, index, value, err))
             else:
                 assert isinstance(target, ast.Name)
                 symbol = self.owner.resolution.binding(target)

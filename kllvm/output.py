@@ -7,7 +7,10 @@ import contextlib
 import io
 import sys
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 class OutputError(Exception):
@@ -28,7 +31,8 @@ class _Guarded(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes) -> int:  # type: ignore[override]
+    def write(self, data: ReadableBuffer) -> int:
+        # The buffer above hands over memoryviews of its own storage, not only bytes.
         try:
             written = self.target.write(data)
             if not isinstance(self.target, io.FileIO):
@@ -37,7 +41,7 @@ class _Guarded(io.RawIOBase):
             raise
         except OSError as e:
             raise OutputError(f"cannot write to {self.label}: {e.strerror}") from None
-        return len(data) if written is None else written
+        return memoryview(data).nbytes if written is None else written
 
     def close(self) -> None:
         if self.owned and not self.closed:
@@ -63,7 +67,7 @@ def open_file(path: str, what: str) -> io.FileIO:
 
 
 @contextlib.contextmanager
-def script_output(path: str | None) -> Iterator[io.BufferedWriter]:
+def script_output(path: str | None) -> Iterator[BinaryIO]:
     """The script's output, flushed at the end; after a failure, what can still be
     written is, and the rest is dropped (never flushed again at exit)."""
     if path is None:
