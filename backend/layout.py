@@ -130,6 +130,9 @@ def decode(layout: str, data: bytes, strlen: int) -> object:
 
 
 def decode_many(layouts: list[str], data: bytes, strlen: int) -> list[object]:
+    """The values a record's body holds; LayoutError if it is too short for them."""
+    if len(data) < sum(size_of(layout, strlen) for layout in layouts):
+        raise LayoutError(f"a record of {len(data)} bytes is too short for {layouts}")
     values = []
     offset = 0
     for layout in layouts:

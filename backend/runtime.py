@@ -19,6 +19,7 @@ from backend import manifest as mf
 from backend import mapfail, verifierlimits
 from backend.clock import realtime_offset
 from backend.command import STOP_SIGNALS, CommandError, TracedCommand, check_runnable
+from backend.layout import LayoutError
 from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program, possible_cpus
 from backend.ringbuf import RingBuffer
 from backend.slots import SLOTS_PER_CPU, CounterSlots
@@ -115,6 +116,9 @@ class Session:
         self.stop_requested = threading.Event()
         self.exit_seen = False
         self.records = 0
+        # Records that name no print site or fault of the manifest, or whose body does
+        # not decode: only a damaged or crafted object sends them; counted, not trusted.
+        self.malformed_records = 0
         self.deadline: float | None = None
         self.fatal: KtapRuntimeError | None = None
         self.hurry = threading.Event()  # a second stop signal: end the command at once
@@ -233,7 +237,12 @@ class Session:
         if self.records % RECORDS_PER_STOP_CHECK == 0:
             self.stop_kernel_if_due()
         kind, ident = int.from_bytes(data[:4], "little"), int.from_bytes(data[4:8], "little")
-        body = data[8:]
+        try:
+            self.handle_record(kind, ident, data[8:])
+        except (IndexError, KeyError, ValueError, LayoutError):
+            self.malformed_records += 1
+
+    def handle_record(self, kind: int, ident: int, body: bytes) -> None:
         match kind:
             case mf.RECORD_PRINT:
                 site = self.manifest.prints[ident]
@@ -255,6 +264,8 @@ class Session:
                     self.fatal = self.fatal or error
                 else:
                     self.report(error)
+            case _:
+                raise ValueError(f"unknown record kind {kind}")
 
     def report(self, error: KtapRuntimeError) -> None:
         self.out.flush()
@@ -312,7 +323,7 @@ class Session:
     def kernel_fatal(self) -> KtapRuntimeError | None:
         """A fatal kernel error whose record was lost still stops the run."""
         index = self.bss.read_int(mf.FATAL)
-        if self.fatal is None and index:
+        if self.fatal is None and 0 < index <= len(self.manifest.faults):
             fault = self.manifest.faults[index - 1]
             self.fatal = KtapRuntimeError(fault.message, self.module.errors[fault.site].span)
         return self.fatal
@@ -364,6 +375,10 @@ class Session:
         for op, cell in self.env.live_cells:
             if cell.cut_strings:
                 self.warn_cut(cell.cut_strings, f"variable '{op.global_name}'", op.span)
+        if self.malformed_records:
+            sys.stderr.write(f"{self.source.name}: warning: {self.malformed_records} records "
+                             "from the kernel matched nothing in the artifact's manifest and "
+                             "were ignored (a damaged or foreign object?)\n")
         lost = self.bss.read_int(mf.LOST)
         if lost:
             sys.stderr.write(f"{self.source.name}: warning: {lost} output records were lost "
