@@ -9,6 +9,11 @@ from functools import cached_property
 # The lexer counts only these as line breaks; str.splitlines() also splits at \v, \f, ...
 _LINE_BREAK = re.compile(r"\r\n|\n|\r")
 _RAW_BYTE = re.compile("[\udc80-\udcff]")
+# Longer source lines are shown as a window around the span, marked with "..." at the
+# cut ends: a 20,000-character line would bury the caret (and fill the terminal).
+MAX_SHOWN = 120
+CONTEXT_BEFORE = 40
+ELLIPSIS = "..."
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,15 @@ def _caret_line(source: Source, span: Span) -> tuple[str, str] | None:
         width = span.end_col - span.col
     else:
         width = max(len(text) - start, 1) if span.end_line > span.line else 1
+    if len(text) > MAX_SHOWN:
+        # Keep the span's start and what leads to it; the marker is cut with the text.
+        first = max(start - CONTEXT_BEFORE, 0)
+        last = min(first + MAX_SHOWN, len(text))
+        width = min(width, last - start) if last > start else 1
+        prefix = ELLIPSIS if first > 0 else ""
+        suffix = ELLIPSIS if last < len(text) else ""
+        text = prefix + text[first:last] + suffix
+        start = start - first + len(prefix)
     marker = "^" + "~" * (width - 1)
     return text, " " * start + marker
 
