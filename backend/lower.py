@@ -42,6 +42,7 @@ from frontend.diagnostics import Span
 from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
 from ir import interp, ops
+from ir.analysis import written_before_read
 from ir.values import DEFAULT_TABLE_CAPACITY
 
 I1 = ir.IntType(1)
@@ -388,6 +389,11 @@ class Frame:
     result: Slot | Static | None = None
     result_type: Type | None = None
     exit: ir.Block | None = None  # where a return continues; None: the program returns
+    # Registers every read finds written earlier in its block: their allocas start
+    # unset. An initial store in the entry block would make each one live across the
+    # whole function, and LLVM's SROA and InstCombine then take time quadratic in the
+    # length of a long if/elseif chain.
+    written_first: frozenset[ops.Register] = frozenset()
 
 
 class ProgramLowering:
@@ -409,7 +415,7 @@ class ProgramLowering:
         self.pb.set_location(decl.span.line, decl.span.col)
         self.prologue()
         function = self.m.module.functions[decl.function]
-        frame = Frame(function)
+        frame = Frame(function, written_first=written_before_read(function))
         self.bind_free_cells(frame)
         self.lower_frame(frame)
 
@@ -546,16 +552,18 @@ class ProgramLowering:
             frame.slots[reg] = kind
             return kind
         base, optional = kind
-        init = self.pb._allocas
+        init = None if reg in frame.written_first else self.pb._allocas
         value = present = None
         if base not in ("nil", "argstr"):
             ty = VOIDP if base == "str" else I64
             value = self.pb.alloca(ty, reg.name)
-            init.store(self.m.empty.var.bitcast(VOIDP) if base == "str"
-                       else i64(0), value)
+            if init is not None:
+                init.store(self.m.empty.var.bitcast(VOIDP) if base == "str"
+                           else i64(0), value)
         if optional:
             present = self.pb.alloca(I1, reg.name + ".set")
-            init.store(ir.Constant(I1, 0), present)
+            if init is not None:
+                init.store(ir.Constant(I1, 0), present)
         made = frame.slots[reg] = Slot(base, value, present)
         return made
 
@@ -1088,7 +1096,7 @@ class ProgramLowering:
             raise LowerError(op.span, "a probe body can only call functions known at "
                                       "compile time")
         function = self.m.module.functions[str(callee.ref)]
-        inner = Frame(function)
+        inner = Frame(function, written_first=written_before_read(function))
         self.bind_free_cells(inner)
         for i, param in enumerate(function.params):
             arg = self.read(frame, op.args[i]) if i < len(op.args) else NIL
