@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum, IntEnum
+from typing import TypeAlias
 
 from llvmlite import ir
 
@@ -66,7 +67,8 @@ class GlobalData:
     var: ir.GlobalVariable
 
 
-KeyOrSize = ir.Type | int
+# A map key or value: an llvmlite type (BTF `__type`) or a byte size (`__uint(key_size, N)`).
+KeyOrSize: TypeAlias = ir.Type | int
 
 
 class Spill(Enum):

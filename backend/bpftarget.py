@@ -35,7 +35,8 @@ def abi_size(ty: ir.Type) -> int:
     if isinstance(ty, ir.PointerType):
         return POINTER_SIZE
     if isinstance(ty, ir.ArrayType):
-        return abi_size(ty.element) * ty.count
+        count: int = ty.count
+        return abi_size(ty.element) * count
     if isinstance(ty, ir.BaseStructType):
         end = element_offset(ty, len(ty.elements)) if ty.elements else 0
         return _align(end, abi_alignment(ty))

@@ -48,7 +48,8 @@ def _optimized(module: ir.Module | BPFModule | str) -> llvm.ModuleRef:
 
 def compile_object(module: ir.Module | BPFModule | str) -> bytes:
     """Verify, optimise at O2 and emit an ELF relocatable object for EM_BPF."""
-    return target_machine().emit_object(_optimized(module))
+    obj: bytes = target_machine().emit_object(_optimized(module))
+    return obj
 
 
 def optimized_llvm_ir(module: ir.Module | BPFModule | str) -> str:
@@ -57,4 +58,5 @@ def optimized_llvm_ir(module: ir.Module | BPFModule | str) -> str:
 
 def assembly(module: ir.Module | BPFModule | str) -> str:
     """BPF assembly of the optimised module (for `kllvm dump --emit=asm`)."""
-    return target_machine().emit_assembly(_optimized(module))
+    asm: str = target_machine().emit_assembly(_optimized(module))
+    return asm

@@ -16,12 +16,26 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 from llvmlite import ir
 
 from backend import bpftarget
 
-DIValue = ir.DIValue
+
+class DIValue(Protocol):
+    """What this module uses of llvmlite's `ir.DIValue` (llvmlite ships no types): a DWARF
+    node's named operands, which `DebugInfo.finalized` extends for printing."""
+
+    operands: tuple[tuple[str, object], ...]
+
+
+class MDValue(Protocol):
+    """llvmlite's `ir.MDValue`, an unnamed metadata tuple such as a list of struct members."""
+
+    operands: tuple[object, ...]
+
+
 # The column field of a BTF line record (`line_col & 0x3ff`).
 _MAX_BTF_COLUMN = 2**10 - 1
 
@@ -59,8 +73,8 @@ class DebugInfo:
             "filename": _utf8_text(filename), "directory": _utf8_text(directory)}
         if source is not None:
             file_ops["source"] = _utf8_text(source)
-        self.file = module.add_debug_info("DIFile", file_ops)
-        self.unit = module.add_debug_info(
+        self.file = self._node("DIFile", file_ops)
+        self.unit = self._node(
             "DICompileUnit",
             {
                 "language": ir.DIToken("DW_LANG_C99"),
@@ -70,7 +84,7 @@ class DebugInfo:
                 "runtimeVersion": 0,
                 "emissionKind": ir.DIToken("FullDebug"),
             },
-            is_distinct=True,
+            distinct=True,
         )
         module.add_named_metadata("llvm.dbg.cu", self.unit)
         # Embedded source text is a DWARF 5 feature.
@@ -81,8 +95,18 @@ class DebugInfo:
                                                         "Debug Info Version",
                                                         ir.Constant(ir.IntType(32), 3)])
         self._globals: list[DIValue] = []
-        self._retained: list[tuple[DIValue, DIValue]] = []
+        self._retained: list[tuple[DIValue, MDValue]] = []
         self.void_ptr = self.pointer(None)
+
+    def _node(self, kind: str, operands: dict[str, object], distinct: bool = False) -> DIValue:
+        """`add_debug_info`, typed: llvmlite returns an `ir.DIValue`."""
+        node: DIValue = self._module.add_debug_info(kind, operands, is_distinct=distinct)
+        return node
+
+    def _tuple(self, values: Sequence[object]) -> MDValue:
+        """`add_metadata`, typed: llvmlite returns an `ir.MDValue`."""
+        node: MDValue = self._module.add_metadata(list(values))
+        return node
 
     # -- types ---------------------------------------------------------------
 
@@ -91,7 +115,7 @@ class DebugInfo:
             encoding = "DW_ATE_signed_char"
         else:
             encoding = "DW_ATE_signed" if signed else "DW_ATE_unsigned"
-        return self._module.add_debug_info(
+        return self._node(
             "DIBasicType", {"name": name, "size": bits, "encoding": ir.DIToken(encoding)}
         )
 
@@ -99,20 +123,20 @@ class DebugInfo:
         return self.basic_type(f"{'s' if signed else 'u'}{bits}", bits, signed)
 
     def pointer(self, target: DIValue | None) -> DIValue:
-        return self._module.add_debug_info(
+        return self._node(
             "DIDerivedType",
             {"tag": ir.DIToken("DW_TAG_pointer_type"), "baseType": target, "size": 64},
         )
 
     def array(self, element: DIValue, element_bits: int, count: int) -> DIValue:
-        subrange = self._module.add_debug_info("DISubrange", {"count": count})
-        return self._module.add_debug_info(
+        subrange = self._node("DISubrange", {"count": count})
+        return self._node(
             "DICompositeType",
             {
                 "tag": ir.DIToken("DW_TAG_array_type"),
                 "baseType": element,
                 "size": element_bits * count,
-                "elements": self._module.add_metadata([subrange]),
+                "elements": self._tuple([subrange]),
             },
         )
 
@@ -120,7 +144,7 @@ class DebugInfo:
                size_bits: int) -> DIValue:
         """`members` are (name, type, size in bits, offset in bits)."""
         nodes = [
-            self._module.add_debug_info(
+            self._node(
                 "DIDerivedType",
                 {
                     "tag": ir.DIToken("DW_TAG_member"),
@@ -137,11 +161,11 @@ class DebugInfo:
             "tag": ir.DIToken("DW_TAG_structure_type"),
             "file": self.file,
             "size": size_bits,
-            "elements": self._module.add_metadata(nodes),
+            "elements": self._tuple(nodes),
         }
         if name:
             ops["name"] = name
-        return self._module.add_debug_info("DICompositeType", ops)
+        return self._node("DICompositeType", ops)
 
     def size_bits(self, ty: ir.Type) -> int:
         return bpftarget.abi_size(ty) * 8
@@ -187,7 +211,7 @@ class DebugInfo:
         return self.struct("", members, 64 * len(fields))
 
     def global_variable(self, gv: ir.GlobalVariable, ditype: DIValue, line: int = 0) -> None:
-        var = self._module.add_debug_info(
+        var = self._node(
             "DIGlobalVariable",
             {
                 "name": gv.name,
@@ -198,11 +222,11 @@ class DebugInfo:
                 "isLocal": False,
                 "isDefinition": True,
             },
-            is_distinct=True,
+            distinct=True,
         )
-        expr = self._module.add_debug_info(
+        expr = self._node(
             "DIGlobalVariableExpression",
-            {"var": var, "expr": self._module.add_debug_info("DIExpression", {})},
+            {"var": var, "expr": self._node("DIExpression", {})},
         )
         gv.set_metadata("dbg", expr)
         self._globals.append(expr)
@@ -219,11 +243,11 @@ class DebugInfo:
         operands deeply. The link is therefore added only while printing, see
         `finalized`.
         """
-        fn_type = self._module.add_debug_info(
+        fn_type = self._node(
             "DISubroutineType",
-            {"types": self._module.add_metadata([ret, *(t for _, t in args)])},
+            {"types": self._tuple([ret, *(t for _, t in args)])},
         )
-        sp = self._module.add_debug_info(
+        sp = self._node(
             "DISubprogram",
             {
                 "name": fn.name,
@@ -239,17 +263,17 @@ class DebugInfo:
                                      + "DISPFlagDefinition | DISPFlagOptimized"),
                 "unit": self.unit,
             },
-            is_distinct=True,
+            distinct=True,
         )
         variables = [
-            self._module.add_debug_info(
+            self._node(
                 "DILocalVariable",
                 {"name": name, "arg": i + 1, "scope": sp, "file": self.file,
                  "line": line, "type": ty},
             )
             for i, (name, ty) in enumerate(args)
         ]
-        self._retained.append((sp, self._module.add_metadata(variables)))
+        self._retained.append((sp, self._tuple(variables)))
         fn.set_metadata("dbg", sp)
         return sp
 
@@ -258,7 +282,7 @@ class DebugInfo:
         # column above 65535 outright): a wider column is recorded as 0, "unknown".
         if column > _MAX_BTF_COLUMN:
             column = 0
-        return self._module.add_debug_info(
+        return self._node(
             "DILocation", {"line": line, "column": column, "scope": scope}
         )
 
@@ -273,7 +297,7 @@ class DebugInfo:
         """
         saved = [(node, node.operands) for node, _ in self._retained]
         saved.append((self.unit, self.unit.operands))
-        globals_list = self._module.add_metadata(self._globals) if self._globals else None
+        globals_list = self._tuple(self._globals) if self._globals else None
         try:
             for sp, nodes in self._retained:
                 sp.operands = (*sp.operands, ("retainedNodes", nodes))

@@ -260,6 +260,8 @@ class _Decoder:
             (item,) = typing.get_args(hint)
             made.extend(self.decode(v, item) for v in entry["list"])
             return
+        # `make` built every other entry as an instance of an IR dataclass.
+        assert dataclasses.is_dataclass(made) and not isinstance(made, type)
         hints = _field_types(type(made))
         fields = entry["fields"]
         if (type(fields) is not list

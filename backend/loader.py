@@ -331,7 +331,8 @@ class Program:
 
     @property
     def fd(self) -> int:
-        return lib().bpf_program__fd(self._handle)
+        fd: int = lib().bpf_program__fd(self._handle)  # restype c_int
+        return fd
 
     def _link(self, what: str, attach: functools.partial[int | None],
               slow_to_detach: bool = False) -> Link:
@@ -499,7 +500,12 @@ class Map:
 
 @functools.cache
 def possible_cpus() -> int:
-    return lib().libbpf_num_possible_cpus()
+    # A negative count is libbpf's error (errno set), not a count: sizing per-CPU buffers and
+    # map entries with it would go wrong far from here. Errors are not cached.
+    cpus: int = lib().libbpf_num_possible_cpus()  # restype c_int
+    if cpus <= 0:
+        raise _errno_error(OSError, "libbpf cannot count the possible CPUs")
+    return cpus
 
 
 class MappedArray:
@@ -647,7 +653,8 @@ class BPFObject:
 
     def _map_handle(self, name: str) -> int:
         # libbpf also finds internal maps by their section name (".data").
-        handle = lib().bpf_object__find_map_by_name(self.handle, name.encode())
+        # restype c_void_p: ctypes gives None for NULL
+        handle: int | None = lib().bpf_object__find_map_by_name(self.handle, name.encode())
         if not handle:
             raise KeyError(f"no map {name!r} in {self.name}")
         return handle

@@ -11,5 +11,7 @@ fi
 .venv/bin/ruff check .
 # The layers (frontend < ir < backend < kllvm), no import cycles, compile and run apart.
 .venv/bin/lint-imports --no-cache
+# Static types: mypy --strict over the packages listed in pyproject.toml [tool.mypy].
+.venv/bin/mypy
 # pytest exits 5 when it collects nothing, so an empty run can never pass.
 exec .venv/bin/python -m pytest -q -p no:cacheprovider tests "$@"
