@@ -7,8 +7,10 @@ interpreter's Python functions and the BPF lowering's emitters, stay in their ow
 keyed by the names registered here; tests/frontend/test_builtins.py checks that each
 implementation exists wherever an entry says the built-in runs.
 
-How to add a built-in: add an entry below, then an implementation in `ir/interp.py`
-(USER, BOTH) and/or in `backend/lower.py` (KERNEL, BOTH); run tests/frontend/test_builtins.py.
+How to add a built-in: add an entry below; then an implementation in `ir/interp.py` for
+USER or BOTH (`@_builtin(name)`, or `USER_CONTEXT` for an event variable) and one in
+`backend/lower.py` for KERNEL or BOTH (`BUILTIN_EMITTERS` or `CONTEXT_EMITTERS`); run
+tests/frontend/test_builtins.py, which fails until both agree with the entry.
 """
 
 from __future__ import annotations
