@@ -1112,20 +1112,17 @@ class ProgramLowering:
 
     def call_builtin(self, frame: Frame, op: ops.CallBuiltin) -> None:
         args = [self.read(frame, a) for a in op.args]
-        match op.name:
-            case "print" | "printf":
-                self.output(op, args)
-            case "exit":
-                self.b.store(i64(mf.STOP_EXIT), self.m.stop.var)
-                self.record(mf.RECORD_EXIT, 0, [], [])
-                self.pb.ret(0)
-                self.b.position_at_end(self.pb.function.append_basic_block("after_exit"))
-            case name if name in TIME_UNITS:
-                self.write(frame, op.dest, Val("int", self.wall_clock(TIME_UNITS[name])))
-                return
-            case _:
-                raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
-        self.write(frame, op.dest, NIL)
+        emit = BUILTIN_EMITTERS.get(op.name)
+        if emit is None:
+            raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
+        self.write(frame, op.dest, emit(self, op, args))
+
+    def exit_(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
+        self.b.store(i64(mf.STOP_EXIT), self.m.stop.var)
+        self.record(mf.RECORD_EXIT, 0, [], [])
+        self.pb.ret(0)
+        self.b.position_at_end(self.pb.function.append_basic_block("after_exit"))
+        return NIL
 
     def wall_clock(self, unit_ns: int) -> ir.Value:
         """gettimeofday: the monotonic clock plus the runtime's realtime offset, so that
@@ -1134,7 +1131,7 @@ class ProgramLowering:
         ns = b.add(self.pb.ktime_get_ns(), b.load(self.m.realtime.var))
         return ns if unit_ns == 1 else b.udiv(ns, i64(unit_ns))
 
-    def output(self, op: ops.CallBuiltin, args: list[Val | Static]) -> None:
+    def output(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
         template = b""
         if op.name == "printf":
             first = op.args[0] if op.args else None
@@ -1156,34 +1153,23 @@ class ProgramLowering:
         site = self.m.print_site(op.name, template, layouts)
         kind = mf.RECORD_PRINT if op.name == "print" else mf.RECORD_PRINTF
         self.record(kind, site, vals, layouts)
+        return NIL
 
     # -- event context
 
     def context(self, frame: Frame, op: ops.Context) -> None:
-        b = self.b
-        pb = self.pb
-        match op.name:
-            case "pid":
-                val = Val("int", b.lshr(self.pid_tgid, i64(32)))
-            case "tid":
-                val = Val("int", b.and_(self.pid_tgid, i64(0xFFFFFFFF)))
-            case "uid":
-                val = Val("int", b.and_(pb.get_current_uid_gid(), i64(0xFFFFFFFF)))
-            case "cpu":
-                val = Val("int", b.and_(pb.get_smp_processor_id(), i64(0xFFFFFFFF)))
-            case "execname":
-                assert self.execname is not None, "uses_execname missed it"
-                val = Val("str", self.execname)
-            case "probename":
-                val = Val("str", self.probename())
-            case "argstr":
-                self.argstr_sizes(op.span)  # only tracepoints have a record
-                val = Val("argstr")
-            case name if name.startswith("arg") and name[3:].isdigit():
-                val = self.arg(int(name[3:]), op)
-            case _:
-                raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
-        self.write(frame, op.dest, val)
+        emit = CONTEXT_EMITTERS.get(op.name)
+        if emit is None:
+            raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
+        self.write(frame, op.dest, emit(self, op))
+
+    def context_execname(self, op: ops.Context) -> Val:
+        assert self.execname is not None, "uses_execname missed it"  # read once per event
+        return Val("str", self.execname)
+
+    def argstr(self, op: ops.Context) -> Val:
+        self.argstr_sizes(op.span)  # only tracepoints have a record
+        return Val("argstr")
 
     def name_index(self) -> ir.Value:
         """The event's index in the probe-name table (its attach cookie)."""
@@ -1294,3 +1280,35 @@ _HANDLERS: dict[type[ops.Op], Callable[[ProgramLowering, Frame, ops.Op], None]] 
     ops.Return: ProgramLowering.return_,
     ops.Fail: ProgramLowering.fail_op,
 }  # type: ignore[dict-item]
+
+# The kernel implementations of built-ins, by their registry names (frontend.builtins): a
+# built-in that runs in the kernel has one here, which tests/frontend/test_builtins.py checks.
+BuiltinEmitter = Callable[[ProgramLowering, ops.CallBuiltin, list[Val | Static]], Val]
+ContextEmitter = Callable[[ProgramLowering, ops.Context], Val]
+
+
+def _clock(unit_ns: int) -> BuiltinEmitter:
+    return lambda self, op, args: Val("int", self.wall_clock(unit_ns))
+
+
+def _arg_n(index: int) -> ContextEmitter:
+    return lambda self, op: self.arg(index, op)
+
+
+BUILTIN_EMITTERS: dict[str, BuiltinEmitter] = {
+    "print": ProgramLowering.output,
+    "printf": ProgramLowering.output,
+    "exit": ProgramLowering.exit_,
+    **{name: _clock(unit) for name, unit in TIME_UNITS.items()},
+}
+_LOW32 = i64(0xFFFFFFFF)
+CONTEXT_EMITTERS: dict[str, ContextEmitter] = {
+    "pid": lambda self, op: Val("int", self.b.lshr(self.pid_tgid, i64(32))),
+    "tid": lambda self, op: Val("int", self.b.and_(self.pid_tgid, _LOW32)),
+    "uid": lambda self, op: Val("int", self.b.and_(self.pb.get_current_uid_gid(), _LOW32)),
+    "cpu": lambda self, op: Val("int", self.b.and_(self.pb.get_smp_processor_id(), _LOW32)),
+    "execname": ProgramLowering.context_execname,
+    "probename": lambda self, op: Val("str", self.probename()),
+    "argstr": ProgramLowering.argstr,
+    **{f"arg{i}": _arg_n(i) for i in range(10)},
+}

@@ -8,19 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from frontend.builtins import CONTEXT_NAMES
 from frontend.diagnostics import Span
 
 # Built-in "register" variables: keywords, not names (Part B §4.1).
-BUILTIN_VARIABLES = (
-    "argstr",
-    "probename",
-    "pid",
-    "tid",
-    "uid",
-    "cpu",
-    "execname",
-    *(f"arg{i}" for i in range(10)),
-)
+BUILTIN_VARIABLES = CONTEXT_NAMES
 
 
 # repr=False throughout: generating a __repr__ per node class costs ~4 ms of every start,

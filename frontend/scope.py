@@ -11,28 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import singledispatchmethod
 
-from frontend import ast
+from frontend import ast, builtins
 from frontend.diagnostics import DiagnosticSink, Span
-
-# The global table holds only built-ins (Part B §2.4).
-BUILTIN_FUNCTIONS = frozenset(
-    {
-        "print", "printf", "print_hist", "pairs", "len", "delete", "stack", "exit",
-        "num_cpus", "arch", "kernel_v", "kernel_string", "user_string", "stringof",
-        "ipof", "gettimeofday_ns", "gettimeofday_us", "gettimeofday_ms", "gettimeofday_s",
-        "curr_taskinfo", "in_iowait", "in_interrupt", "print_trace_clock",
-    }
-)  # fmt: skip
-BUILTIN_LIBRARIES: dict[str, frozenset[str]] = {
-    "table": frozenset({"new"}),
-    "ansi": frozenset(
-        {"clear_screen", "set_color", "set_color2", "set_color3", "reset_color", "new_line"}
-    ),
-    "kdebug": frozenset({"kprobe", "trace_by_id", "trace_end", "tracepoint"}),
-    "timer": frozenset({"tick", "profile"}),
-    "net": frozenset({"ip_sock_saddr", "ip_sock_daddr", "format_ip_addr"}),
-}
-BUILTIN_GLOBALS = BUILTIN_FUNCTIONS | frozenset(BUILTIN_LIBRARIES) | {"arg"}
 
 
 class ScopeKind:
@@ -169,7 +149,7 @@ class _Resolver:
             self.result.uses.setdefault(symbol, []).append((node, self.function))
             if symbol.owner is not self.function:
                 symbol.captured = True
-        elif node.name in BUILTIN_GLOBALS:
+        elif node.name in builtins.GLOBALS:  # only built-ins are global (Part B §2.4)
             self.result.bindings[node] = BuiltinGlobal(node.name)
         else:
             self.sink.error(node.span, f"undefined variable '{node.name}'",

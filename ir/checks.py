@@ -7,6 +7,8 @@ histograms, recurse, or call a function that is not known at compile time.
 
 from __future__ import annotations
 
+from frontend import builtins
+from frontend.builtins import Runs
 from frontend.diagnostics import DiagnosticSink, Span
 from frontend.types import (
     AnyT,
@@ -23,20 +25,22 @@ from frontend.types import (
 from ir import ops
 from ir.infer import Conflict, Solution
 
-USER_ONLY_BUILTINS = frozenset(
-    {"pairs", "delete", "print_hist", "len", "num_cpus", "arch", "kernel_v",
-     "print_trace_clock", "table.new"}
-) | {f"ansi.{n}" for n in ("clear_screen", "set_color", "set_color2", "set_color3",
-                            "reset_color", "new_line")}  # fmt: skip
-EVENT_ONLY_CONTEXT = frozenset({"probename", "argstr", *(f"arg{i}" for i in range(10))})
-KERNEL_BUILTINS = frozenset(
-    {"print", "printf", "exit", "stack", "gettimeofday_ns", "gettimeofday_us",
-     "gettimeofday_ms", "gettimeofday_s", "user_string", "kernel_string"}
-)  # fmt: skip
-
-
+NO_EVENT_HINT = "tick bodies run in user space and have no event"
+TICK_HINTS = {"stack": "sample stacks with profile-N instead"}  # by event-only function
 ARGSTR_HINT = ("the event text is made in user space from the raw record: only "
                "print(argstr) and printf(\"%s\", argstr) can show it",)
+
+
+def _not_in_kernel(name: str) -> tuple[str, tuple[str, ...]] | None:
+    """Why the built-in `name` cannot be called in a probe body (message, hints), or None."""
+    entry = builtins.BY_NAME[name]
+    if builtins.runs_in_kernel(entry):
+        return None
+    if entry.runs is Runs.NOT_YET:
+        return f"'{name}' is not available in a probe body yet", ()
+    # ktap's probe registration functions are not available anywhere: no hint to move them.
+    hints = () if entry.registers_probe else ("call it in trace_end or a tick body",)
+    return f"'{name}' is not available in a probe body", hints
 
 
 def _argstr_operands(op: ops.Op) -> list[str]:
@@ -128,18 +132,16 @@ class _KernelChecker:
                            ("iterate in trace_end or a tick body",))
             case ops.RegisterProbe() | ops.RegisterTraceEnd():
                 self.error(op.span, "probes cannot be registered from a probe body")
-            case ops.CallBuiltin(name=name) if name not in KERNEL_BUILTINS:
-                where = "in trace_end or a tick body" if name in USER_ONLY_BUILTINS else ""
-                self.error(op.span, f"'{name}' is not available in a probe body",
-                           (f"call it {where}",) if where else ())
+            case ops.CallBuiltin(name=name) if (why := _not_in_kernel(name)) is not None:
+                self.error(op.span, *why)
             case ops.LoadBuiltin(name=name):
                 self.error(op.span, f"'{name}' cannot be used as a value in a probe body")
             case ops.Call(callee=callee) if _callee(callee) is None:
                 self.error(op.span, "a probe body can only call functions known at compile time",
                            ("call a function defined with 'function name() {}'",))
                 return
-        if (why := _argstr_misuse(op)) is not None:
-            self.error(op.span, why, ARGSTR_HINT)
+        if (misuse := _argstr_misuse(op)) is not None:
+            self.error(op.span, misuse, ARGSTR_HINT)
 
     @staticmethod
     def registers_of(op: ops.Op) -> list[ops.Register]:
@@ -226,12 +228,12 @@ def _tick_context(module: ops.Module, sink: DiagnosticSink) -> None:
             continue
         for block in module.functions[probe.function].blocks:
             for op in block.ops:
-                if isinstance(op, ops.Context) and op.name in EVENT_ONLY_CONTEXT:
+                if isinstance(op, ops.Context) and builtins.BY_NAME[op.name].event_only:
                     sink.error(op.span, f"'{op.name}' is not available in a tick body",
-                               hints=("tick bodies run in user space and have no event",))
-                if isinstance(op, ops.CallBuiltin) and op.name == "stack":
-                    sink.error(op.span, "'stack()' is not available in a tick body",
-                               hints=("sample stacks with profile-N instead",))
+                               hints=(NO_EVENT_HINT,))
+                if isinstance(op, ops.CallBuiltin) and builtins.BY_NAME[op.name].event_only:
+                    sink.error(op.span, f"'{op.name}()' is not available in a tick body",
+                               hints=(TICK_HINTS.get(op.name, NO_EVENT_HINT),))
 
 
 def _top_level_cells(module: ops.Module, kernel: list[str], sink: DiagnosticSink) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from frontend import builtins
 from frontend.diagnostics import Span
 from frontend.types import (
     ANY,
-    ARGSTR,
     BOOL,
     INT,
     NIL,
-    STACK,
     STR,
     AnyT,
     BuiltinFuncT,
@@ -30,19 +29,6 @@ from frontend.types import (
     Type,
 )
 from ir import ops
-
-BUILTIN_RESULTS: dict[str, Type] = {
-    "print": NIL, "printf": NIL, "print_hist": NIL, "delete": NIL, "exit": NIL,
-    "len": INT, "num_cpus": INT, "arch": STR, "kernel_v": STR,
-    "gettimeofday_ns": INT, "gettimeofday_us": INT, "gettimeofday_ms": INT,
-    "gettimeofday_s": INT, "stack": STACK, "kernel_string": STR, "user_string": STR,
-    "stringof": STR, "ipof": INT, "curr_taskinfo": INT, "in_iowait": INT,
-    "in_interrupt": INT, "print_trace_clock": NIL,
-}  # fmt: skip
-CONTEXT_TYPES: dict[str, Type] = {
-    "pid": INT, "tid": INT, "uid": INT, "cpu": INT, "execname": STR, "probename": STR,
-    "argstr": ARGSTR,
-}  # fmt: skip
 
 # The type of `argN` in one function, supplied by the event provider (None: unknown).
 ArgTypes = Callable[[str, int], Type | None]
@@ -297,7 +283,7 @@ class Inference:
             case ops.CheckNumber(value=v):
                 self.constrain(self.of(v), INT, span)
             case ops.CallBuiltin(dest=d, name=name):
-                result = BUILTIN_RESULTS.get(name, ANY)
+                result = self.builtin_result(name)
                 self.constrain(self.var(d), result, span)
                 if isinstance(result, NilT | AnyT):
                     self.nilable.add(d)
@@ -322,10 +308,16 @@ class Inference:
             case _:
                 pass
 
+    @staticmethod
+    def builtin_result(name: str) -> Type:
+        entry = builtins.BY_NAME.get(name)
+        return entry.result if entry is not None and isinstance(entry.result, Type) else ANY
+
     def context_type(self, function: ops.Function, name: str) -> Type:
-        if name in CONTEXT_TYPES:
-            return CONTEXT_TYPES[name]
-        found = self.arg_types(function.name, int(name[3:]))
+        entry = builtins.BY_NAME[name]
+        if isinstance(entry.result, Type):
+            return entry.result
+        found = self.arg_types(function.name, int(name[3:]))  # argN: the event's field N
         return found if found is not None else ANY
 
     def table_parts(self, value: ops.Value, span: Span) -> tuple[int | None, TVar, TVar]:

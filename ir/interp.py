@@ -41,6 +41,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
+from frontend import builtins
+from frontend.builtins import Kind, Runs
 from frontend.diagnostics import Span
 from ir import fmt, ops
 from ir.values import (
@@ -77,14 +79,6 @@ CALL_NON_FUNCTION = "attempt to call nil function"
 STACK_OVERFLOW = "stack overflow"
 LOOP_OVER_BUDGET = f"loop execute count exceed max limit({LOOP_LIMIT})"
 INVALID_EVENT_CONTEXT = "invalid event context"
-
-# Built-ins that need a probe's kernel context; user space may only forward them.
-KERNEL_ONLY_BUILTINS = frozenset(
-    {
-        "stack", "kernel_string", "user_string", "curr_taskinfo", "in_iowait",
-        "in_interrupt", "ipof", "stringof", "net.ip_sock_saddr", "net.ip_sock_daddr",
-    }
-)  # fmt: skip
 
 
 def type_name(value: object) -> str:
@@ -145,6 +139,16 @@ def _comm() -> bytes:
         return os.path.basename(sys.argv[0]).encode()[:15]
 
 
+# The event variables user space has: the task's own ids (the registry's USER and BOTH ones).
+USER_CONTEXT: dict[str, Callable[[], object]] = {
+    "pid": os.getpid,
+    "tid": threading.get_native_id,
+    "uid": os.getuid,
+    "cpu": _current_cpu,
+    "execname": _comm,
+}
+
+
 @dataclass
 class RuntimeEnv:
     """Everything outside the pure language. This default runs in plain user space; the
@@ -180,18 +184,10 @@ class RuntimeEnv:
 
     def context(self, name: str) -> object:
         """An event variable. User space has no event: only the task's own ids."""
-        match name:
-            case "pid":
-                return os.getpid()
-            case "tid":
-                return threading.get_native_id()
-            case "uid":
-                return os.getuid()
-            case "cpu":
-                return _current_cpu()
-            case "execname":
-                return _comm()
-        raise KtapRuntimeError(INVALID_EVENT_CONTEXT)
+        impl = USER_CONTEXT.get(name)
+        if impl is None:
+            raise KtapRuntimeError(INVALID_EVENT_CONTEXT)
+        return impl()
 
     def kernel_builtin(self, name: str, args: Sequence[object]) -> object:
         """`stack()`, `kernel_string()`, ...: the oracle's env in tests can fake them."""
@@ -380,18 +376,15 @@ def _unsupported(name: str) -> BuiltinImpl:
     return fail
 
 
-_BUILTINS.update({name: _kernel_only(name) for name in KERNEL_ONLY_BUILTINS})
+# Built-ins that need a probe's kernel context: user space may only forward them to the env.
 _BUILTINS.update(
     {
-        name: _unsupported(name)
-        for name in (
-            "kdebug.kprobe", "kdebug.trace_by_id", "kdebug.trace_end", "kdebug.tracepoint",
-            "timer.tick", "timer.profile",
-        )
+        b.name: _kernel_only(b.name)
+        for b in builtins.REGISTRY
+        if b.kind is Kind.FUNCTION and b.runs in (Runs.KERNEL, Runs.NOT_YET)
     }
-)  # fmt: skip
-
-_LIBRARIES = ("ansi", "table", "net", "kdebug", "timer")
+)
+_BUILTINS.update({b.name: _unsupported(b.name) for b in builtins.REGISTRY if b.registers_probe})
 
 
 def table_capacity(narr: int, nrec: int) -> int:
@@ -972,12 +965,10 @@ class Interpreter:
             for index, value in enumerate(self.env.arg_values()):
                 table.set(index, value)
             return table
-        if name in _LIBRARIES:
+        if name in builtins.LIBRARIES:
             library = TableValue()
-            prefix = name + "."
-            for member in _BUILTINS:
-                if member.startswith(prefix):
-                    library.set(member[len(prefix) :].encode(), self.builtin_value(member))
+            for member in sorted(builtins.LIBRARIES[name]):
+                library.set(member.encode(), self.builtin_value(f"{name}.{member}"))
             return library
         impl = _BUILTINS.get(name)
         if impl is None:

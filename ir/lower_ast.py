@@ -9,12 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import singledispatchmethod
 
-from frontend import ast
+from frontend import ast, builtins
 from frontend.diagnostics import DiagnosticSink, Span
 from frontend.eventdef import parse_eventdef, parse_interval
 from frontend.scope import (
-    BUILTIN_FUNCTIONS,
-    BUILTIN_LIBRARIES,
     BuiltinGlobal,
     FunctionScope,
     Resolution,
@@ -482,10 +480,10 @@ class _FunctionLowerer:
         match node:
             case ast.Index(obj=ast.Name(name=lib) as obj, key=ast.String(value=member)) if (
                 isinstance(self.owner.resolution.bindings.get(obj), BuiltinGlobal)
-                and lib in BUILTIN_LIBRARIES
+                and lib in builtins.LIBRARIES
             ):
                 name = member.decode(errors="replace")
-                if name not in BUILTIN_LIBRARIES[lib]:
+                if name not in builtins.LIBRARIES[lib]:
                     self.owner.sink.error(node.span, f"library '{lib}' has no function '{name}'")
                 return f"{lib}.{name}"
         return None
@@ -495,7 +493,7 @@ class _FunctionLowerer:
         match node.func:
             case ast.Name(name=name) as fn if isinstance(
                 self.owner.resolution.bindings.get(fn), BuiltinGlobal
-            ) and name in BUILTIN_FUNCTIONS:
+            ) and name in builtins.FUNCTIONS:
                 builtin = name
             case ast.Index() as index:
                 builtin = self.library_member(index)

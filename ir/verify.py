@@ -11,22 +11,12 @@ only their own op writes them, and they are written on every path to a use.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
-from frontend.scope import BUILTIN_FUNCTIONS, BUILTIN_GLOBALS, BUILTIN_LIBRARIES
+from frontend import builtins
 from ir import ops
 
-CONTEXT_NAMES = frozenset({"pid", "tid", "uid", "cpu", "execname", "probename", "argstr"})
-_ARG_N = re.compile(r"arg[0-9]")
-BUILTIN_CALLS = BUILTIN_FUNCTIONS | {
-    f"{library}.{member}" for library, members in BUILTIN_LIBRARIES.items() for member in members
-}
-BUILTIN_VALUES = BUILTIN_GLOBALS | BUILTIN_CALLS  # `arg`, `print`, `ansi`, `ansi.set_color`
-
-
-def _is_context_name(name: str) -> bool:
-    return name in CONTEXT_NAMES or _ARG_N.fullmatch(name) is not None
+BUILTIN_VALUES = builtins.GLOBALS | builtins.FUNCTIONS  # `arg`, `print`, `ansi`, `ansi.set_color`
 
 
 def op_defs(op: ops.Op) -> list[ops.Register]:
@@ -210,11 +200,11 @@ class _Verifier:
                 | ops.AddCell(cell=c)
             ):
                 self.cell_typed(where, c, "cell operand")
-            case ops.CallBuiltin(name=name) if name not in BUILTIN_CALLS:
+            case ops.CallBuiltin(name=name) if name not in builtins.FUNCTIONS:
                 self.problem(where, f"unknown built-in {name!r}")
             case ops.LoadBuiltin(name=name) if name not in BUILTIN_VALUES:
                 self.problem(where, f"unknown built-in global {name!r}")
-            case ops.Context(name=name) if not _is_context_name(name):
+            case ops.Context(name=name) if name not in builtins.CONTEXT_NAMES:
                 self.problem(where, f"unknown event variable {name!r}")
             case ops.Arith(op=o) if o not in ("+", "-", "*", "/", "%"):
                 self.problem(where, f"unknown arithmetic operator {o!r}")
