@@ -823,7 +823,7 @@ class ProgramLowering:
         else:
             a = self.number(left, op.error, interp.COMPARE_NON_NUMBER, True)
             c = self.number(right, op.error, interp.COMPARE_NON_NUMBER, True)
-            result = b.icmp_signed(op.op, a, c)
+            result = b.icmp_signed(op.op, self.pb.opaque(a), c)  # opaque: see `equal`
         self.write(frame, op.dest, Val("bool", b.zext(result, I64)))
 
     def equal(self, left: Val | Static, right: Val | Static, span: Span) -> ir.Value:
@@ -839,7 +839,10 @@ class ProgramLowering:
         if left.kind == "str":
             same = self.strings_equal(left.value, right.value)
         else:
-            same = b.icmp_unsigned("==", left.value, right.value)
+            # Opaque: LLVM's InstCombine checks each comparison against every dominating
+            # one on the same value, quadratic in a long if/elseif chain over one
+            # variable; a distinct value per comparison keeps it linear.
+            same = b.icmp_unsigned("==", self.pb.opaque(left.value), right.value)
         both = b.and_(pl, pr)
         neither = b.and_(b.not_(pl), b.not_(pr))
         return b.or_(b.and_(both, same), neither)
