@@ -198,7 +198,7 @@ class ModuleLowering:
         for decl in self.module.globals:
             self._declare_global(decl)
         slots = max((self.string_slots(p.function) for p in self.module.probes
-                     if p.kind in ("trace", "profile")), default=0)
+                     if p.kind.runs_in_kernel), default=0)
         self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen
         entries = max(1, -(-slots // self.strings_per_entry))
         size = min(max(slots, 1), self.strings_per_entry) * self.strlen

@@ -480,8 +480,8 @@ def _run(session: Session) -> int:
         if e.fatal:
             return 1
     options = session.options
-    kernel = [(d, c) for d, c in env.probes if d.kind in ("trace", "profile")]
-    ticks = [(d.interval_ns or 1, c) for d, c in env.probes if d.kind == "tick"]
+    kernel = [(d, c) for d, c in env.probes if d.kind.runs_in_kernel]
+    ticks = [(d.interval_ns or 1, c) for d, c in env.probes if not d.kind.runs_in_kernel]
     with _signals(session.stop_requested, session.hurry):
         if options.command:
             session.command = TracedCommand.start(options.command)

@@ -146,7 +146,7 @@ def _structure(source: Source, parsed: Front) -> ops.Module:
 
 
 def kernel_probes(module: ops.Module) -> list[ops.ProbeDecl]:
-    return [p for p in module.probes if p.kind in ("trace", "profile")]
+    return [p for p in module.probes if p.kind.runs_in_kernel]
 
 
 def compile_typed(source: Source, catalog: TracepointCatalog | None = None
