@@ -195,7 +195,7 @@ class Session:
                 sys.stderr.write(f"kllvm: warning: {failure}\n")
 
     def attach_point(self, program: Program, point: mf.AttachPoint) -> None:
-        self.links += ATTACHERS[point.kind].attach(program, point)
+        ATTACHERS[point.kind].attach(program, point, self.links)
 
     # -- records
 

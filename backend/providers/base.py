@@ -118,8 +118,9 @@ class Attacher(Protocol):
     def target_problem(self, point: AttachPoint) -> str | None:
         """What is wrong with the target of an artifact's attach point, if anything."""
 
-    def attach(self, program: Attachable, point: AttachPoint) -> list[Detach]:
-        """Raises OSError when the kernel refuses."""
+    def attach(self, program: Attachable, point: AttachPoint, links: list[Detach]) -> None:
+        """Adds to `links` what it attaches, as it goes (what attached before a failure
+        is detached with the rest); raises OSError when the kernel refuses."""
 
 
 def single_name(spec: ProgramSpec) -> NameIndex:

@@ -47,7 +47,7 @@ class Kprobes:
     def target_problem(self, point: AttachPoint) -> str | None:
         return None  # a symbol name: the kernel looks it up
 
-    def attach(self, program: Attachable, point: AttachPoint) -> list[Detach]:
+    def attach(self, program: Attachable, point: AttachPoint, links: list[Detach]) -> None:
         raise OSError(0, "this kernel has no kprobes (CONFIG_KPROBES is not set)")
 
 

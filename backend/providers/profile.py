@@ -69,24 +69,20 @@ class Profile:
             return None
         return f"bad period {target[:30]!r}"
 
-    def attach(self, program: Attachable, point: AttachPoint) -> list[Detach]:
+    def attach(self, program: Attachable, point: AttachPoint, links: list[Detach]) -> None:
         from bcc.libbcc import lib as bcc
         attach = bcc.bpf_attach_perf_event
         attach.argtypes = [ct.c_int, ct.c_uint32, ct.c_uint32, ct.c_uint64, ct.c_uint64,
                            ct.c_int, ct.c_int, ct.c_int]
         attach.restype = ct.c_int
         events = PerfEvents()
-        try:
-            for cpu in range(os.cpu_count() or 1):
-                fd = attach(program.fd, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK,
-                            int(point.target), 0, -1, cpu, -1)
-                if fd < 0:
-                    raise OSError(-fd, f"perf event on cpu {cpu}")
-                events.fds.append(fd)
-        except OSError:
-            events.destroy()
-            raise
-        return [events]
+        links.append(events)
+        for cpu in range(os.cpu_count() or 1):
+            fd = attach(program.fd, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK,
+                        int(point.target), 0, -1, cpu, -1)
+            if fd < 0:
+                raise OSError(-fd, f"perf event on cpu {cpu}")
+            events.fds.append(fd)
 
 
 PROFILE = Profile()

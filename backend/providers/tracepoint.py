@@ -157,11 +157,12 @@ class Tracepoints:
             return None
         return f"bad event {point.target[:60]!r}"
 
-    def attach(self, program: Attachable, point: AttachPoint) -> list[Detach]:
+    def attach(self, program: Attachable, point: AttachPoint, links: list[Detach]) -> None:
         system, event = point.target.split(":", 1)
         if point.kind is AttachKind.RAW_TRACEPOINT:
-            return [program.attach_raw_tracepoint_cookie(event, point.cookie)]
-        return [program.attach_tracepoint_cookie(system, event, point.cookie)]
+            links.append(program.attach_raw_tracepoint_cookie(event, point.cookie))
+        else:
+            links.append(program.attach_tracepoint_cookie(system, event, point.cookie))
 
 
 TRACEPOINT = Tracepoints()

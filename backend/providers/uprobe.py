@@ -64,10 +64,10 @@ class Uprobes:
             return f"bad uprobe offset {symbol[:30]!r}"
         return None
 
-    def attach(self, program: Attachable, point: AttachPoint) -> list[Detach]:
+    def attach(self, program: Attachable, point: AttachPoint, links: list[Detach]) -> None:
         path, symbol = point.target.rsplit(":", 1)
         offset = resolve_uprobe(path, symbol)
-        return [program.attach_uprobe(path, offset, -1, point.retprobe)]
+        links.append(program.attach_uprobe(path, offset, -1, point.retprobe))
 
 
 UPROBE = Uprobes()
