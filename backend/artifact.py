@@ -17,12 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend import irjson
-from backend.manifest import RINGBUF, Manifest
+from backend.manifest import RINGBUF, AttachKind, Manifest
 from frontend.diagnostics import Source
 from ir import ops
 
 MAGIC = "kllvm-artifact"
-VERSION = 3  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson)
+VERSION = 4  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson);
+# 4: ProbeDecl.kind and AttachPoint.kind are enums (ir.ops.ProbeKind, manifest.AttachKind)
 PARTS = ("script", "manifest", "object", "module")
 MAX_SIZE = 256 << 20  # bytes of JSON; `trace *:*` makes under 1 MiB
 BANNER_NAMES = 4  # names shown per list in the banner before "..."
@@ -126,7 +127,7 @@ def banner(built: Artifact) -> str:
     manifest = built.manifest
     programs = [p.name for p in manifest.programs]
     events = list(dict.fromkeys(
-        f"every {point.target} ns" if point.kind == "perf" else point.target
+        f"every {point.target} ns" if point.kind is AttachKind.PERF else point.target
         for program in manifest.programs for point in program.attach))
     maps = [RINGBUF] + [name for table in manifest.tables
                                for name in (table.map, table.slots) if name is not None]

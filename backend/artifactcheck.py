@@ -27,6 +27,7 @@ from backend import layout as lay
 from backend import manifest as mf
 from backend.bpfabi import BPF_F_MMAPABLE
 from backend.loader import BPFObject, LoadError, Map
+from backend.providers.registry import ATTACHERS
 from backend.slots import SLOT, SLOTS_PER_CPU
 from backend.tracefs import Field
 from frontend.diagnostics import Source, Span
@@ -34,7 +35,6 @@ from ir import ops
 from ir.verify import verify_module
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-EVENT_PART = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 # Function names, block labels and register names, as the lowering makes them.
 IR_NAME = re.compile(r"[A-Za-z0-9_.@$:-]{1,1024}")
 MAX_ITEMS = 1 << 16  # tables, programs, attach points, print sites, ...
@@ -48,14 +48,6 @@ U64_MAX = (1 << 64) - 1
 # Map types (linux/bpf.h).
 HASH, ARRAY, PERCPU_HASH, RINGBUF_TYPE = 1, 2, 5, 27
 
-# The section (prefix) of a program for each attach kind; retprobe variants too.
-SECTIONS = {
-    "tracepoint": ("tracepoint/",),
-    "raw_tracepoint": ("raw_tracepoint/",),
-    "perf": ("perf_event",),
-    "kprobe": ("kprobe/", "kretprobe/"),
-    "uprobe": ("uprobe", "uretprobe"),
-}
 # `.bss` variables the runtime always reads or writes, and those it may.
 BSS_REQUIRED = (mf.STOP, mf.FATAL, mf.TARGET_PID, mf.LOST)
 BSS_OPTIONAL = (mf.REALTIME_OFFSET, mf.SELF_PID)
@@ -120,8 +112,14 @@ def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
     # The runtime backs these cells of the main chunk with the kernel's globals.
     cells = {op.dest.name for block in module.functions[module.main].blocks
              for op in block.ops if isinstance(op, ops.MakeCell) and op.global_name is not None}
+    decls = {decl.name: decl for decl in module.globals}
     for info in manifest.globals:
         _require(info.cell in cells, f"global cell {info.cell[:40]!r} is not in the IR")
+        # Only the IR's kernel globals, each with the layout of its type: another cell
+        # (a table's, say) would hand the runtime's global a value it cannot hold.
+        _require(info.cell in decls, f"cell {info.cell[:40]!r} is not a kernel global")
+        _require(info.layout == _global_layout(decls[info.cell]),
+                 f"global {info.cell[:40]!r} has the wrong layout")
         _identifier(info.symbol, "global")
         _layout(info.layout, manifest.strlen, record=False)
         names = [info.symbol] if info.present is None else [info.symbol, info.present]
@@ -188,24 +186,19 @@ def _programs(manifest: mf.Manifest, module: ops.Module) -> None:
 
 def _attach_point(point: mf.AttachPoint) -> None:
     target = point.target
-    _require(point.kind in SECTIONS, f"unknown attach kind {point.kind[:20]!r}")
     _require(0 <= point.cookie <= U64_MAX, "bad attach cookie")
     _require("\0" not in target and 0 < len(target) <= 4096, "bad attach target")
-    match point.kind:
-        case "tracepoint" | "raw_tracepoint":
-            parts = target.split(":")
-            _require(len(parts) == 2 and all(EVENT_PART.fullmatch(p) for p in parts),
-                     f"bad event {target[:60]!r}")
-        case "perf":
-            _require(target.isascii() and target.isdigit()
-                     and 0 < int(target) <= INT64_MAX, f"bad period {target[:30]!r}")
-        case "uprobe":
-            path, _, symbol = target.rpartition(":")
-            _require(bool(path) and bool(symbol) and symbol.isascii(),
-                     f"bad uprobe target {target[:60]!r}")
-            if symbol.startswith("0x") or symbol.isdigit():
-                _require(re.fullmatch(r"0x[0-9a-fA-F]{1,16}|[0-9]{1,20}", symbol) is not None,
-                         f"bad uprobe offset {symbol[:30]!r}")
+    problem = ATTACHERS[point.kind].target_problem(point)
+    _require(problem is None, problem or "")
+
+
+def _global_layout(decl: ops.GlobalDecl) -> str:
+    """The base layout backend.lower gives the BPF global of `decl`."""
+    try:
+        kind = lay.base(lay.layout_of(decl.type))
+    except lay.LayoutError:
+        raise CheckError(f"global {decl.name[:40]!r} has a type no global can hold") from None
+    return "int" if kind == "nil" else kind  # only ever nil: a flag that stays clear
 
 
 def _event(name: str, data: object) -> None:
@@ -293,7 +286,7 @@ def _object_programs(manifest: mf.Manifest, obj: BPFObject) -> None:
     for program in manifest.programs:
         section = sections[program.name]
         for point in program.attach:
-            _require(section.startswith(SECTIONS[point.kind]),
+            _require(section.startswith(ATTACHERS[point.kind].sections(point.kind)),
                      f"program {program.name} in section {section[:40]!r} "
                      f"cannot attach to a {point.kind}")
 

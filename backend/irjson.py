@@ -87,14 +87,14 @@ class _Encoder:
         return {"objects": self.objects, "root": encoded_root}
 
     def value(self, value: object) -> Any:
+        if isinstance(value, enum.Enum):  # first: a StrEnum is a str too
+            return {"enum": _class_name(type(value)), "value": self.value(value.value)}
         if value is None or isinstance(value, (bool, int, str)):
             return value
         if isinstance(value, bytes):
             return {"bytes": base64.b64encode(value).decode()}
         if isinstance(value, tuple):
             return {"tuple": [self.value(v) for v in value]}
-        if isinstance(value, enum.Enum):
-            return {"enum": _class_name(type(value)), "value": self.value(value.value)}
         seen = self.ids.get(id(value))
         if seen is not None:
             return {"ref": seen}

@@ -1,6 +1,6 @@
 """Typed IR of probe bodies → LLVM IR for the BPF target.
 
-One BPF program per group of events (see `backend.events`). Each IR register becomes
+One BPF program per group of events (see `backend.providers`). Each IR register becomes
 entry-block allocas (a value and, for nil-able registers, a present flag) that LLVM's
 mem2reg turns back into SSA; calls to kernel functions are inlined here, since the IR of
 kernel code is small and BPF cannot call through a value. Tables, functions and the
@@ -27,15 +27,10 @@ from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
 from backend.bpfabi import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder, Spill
-from backend.events import (
-    COMMON_PID,
-    EventGroup,
-    ProbeEvents,
-    TracepointCatalog,
-    context_names,
-    kernel_reach,
-)
+from backend.events import COMMON_PID, context_names, kernel_reach
 from backend.helpers import I8, I32, I64, VOIDP, Helper
+from backend.providers.base import NameIndex, ProgramSpec
+from backend.providers.catalog import TracepointCatalog
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
 from frontend.diagnostics import Span
@@ -123,21 +118,6 @@ def type_kind(t: Type) -> tuple[str, bool] | Static | None:
 # ------------------------------------------------------------------ the module
 
 
-@dataclass
-class ProgramSpec:
-    """One BPF program to build: its section, the probe and event group it serves, and
-    where it attaches."""
-
-    name: str
-    section: str
-    probe: ProbeEvents
-    group: EventGroup | None
-    attach: list[mf.AttachPoint]
-    name_index: int | None  # the probename of a single-name program (no cookie needed)
-    # A raw_syscalls program: syscall number -> probename index of the matched syscalls.
-    syscalls: dict[int, int] | None = None
-
-
 class ModuleLowering:
     def __init__(self, module: ops.Module, filename: str, source: str, strlen: int,
                  null_checks: bool = True, catalog: TracepointCatalog | None = None) -> None:
@@ -199,7 +179,7 @@ class ModuleLowering:
         for decl in self.module.globals:
             self._declare_global(decl)
         slots = max((self.string_slots(p.function) for p in self.module.probes
-                     if p.kind in ("trace", "profile")), default=0)
+                     if p.kind.runs_in_kernel), default=0)
         self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen
         entries = max(1, -(-slots // self.strings_per_entry))
         size = min(max(slots, 1), self.strings_per_entry) * self.strlen
@@ -406,7 +386,7 @@ class ProgramLowering:
         self.next_slot = 0
         self.loop_count = self.pb.alloca(I64, "loops")
         self.pb._allocas.store(i64(0), self.loop_count)
-        self.syscall_name: ir.Value | None = None  # set by a raw_syscalls prologue
+        self.name_source: NameIndex = 0  # set by the provider's prologue
 
     # -- entry
 
@@ -431,8 +411,7 @@ class ProgramLowering:
         # kllvm's own events are never traced: printing them would make more of them.
         mine = b.icmp_unsigned("==", tgid, b.load(self.m.self_pid.var))
         self.return_if(b.or_(other, mine))
-        if self.spec.syscalls is not None:
-            self.syscall_name = self.match_syscall(self.spec.syscalls)
+        self.name_source = self.spec.planner.prologue(self.spec, self)
         eventdef = self.spec.probe.decl.eventdef
         if self.spec.group is not None and eventdef is not None and eventdef.filter:
             self.return_if(b.not_(self.filter(eventdef.filter)))
@@ -451,16 +430,22 @@ class ProgramLowering:
             self.execname = self.new_string()
             self.pb.get_current_comm(self.execname, 16)
 
-    def match_syscall(self, table: dict[int, int]) -> ir.Value:
-        """A raw_syscalls program returns unless the record's syscall number (`long id`
-        at offset 8) is one the probe matched; then gives that syscall's probename index,
-        from a `.rodata` table indexed by number (0: not matched, else index + 1)."""
+    # -- what providers' prologues emit (backend.providers.base.Emitter)
+
+    def attach_cookie(self) -> ir.Value:
+        return self.pb.call_helper(Helper.GET_ATTACH_COOKIE, self.pb.ctx)
+
+    def ctx_table_index(self, offset: int, table: dict[int, int]) -> ir.Value:
+        """Returns unless the u64 at `offset` in the context (a raw_syscalls record's
+        syscall number) is a key of `table`; then gives its value, from a `.rodata`
+        table indexed by key (0: not a key, else value + 1)."""
         b = self.b
         size = max(table) + 1
         ty = ir.ArrayType(I32, size)
         init = ir.Constant(ty, [table[nr] + 1 if nr in table else 0 for nr in range(size)])
         var = self.m.bpf.rodata(f"kllvm_sys_{self.spec.name}", ty, init).var
-        nr = b.load(b.bitcast(b.gep(self.pb.ctx, [ir.Constant(I32, 8)]), I64.as_pointer()))
+        nr = b.load(b.bitcast(b.gep(self.pb.ctx, [ir.Constant(I32, offset)]),
+                              I64.as_pointer()))
         self.return_if(b.icmp_unsigned(">=", nr, i64(size)))
         entry = b.load(b.gep(var, [i64(0), nr]))
         self.return_if(b.icmp_unsigned("==", entry, ir.Constant(I32, 0)))
@@ -1177,12 +1162,9 @@ class ProgramLowering:
     def name_index(self) -> ir.Value:
         """The event's index in the probe-name table (its attach cookie)."""
         b = self.b
-        if self.spec.name_index is not None:
-            return i64(self.spec.name_index)
-        if self.syscall_name is not None:
-            cookie = self.syscall_name  # bounded below like a cookie, for the verifier
-        else:
-            cookie = self.pb.call_helper(Helper.GET_ATTACH_COOKIE, self.pb.ctx)
+        if isinstance(self.name_source, int):
+            return i64(self.name_source)
+        cookie = self.name_source()  # bounded below, for the verifier
         count = i64(len(self.m.manifest.names))
         return b.select(b.icmp_unsigned("<", cookie, count), cookie, i64(0))
 

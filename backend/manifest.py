@@ -3,6 +3,7 @@ maps and their layouts, globals, programs and where they attach, print sites, fa
 
 from __future__ import annotations
 
+import enum
 import functools
 import types
 import typing
@@ -62,11 +63,22 @@ class GlobalInfo:
     present: str | None = None
 
 
+class AttachKind(enum.StrEnum):
+    """How the runtime attaches a program: one kind per attach call of a provider
+    (backend/providers); the manifest stores the value."""
+
+    TRACEPOINT = "tracepoint"  # a perf-event tracepoint, "system:event"
+    RAW_TRACEPOINT = "raw_tracepoint"  # "system:event", attached by event name
+    PERF = "perf"  # a CPU-clock perf event on every CPU, period in ns
+    KPROBE = "kprobe"  # a kernel symbol
+    UPROBE = "uprobe"  # "path:symbol" or "path:offset"
+
+
 @dataclass
 class AttachPoint:
     """One attachment of a program; `cookie` is what bpf_get_attach_cookie returns in it."""
 
-    kind: str  # "tracepoint", "raw_tracepoint", "perf", "kprobe", "uprobe"
+    kind: AttachKind
     target: str  # "sys:event", a period in ns, a symbol, "path:offset"
     cookie: int
     retprobe: bool = False
@@ -162,6 +174,11 @@ def typed(data: object, hint: object, where: str) -> object:
             except ManifestError:
                 pass
         raise ManifestError(f"{where} has a bad value {_short(data)}")
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        if type(data) is not str or data not in {m.value for m in hint}:
+            raise ManifestError(f"{where} should be one of "
+                                f"{', '.join(m.value for m in hint)}, not {_short(data)}")
+        return hint(data)
     if hint is Any:
         return data  # checked by its user (the events' formats: artifactcheck)
     if hint is type(None) or hint in (bool, int, str):

@@ -4,7 +4,6 @@ attach the registered probes, print what the probes send, stop, run trace_end, r
 
 from __future__ import annotations
 
-import ctypes as ct
 import os
 import signal
 import sys
@@ -20,7 +19,10 @@ from backend import mapfail, verifierlimits
 from backend.clock import realtime_offset
 from backend.command import STOP_SIGNALS, CommandError, TracedCommand, check_runnable
 from backend.layout import LayoutError
-from backend.loader import BPFObject, GlobalSection, Link, LoadError, Program, possible_cpus
+from backend.loader import BPFObject, GlobalSection, LoadError, Program, possible_cpus
+from backend.providers.base import Detach
+from backend.providers.registry import ATTACHERS
+from backend.providers.tick import Timers
 from backend.ringbuf import RingBuffer
 from backend.slots import SLOTS_PER_CPU, CounterSlots
 from backend.tables import GlobalCell, MapTable
@@ -34,8 +36,6 @@ POLL_MS = 100
 RECORDS_PER_STOP_CHECK = 4096
 DETACH_THREADS = 256
 DETACH_NOTICE = 100  # more attachments than this: tell the user that stopping takes time
-PERF_TYPE_SOFTWARE = 1
-PERF_COUNT_SW_CPU_CLOCK = 0
 
 
 class SessionError(Exception):
@@ -111,8 +111,7 @@ class Session:
         self.manifest = manifest
         self.out = out
         self.options = options
-        self.links: list[Link] = []
-        self.perf_fds: list[int] = []
+        self.links: list[Detach] = []
         self.stop_requested = threading.Event()
         self.exit_seen = False
         self.records = 0
@@ -200,35 +199,7 @@ class Session:
                 sys.stderr.write(f"kllvm: warning: {failure}\n")
 
     def attach_point(self, program: Program, point: mf.AttachPoint) -> None:
-        match point.kind:
-            case "tracepoint":
-                system, event = point.target.split(":", 1)
-                self.links.append(program.attach_tracepoint_cookie(system, event,
-                                                                   point.cookie))
-            case "raw_tracepoint":
-                _, event = point.target.split(":", 1)
-                self.links.append(program.attach_raw_tracepoint_cookie(event, point.cookie))
-            case "perf":
-                self.attach_perf(program, int(point.target))
-            case "kprobe":
-                raise OSError(0, "this kernel has no kprobes (CONFIG_KPROBES is not set)")
-            case "uprobe":
-                path, symbol = point.target.rsplit(":", 1)
-                offset = resolve_uprobe(path, symbol)
-                self.links.append(program.attach_uprobe(path, offset, -1, point.retprobe))
-
-    def attach_perf(self, program: Program, period_ns: int) -> None:
-        from bcc.libbcc import lib as bcc
-        attach = bcc.bpf_attach_perf_event
-        attach.argtypes = [ct.c_int, ct.c_uint32, ct.c_uint32, ct.c_uint64, ct.c_uint64,
-                           ct.c_int, ct.c_int, ct.c_int]
-        attach.restype = ct.c_int
-        for cpu in range(os.cpu_count() or 1):
-            fd = attach(program.fd, PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, period_ns,
-                        0, -1, cpu, -1)
-            if fd < 0:
-                raise OSError(-fd, f"perf event on cpu {cpu}")
-            self.perf_fds.append(fd)
+        ATTACHERS[point.kind].attach(program, point, self.links)
 
     # -- records
 
@@ -293,32 +264,25 @@ class Session:
             return True
         return self.command is not None and self.command.ended()
 
-    def poll(self, ring: RingBuffer, ticks: list[tuple[int, Closure]],
+    def poll(self, ring: RingBuffer, ticks: list[tuple[ops.ProbeDecl, Closure]],
              interpreter: Interpreter) -> None:
         deadline = (time.monotonic() + self.options.duration
                     if self.options.duration is not None else None)
         self.deadline = deadline
-        next_tick = {i: time.monotonic() + ns / 1e9 for i, (ns, _) in enumerate(ticks)}
+        timers = Timers(ticks, time.monotonic())
         while not self.should_stop(deadline):
-            timeout = POLL_MS
-            now = time.monotonic()
-            if next_tick:
-                timeout = max(0, min(timeout, int((min(next_tick.values()) - now) * 1000)))
-            ring.poll(timeout)
-            now = time.monotonic()
-            for i, (ns, closure) in enumerate(ticks):
-                if now >= next_tick[i]:
-                    next_tick[i] += ns / 1e9
-                    self.out.flush()
-                    try:
-                        interpreter.call(closure, [])
-                    except ExitRequest:
-                        self.exit_seen = True
-                    except KtapRuntimeError as e:
-                        if e.fatal:
-                            self.fatal = e  # reported once, by _finish
-                        else:
-                            self.report(e)
+            ring.poll(timers.timeout_ms(time.monotonic(), POLL_MS))
+            for closure in timers.due(time.monotonic()):
+                self.out.flush()
+                try:
+                    interpreter.call(closure, [])
+                except ExitRequest:
+                    self.exit_seen = True
+                except KtapRuntimeError as e:
+                    if e.fatal:
+                        self.fatal = e  # reported once, by _finish
+                    else:
+                        self.report(e)
 
     def kernel_fatal(self) -> KtapRuntimeError | None:
         """A fatal kernel error whose record was lost still stops the run."""
@@ -332,7 +296,7 @@ class Session:
         # Each perf-event tracepoint detach waits for an RCU grace period (~55 ms here,
         # under one kernel mutex); detaching from many threads at once overlaps a little
         # of it, yet 360 of them still take ~12 s. Wide probes mostly avoid this (raw
-        # tracepoints and raw_syscalls, see backend.events); for the others, say why
+        # tracepoints and raw_syscalls, see backend.providers); for the others, say why
         # stopping takes a while.
         slow = [link for link in self.links if link.slow_to_detach]
         if len(slow) > DETACH_NOTICE:
@@ -343,15 +307,10 @@ class Session:
             from concurrent.futures import ThreadPoolExecutor  # ~1 ms to import: only here
 
             with ThreadPoolExecutor(DETACH_THREADS) as pool:
-                list(pool.map(Link.destroy, slow))
+                list(pool.map(lambda link: link.destroy(), slow))
         for link in self.links:
             link.destroy()
         self.links.clear()
-        if self.perf_fds:
-            from bcc.libbcc import lib as bcc
-            for fd in self.perf_fds:
-                bcc.bpf_close_perf_event_fd(fd)
-            self.perf_fds.clear()
 
     def warn_losses(self) -> None:
         drops_raw = self.bss.read(mf.DROPS)
@@ -409,23 +368,6 @@ def _signals(stop: threading.Event, hurry: threading.Event) -> Iterator[None]:
     finally:
         for s, h in saved.items():
             signal.signal(s, h)
-
-
-def resolve_uprobe(path: str, symbol: str) -> int:
-    """The file offset of `symbol` in `path`, through bcc's symbol resolution."""
-    from bcc.libbcc import bcc_symbol
-    from bcc.libbcc import lib as bcc
-    if not os.path.isfile(path):  # bcc would only say that the symbol is missing
-        raise OSError(0, f"no such file: {path}")
-    if symbol.startswith("0x") or symbol.isdigit():
-        return int(symbol, 0)
-    sym = bcc_symbol()
-    if bcc.bcc_resolve_symname(path.encode(), symbol.encode(), 0, -1, None,
-                               ct.byref(sym)) < 0:
-        raise OSError(0, f"cannot find symbol '{symbol}' in {path}")
-    offset = int(sym.offset)
-    bcc.bcc_procutils_free(sym.module)
-    return offset
 
 
 # Capability numbers (linux/capability.h): loading tracing programs takes CAP_BPF and
@@ -495,8 +437,8 @@ def _run(session: Session) -> int:
         if e.fatal:
             return 1
     options = session.options
-    kernel = [(d, c) for d, c in env.probes if d.kind in ("trace", "profile")]
-    ticks = [(d.interval_ns or 1, c) for d, c in env.probes if d.kind == "tick"]
+    kernel = [(d, c) for d, c in env.probes if d.kind.runs_in_kernel]
+    ticks = [(d, c) for d, c in env.probes if not d.kind.runs_in_kernel]
     with _signals(session.stop_requested, session.hurry):
         if options.command:
             session.command = TracedCommand.start(options.command)

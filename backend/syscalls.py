@@ -10,7 +10,8 @@ ABI and never change, so this table (the `common` and `64` rows of the kernel's
 arch/x86/entry/syscalls/syscall_64.tbl up to Linux 6.18, under the name of each entry
 point: `stat` is `newstat`, `umount2` is `umount`, ...) is exact for every kernel; a newer
 kernel can only add numbers. A syscall tracepoint whose name is missing here is simply
-attached on its own (`backend.events`), so an old table costs speed, never correctness.
+attached on its own (`backend.providers.raw_syscalls`), so an old table costs speed,
+never correctness.
 It was checked live against `__syscall_nr` of the per-syscall tracepoints.
 
 Out of scope: compat (32-bit, `int 0x80`) and x32 system calls. Their numbers differ, and

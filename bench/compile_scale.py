@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend import codegen
-from backend.events import TracepointCatalog
 from backend.lower import ModuleLowering
-from backend.plan import program_specs
+from backend.providers.catalog import TracepointCatalog
+from backend.providers.registry import program_specs
 from frontend.diagnostics import Source
 from kllvm import driver
 

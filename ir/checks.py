@@ -83,7 +83,7 @@ def _callee(value: ops.Value) -> str | None:
 
 def kernel_functions(module: ops.Module) -> list[str]:
     """Probe bodies and everything reachable from them by static calls, in a stable order."""
-    roots = [p.function for p in module.probes if p.kind in ("trace", "profile")]
+    roots = [p.function for p in module.probes if p.kind.runs_in_kernel]
     seen: list[str] = []
     work = list(roots)
     while work:
@@ -224,7 +224,7 @@ def _recursion(module: ops.Module, kernel: list[str], sink: DiagnosticSink) -> N
 
 def _tick_context(module: ops.Module, sink: DiagnosticSink) -> None:
     for probe in module.probes:
-        if probe.kind != "tick":
+        if probe.kind.runs_in_kernel:
             continue
         for block in module.functions[probe.function].blocks:
             for op in block.ops:

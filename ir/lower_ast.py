@@ -388,14 +388,14 @@ class _FunctionLowerer:
     @stmt.register
     def _(self, node: ast.Trace) -> None:
         eventdef = parse_eventdef(node.eventdef, node.eventdef_span, self.owner.sink)
-        self.register_probe(node, "trace", eventdef, None)
+        self.register_probe(node, ops.ProbeKind.TRACE, eventdef, None)
 
     @stmt.register
     def _(self, node: ast.Timer) -> None:
         interval = parse_interval(node.interval, node.interval_span, self.owner.sink)
-        self.register_probe(node, node.kind, None, interval)
+        self.register_probe(node, ops.ProbeKind(node.kind), None, interval)
 
-    def register_probe(self, node: ast.Trace | ast.Timer, kind: str, eventdef: object,
+    def register_probe(self, node: ast.Trace | ast.Timer, kind: ops.ProbeKind, eventdef: object,
                        interval: int | None) -> None:
         scope = self.owner.resolution.scopes[node]
         closure = self.closure_for(scope, node.span)

@@ -415,16 +415,30 @@ class GlobalDecl:
     written_by_kernel: bool
 
 
+class ProbeKind(enum.StrEnum):
+    """What fires a probe: the one vocabulary of probe kinds (the providers under
+    backend/providers say what each kind attaches to)."""
+
+    TRACE = "trace"  # events named by an eventdef: tracepoints, kprobes, uprobes
+    PROFILE = "profile"  # a perf timer on every CPU
+    TICK = "tick"  # a timer of kllvm's own, in user space
+
+    @property
+    def runs_in_kernel(self) -> bool:
+        """Whether the probe's body is a BPF program (else the interpreter runs it)."""
+        return self is not ProbeKind.TICK
+
+
 @dataclass(eq=False)
 class ProbeDecl:
     """A `trace`, `profile` or `tick` statement: its body's function and what fires it."""
 
     id: int
-    kind: str  # "trace", "profile" or "tick"
+    kind: ProbeKind
     span: Span
     function: str
-    eventdef: EventDef | None  # for "trace"
-    interval_ns: int | None  # for "profile" and "tick"
+    eventdef: EventDef | None  # for TRACE
+    interval_ns: int | None  # for PROFILE and TICK
 
 
 @dataclass(eq=False)

@@ -199,7 +199,7 @@ def _global(decl: ops.GlobalDecl) -> str:
 
 
 def _probe(decl: ops.ProbeDecl) -> str:
-    what = decl.kind
+    what = str(decl.kind)
     if decl.eventdef is not None:
         what += f" {_eventdef(decl.eventdef)}"
     if decl.interval_ns is not None:

@@ -117,11 +117,10 @@ class _Verifier:
                 self.problem(where, f"is at index {index}")
             if probe.function not in module.functions:
                 self.problem(where, f"function {probe.function!r} does not exist")
-            if probe.kind not in ("trace", "profile", "tick"):
-                self.problem(where, f"unknown kind {probe.kind!r}")
-            elif (probe.kind == "trace") != (probe.eventdef is not None):
+            # (an unknown kind cannot be: ProbeKind is an enum, and irjson decodes it)
+            if (probe.kind is ops.ProbeKind.TRACE) != (probe.eventdef is not None):
                 self.problem(where, "a trace probe needs an eventdef, and only it")
-            elif (probe.kind != "trace") != (probe.interval_ns is not None):
+            elif (probe.kind is not ops.ProbeKind.TRACE) != (probe.interval_ns is not None):
                 self.problem(where, "profile and tick probes need an interval, and only they")
             elif probe.interval_ns is not None and not 0 < probe.interval_ns <= INT64_MAX:
                 self.problem(where, f"interval {probe.interval_ns} is out of range")

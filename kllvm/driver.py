@@ -13,17 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from backend import codegen
-from backend.events import (
-    ProbeEvents,
-    ProviderError,
-    TracepointCatalog,
-    make_arg_types,
-    probe_events,
-)
+from backend.events import ProbeEvents, ProviderError, make_arg_types
 from backend.layout import DEFAULT_STRLEN
 from backend.lower import LowerError, ModuleLowering
 from backend.manifest import Manifest
-from backend.plan import program_specs
+from backend.providers.catalog import TracepointCatalog
+from backend.providers.registry import probe_events, program_specs
 from frontend import ast
 from frontend.diagnostics import (
     CompileError,
@@ -146,7 +141,7 @@ def _structure(source: Source, parsed: Front) -> ops.Module:
 
 
 def kernel_probes(module: ops.Module) -> list[ops.ProbeDecl]:
-    return [p for p in module.probes if p.kind in ("trace", "profile")]
+    return [p for p in module.probes if p.kind.runs_in_kernel]
 
 
 def compile_typed(source: Source, catalog: TracepointCatalog | None = None

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from fake_tracefs import FakeTracefs
 
-from backend.events import TracepointCatalog
+from backend.providers.catalog import TracepointCatalog
 from frontend.diagnostics import CompileError, Source
 from kllvm.driver import compile_script
 

@@ -7,8 +7,8 @@ import pytest
 from fake_tracefs import FakeTracefs
 from llvmlite import ir
 
-from backend.events import TracepointCatalog
 from backend.lower import names_table
+from backend.providers.catalog import TracepointCatalog
 from frontend.diagnostics import CompileError, Source
 from kllvm.driver import Build, compile_script
 

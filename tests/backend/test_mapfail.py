@@ -9,8 +9,8 @@ import pytest
 from fake_tracefs import FakeTracefs
 
 from backend import mapfail
-from backend.events import TracepointCatalog
 from backend.loader import LIBBPF_WARN, LibbpfMessage, LoadError, MapFailure
+from backend.providers.catalog import TracepointCatalog
 from frontend.diagnostics import CompileError, Source
 from kllvm.driver import compile_script
 

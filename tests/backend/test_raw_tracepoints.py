@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from fake_tracefs import FakeTracefs
 
-from backend.events import TracepointCatalog
+from backend.providers.catalog import TracepointCatalog
 from frontend.diagnostics import Source
 from kllvm.driver import Build, compile_script
 

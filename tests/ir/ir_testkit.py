@@ -264,7 +264,7 @@ def every_op_module() -> ops.Module:
     module.probes.append(
         ops.ProbeDecl(
             0,
-            "trace",
+            ops.ProbeKind.TRACE,
             span,
             "probe",
             EventDef(
@@ -275,7 +275,7 @@ def every_op_module() -> ops.Module:
             None,
         )
     )
-    module.probes.append(ops.ProbeDecl(1, "tick", span, "probe", None, 1_000_000_000))
+    module.probes.append(ops.ProbeDecl(1, ops.ProbeKind.TICK, span, "probe", None, 1_000_000_000))
 
     probe = prog.fn("probe", cells=2)
     probe.function.placement = ops.Placement.KERNEL

@@ -888,7 +888,7 @@ def test_context_from_a_test_env() -> None:
 
 def test_register_probe_and_trace_end() -> None:
     prog = Prog()
-    prog.module.probes.append(ops.ProbeDecl(0, "tick", SPAN, "body", None, 10**9))
+    prog.module.probes.append(ops.ProbeDecl(0, ops.ProbeKind.TICK, SPAN, "body", None, 10**9))
     body = prog.fn("body")
     body.builtin("print", "tick")
     body.ret(bare=True)

@@ -158,7 +158,7 @@ def test_eventdefs() -> None:
     )
     module = ops.Module(main="main")
     module.probes.append(
-        ops.ProbeDecl(0, "trace", SPAN, "p", EventDef(specs, condition, SPAN), None)
+        ops.ProbeDecl(0, ops.ProbeKind.TRACE, SPAN, "p", EventDef(specs, condition, SPAN), None)
     )
     text = print_module(module)
     assert (

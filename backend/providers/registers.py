@@ -1,0 +1,146 @@
+"""Kernel and user function probes (`probe:func`, `probe:/path:sym`) have no tracepoint
+record: their programs get the probed task's registers (`struct pt_regs`). Each such
+probe is one program with an `EventGroup` of its own whose "fields" are registers, so
+`argN` and the `/filter/` read them exactly like tracepoint fields (see `register_group`).
+Shared by the kprobe and uprobe providers, which one probe may mix.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+from collections.abc import Callable
+
+from backend.events import (
+    MAX_ARG,
+    EventGroup,
+    ProbeEvents,
+    ProviderError,
+    agree_on_type,
+    arg_indices,
+    context_names,
+    filter_fields,
+    kernel_reach,
+    record_compares,
+)
+from backend.tracefs import Field
+from frontend.diagnostics import Span
+from frontend.eventdef import FetchArg, FilterCompare, KprobeSpec, UprobeSpec
+from frontend.types import INT, NIL, Type
+from ir import ops
+from ir.printer import probe_location
+
+FunctionSpec = KprobeSpec | UprobeSpec
+
+
+# x86-64 `struct pt_regs`, the context of kprobe and uprobe programs: the byte offset of
+# each register under the names of the kernel's fetch-arg syntax (`%di`, `%ax`, ...).
+PT_REGS_X86_64 = {
+    name: 8 * i for i, name in enumerate(
+        "r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss".split())
+}
+# A fetch arg's `:TYPE` suffix → (bytes, signed). The low bytes of a register come first
+# (little-endian), so a narrow type is a narrow read at the register's own offset.
+FETCH_TYPES = {f"{k}{bits}": (bits // 8, k == "s")
+               for k in "usx" for bits in (8, 16, 32, 64)}
+_FETCH = re.compile(r"(?P<where>%[a-z0-9_]+|\$retval)(?::(?P<type>\w+))?")
+
+
+def _register(name: str, reg: str, span: Span, size: int = 8,
+              signed: bool = False) -> Field:
+    if reg not in PT_REGS_X86_64:
+        raise ProviderError(span, f"unknown register '%{reg}': x86-64 registers are "
+                                  + " ".join(f"%{r}" for r in PT_REGS_X86_64))
+    return Field(name, f"{'s' if signed else 'u'}{size * 8}", PT_REGS_X86_64[reg], size,
+                 signed, None, False, False)
+
+
+def _fetch_field(arg: FetchArg, position: int) -> Field:
+    """The register a fetch arg names, e.g. `size=%di`, `r=$retval:s32`. Memory fetches
+    (`+8(%di)`, `@addr`, `$stack`) and string types are not compiled yet: saying so beats
+    reading something else."""
+    name = arg.name or f"arg{position}"  # the kernel's name for an unnamed fetch arg
+    m = _FETCH.fullmatch(arg.fetch)
+    if m is None:
+        raise ProviderError(arg.span, f"fetch argument '{arg.fetch}' is not supported yet: "
+                                      "use a register (%di) or $retval, with an optional "
+                                      "type such as :s32")
+    size, signed = 8, False
+    if m["type"] is not None:
+        if m["type"] not in FETCH_TYPES:
+            raise ProviderError(arg.span, f"fetch type ':{m['type']}' is not supported yet: "
+                                          "use u8..u64, s8..s64 or x8..x64")
+        size, signed = FETCH_TYPES[m["type"]]
+    reg = "ax" if m["where"] == "$retval" else m["where"][1:]
+    return _register(name, reg, arg.span, size, signed)
+
+
+def register_group(spec: KprobeSpec | UprobeSpec, indices: list[int],
+                   compares: list[FilterCompare]) -> EventGroup:
+    """argN and filter fields of a kprobe/uprobe as registers, numbered like ktap's
+    probe events (Part B §3.5): on entry arg0 is `__probe_ip`, arg1.. the fetch args; on
+    return arg0 is `__probe_func`, arg1 `__probe_ret_ip`, arg2.. the fetch args."""
+    if not indices and not compares:
+        return EventGroup([], {}, {})  # reads no register
+    if platform.machine() != "x86_64":
+        raise ProviderError(spec.span, "reading registers in kprobes and uprobes is only "
+                                       "implemented for x86-64")
+    fields: dict[str, Field] = {}
+    by_index: dict[int, Field | None] = {}
+    if spec.is_return:
+        fields["__probe_ret_ip"] = _register("__probe_ret_ip", "ip", spec.span)
+        by_index[1] = fields["__probe_ret_ip"]
+        first = 2
+    else:
+        fields["__probe_ip"] = _register("__probe_ip", "ip", spec.span)
+        by_index[0] = fields["__probe_ip"]
+        first = 1
+    for position, arg in enumerate(spec.fetchargs, 1):
+        f = _fetch_field(arg, position)
+        fields[f.name] = by_index[first + position - 1] = f
+    args: dict[int, Field | None] = {}
+    for index in indices:
+        if spec.is_return and index == 0:
+            # The probed function's address is not in the registers at its return.
+            raise ProviderError(spec.span, "arg0 (__probe_func) of a return probe is not "
+                                           "available: use probename")
+        args[index] = by_index.get(index)
+    used: dict[str, Field] = {}
+    for compare in compares:
+        if compare.field not in fields:
+            raise ProviderError(compare.span, (
+                f"unknown field '{compare.field}' in the filter: {probe_location(spec)} has "
+                f"only {', '.join(fields)}"))
+        used[compare.field] = fields[compare.field]
+    return EventGroup([], args, used)
+
+
+def expand(module: ops.Module, decl: ops.ProbeDecl,
+           target: Callable[[FunctionSpec], str]) -> ProbeEvents:
+    """A probe on kernel and user functions: one program per spec, each with the
+    registers its argN and filter read; `target` gives each spec's attach target (and
+    refuses what its provider cannot attach)."""
+    eventdef = decl.eventdef
+    assert eventdef is not None
+    result = ProbeEvents(decl)
+    names = context_names(module, kernel_reach(module, decl.function))
+    if "argstr" in names:
+        # These programs have a (register) group, so lowering's "no group, no
+        # record" check would not catch it: say it here.
+        raise ProviderError(eventdef.span, "argstr is only available in tracepoint "
+                                           "probes: this event has no tracepoint record "
+                                           "to print")
+    indices = [i for i in arg_indices(names) if i < MAX_ARG]
+    compares = record_compares(filter_fields(eventdef.filter))
+    first_type: dict[int, tuple[Type, str]] = {}
+    for spec in eventdef.specs:
+        assert isinstance(spec, KprobeSpec | UprobeSpec)
+        result.others.append((spec, target(spec)))
+        group = register_group(spec, indices, compares)
+        result.other_groups.append(group)
+        where = probe_location(spec)
+        for index in indices:
+            agree_on_type(first_type, index, INT if group.args[index] is not None else NIL,
+                          where, eventdef.span)
+    result.arg_types = {i: t for i, (t, _) in first_type.items()}
+    return result
