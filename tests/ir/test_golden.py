@@ -13,7 +13,6 @@ import os
 from pathlib import Path
 
 import pytest
-from test_programs import CASES, Case
 
 from frontend.diagnostics import DiagnosticSink, Source
 from frontend.parser import parse
@@ -25,6 +24,7 @@ from ir.lower_ast import lower
 from ir.printer import print_module
 from ir.verify import verify_module
 from kllvm.driver import compile_source
+from tests.programs.kpt import Case, all_cases
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
@@ -81,7 +81,7 @@ def _programs() -> list[object]:
     params = [_verify_param(f"sample {p.name}", p.read_text())
               for p in sorted(SAMPLES.glob("*.kp"))]
     case: Case
-    for case in CASES:
+    for case in all_cases():
         params.append(_verify_param(case.id, case.source))
     return params
 
