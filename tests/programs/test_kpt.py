@@ -3,16 +3,13 @@ every case written in a .kpt file becomes exactly one test item."""
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.collection import collected_ids
 from tests.programs.kpt import CASE_MARK, PROGRAMS, all_cases, kpt_files, parse_kpt
-
-ROOT = PROGRAMS.parents[1]
 
 
 def test_enough_cases() -> None:
@@ -24,13 +21,8 @@ def test_every_case_is_collected() -> None:
     # collector drops shows up here.
     written = {path.name: sum(line.startswith(CASE_MARK) for line in path.read_text().split("\n"))
                for path in kpt_files()}
-    listing = subprocess.run(
-        [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-         str(PROGRAMS.relative_to(ROOT))],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    collected: dict[str, int] = {}
-    for node in re.findall(r"^tests/programs/([^/:]+\.kpt)::", listing, re.MULTILINE):
-        collected[node] = collected.get(node, 0) + 1
+    collected = Counter(Path(node.split("::")[0]).name for node in collected_ids(PROGRAMS)
+                        if node.split("::")[0].endswith(".kpt"))
     assert collected == written
     assert sum(written.values()) == len(all_cases())
 
