@@ -7,11 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.programs.kpt import Case, parse_kpt
 from tests.programs.runner import CaseFailure, check_case
+
+if TYPE_CHECKING:  # pytest exports neither name
+    from _pytest._code.code import TerminalRepr, TracebackStyle
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> KptFile | None:
@@ -34,8 +38,8 @@ class KptFile(pytest.File):
 
 
 class KptCase(pytest.Item):
-    def __init__(self, *, case: Case, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.case = case
 
     def runtest(self) -> None:
@@ -46,8 +50,8 @@ class KptCase(pytest.Item):
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException],
-        style: str | None = None,
-    ) -> str | object:
+        style: TracebackStyle | None = None,
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, CaseFailure):
             return f"{self.location[0]}:{self.case.line}: case {self.case.name!r}\n{excinfo.value}"
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+        return super().repr_failure(excinfo, style=style)

@@ -11,12 +11,16 @@ import difflib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from frontend.diagnostics import Source
 from ir.printer import print_module
 from kllvm.driver import compile_source
+
+if TYPE_CHECKING:  # pytest exports neither name
+    from _pytest._code.code import TerminalRepr, TracebackStyle
 
 UPDATE = os.environ.get("KLLVM_UPDATE_GOLDEN") == "1"
 
@@ -53,11 +57,11 @@ class GoldenItem(pytest.Item):
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException],
-        style: str | None = None,
-    ) -> str | object:
+        style: TracebackStyle | None = None,
+    ) -> str | TerminalRepr:
         if isinstance(excinfo.value, GoldenMismatch):
             return f"{self.location[0]}: {excinfo.value}"
-        return super().repr_failure(excinfo, style=style)  # type: ignore[arg-type]
+        return super().repr_failure(excinfo, style=style)
 
 
 class MatchesGolden(GoldenItem):
