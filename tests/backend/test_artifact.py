@@ -3,7 +3,6 @@ as what was written (the checks refuse nothing real)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,12 +14,11 @@ from backend.manifest import Manifest
 from frontend.diagnostics import CompileError, Source
 from ir.printer import print_module
 from kllvm import driver
+from tests.programs.kpt import all_cases
 
 pytestmark = pytest.mark.needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "ir"))
-from test_programs import all_cases  # noqa: E402
 
 SOURCES = [(f"samples/{p.name}", p.read_text()) for p in sorted((ROOT / "samples").glob("*.kp"))]
 SOURCES += [(case.id, case.source) for case in all_cases() if "trace" in case.source]

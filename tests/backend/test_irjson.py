@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,9 @@ from frontend.eventdef import FilterAnd
 from ir import ops
 from ir.printer import print_module
 from kllvm import driver
+from tests.programs.kpt import all_cases
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "ir"))
-from test_programs import all_cases  # noqa: E402
 
 SOURCES = [(f"samples/{p.name}", p.read_text()) for p in sorted((ROOT / "samples").glob("*.kp"))]
 # The cases that compile (a run-time failure still exits 1; a compile error has no IR).
