@@ -34,6 +34,7 @@ from ir import ops
 from ir.checks import check_module
 from ir.infer import ArgTypes, Solution, infer
 from ir.lower_ast import lower
+from ir.placement import place
 from ir.verify import verify_module
 
 
@@ -114,6 +115,7 @@ def _compile(source: Source, arg_types: ArgTypes, parsed: Front | None) -> Compi
     solution = infer(module, arg_types)
     check_module(module, solution, sink)
     _gate(sink)
+    place(module)
     problems = verify_module(module)
     if problems:
         raise InternalError("IR verification failed:\n" + "\n".join(problems))

@@ -22,6 +22,7 @@ from ir import ops
 from ir.checks import check_module
 from ir.infer import infer
 from ir.lower_ast import lower
+from ir.placement import place
 from ir.printer import print_module
 from ir.verify import verify_module
 from kllvm.driver import compile_source
@@ -58,7 +59,7 @@ def test_enough_golden_programs() -> None:
 
 
 def lower_unverified(source: Source) -> ops.Module | None:
-    """The driver's phases up to the probe checks; None when the program has compile errors."""
+    """The driver's phases up to placement; None when the program has compile errors."""
     sink = DiagnosticSink(source)
     chunk = parse(source, sink)
     if chunk is None or sink.has_errors:
@@ -70,7 +71,10 @@ def lower_unverified(source: Source) -> ops.Module | None:
     if sink.has_errors:
         return None
     check_module(module, infer(module, lambda function, index: None), sink)
-    return None if sink.has_errors else module
+    if sink.has_errors:
+        return None
+    place(module)
+    return module
 
 
 def _verify_param(name: str, text: str) -> object:
