@@ -32,7 +32,7 @@ from frontend.parser import parse
 from frontend.scope import Resolution, resolve
 from ir import ops
 from ir.checks import check_module
-from ir.infer import ArgTypes, Solution, infer
+from ir.infer import ArgTypes, Solution, apply, infer
 from ir.lower_ast import lower
 from ir.placement import place
 from ir.verify import verify_module
@@ -113,6 +113,7 @@ def _compile(source: Source, arg_types: ArgTypes, parsed: Front | None) -> Compi
     module = lower(chunk, resolution, sink)
     _gate(sink)
     solution = infer(module, arg_types)
+    apply(module, solution)
     check_module(module, solution, sink)
     _gate(sink)
     place(module)
@@ -138,7 +139,7 @@ def _structure(source: Source, parsed: Front) -> ops.Module:
     sink = DiagnosticSink(source)
     module = lower(parsed.chunk, parsed.resolution, sink)
     _gate(sink)
-    infer(module, no_event_types)
+    apply(module, infer(module, no_event_types))
     return module
 
 

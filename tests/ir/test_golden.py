@@ -20,7 +20,7 @@ from frontend.parser import parse
 from frontend.scope import resolve
 from ir import ops
 from ir.checks import check_module
-from ir.infer import infer
+from ir.infer import apply, infer
 from ir.lower_ast import lower
 from ir.placement import place
 from ir.printer import print_module
@@ -70,7 +70,9 @@ def lower_unverified(source: Source) -> ops.Module | None:
     module = lower(chunk, resolution, sink)
     if sink.has_errors:
         return None
-    check_module(module, infer(module, lambda function, index: None), sink)
+    solution = infer(module, lambda function, index: None)
+    apply(module, solution)
+    check_module(module, solution, sink)
     if sink.has_errors:
         return None
     place(module)
