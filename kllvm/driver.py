@@ -91,8 +91,7 @@ def parse_source(source: Source) -> ast.Chunk:
 
 @dataclass(frozen=True)
 class Front:
-    """A parsed, name-resolved script: lowering reads both and changes neither, so
-    one Front serves every compilation of the script."""
+    """A parsed, name-resolved script (what lowering reads, and changes neither)."""
 
     chunk: ast.Chunk
     resolution: Resolution
@@ -107,12 +106,11 @@ def front(source: Source) -> Front:
         return Front(chunk, resolution)
 
 
-def compile_source(source: Source, arg_types: ArgTypes = no_event_types,
-                   parsed: Front | None = None) -> Compilation:
+def compile_source(source: Source, arg_types: ArgTypes = no_event_types) -> Compilation:
     """Source → AST → names → IR → types → checks → placement, with the given argN
     types (no event is expanded). Raises CompileError."""
     with _no_cycle_collection():
-        parsed = parsed or front(source)
+        parsed = front(source)
         module = _lower(source, parsed)
         solution = infer(module, arg_types)
         apply(module, solution)
