@@ -61,9 +61,6 @@ def compile_timed(text: str, catalog: TracepointCatalog) -> Timing:
     start = time.perf_counter()
     compilation, events = driver.compile_typed(source, catalog)
     module = compilation.module
-    by_id = {p.id: p for p in module.probes}
-    for found in events.values():
-        found.decl = by_id[found.decl.id]
     specs, names = program_specs(list(events.values()))
     front = time.perf_counter()
     lowering = ModuleLowering(module, source.name, source.text, 128, catalog=catalog)

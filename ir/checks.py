@@ -1,8 +1,9 @@
-"""Placement and the probe-context rules (Part A §2, §6, §10).
+"""The probe-context rules (Part A §2, §6, §10): checks only, the module is not changed.
 
-Probe bodies (`trace`, `profile`) and every function they call are placed in the kernel. Kernel
-code must be statically typed and must not create tables or functions, iterate, print
-histograms, recurse, or call a function that is not known at compile time.
+Probe bodies (`trace`, `profile`) and every function they call will run in the kernel
+(`ir.placement` records it once these checks pass). Kernel code must be statically typed and
+must not create tables or functions, iterate, print histograms, recurse, call a function
+that is not known at compile time, or capture a variable that is not top-level.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from frontend.types import (
 )
 from ir import ops
 from ir.infer import Conflict, Solution
+from ir.placement import kernel_functions, static_calls
 
 NO_EVENT_HINT = "tick bodies run in user space and have no event"
 TICK_HINTS = {"stack": "sample stacks with profile-N instead"}  # by event-only function
@@ -76,28 +78,6 @@ def _argstr_misuse(op: ops.Op) -> str | None:
     return "argstr can only be printed in a probe body"
 
 
-def _callee(value: ops.Value) -> str | None:
-    t = strip_opt(value.type)
-    return t.function if isinstance(t, FuncT) else None
-
-
-def kernel_functions(module: ops.Module) -> list[str]:
-    """Probe bodies and everything reachable from them by static calls, in a stable order."""
-    roots = [p.function for p in module.probes if p.kind.runs_in_kernel]
-    seen: list[str] = []
-    work = list(roots)
-    while work:
-        name = work.pop(0)
-        if name in seen:
-            continue
-        seen.append(name)
-        for block in module.functions[name].blocks:
-            for op in block.ops:
-                if isinstance(op, ops.Call) and (callee := _callee(op.callee)) is not None:
-                    work.append(callee)
-    return seen
-
-
 class _KernelChecker:
     def __init__(self, module: ops.Module, solution: Solution, sink: DiagnosticSink) -> None:
         self.module = module
@@ -136,7 +116,7 @@ class _KernelChecker:
                 self.error(op.span, *why)
             case ops.LoadBuiltin(name=name):
                 self.error(op.span, f"'{name}' cannot be used as a value in a probe body")
-            case ops.Call(callee=callee) if _callee(callee) is None:
+            case ops.Call(callee=callee) if not isinstance(strip_opt(callee.type), FuncT):
                 self.error(op.span, "a probe body can only call functions known at compile time",
                            ("call a function defined with 'function name() {}'",))
                 return
@@ -201,10 +181,7 @@ def _describe(t: Type) -> str:
 def _recursion(module: ops.Module, kernel: list[str], sink: DiagnosticSink) -> None:
     calls: dict[str, list[tuple[str, Span]]] = {name: [] for name in kernel}
     for name in kernel:
-        for block in module.functions[name].blocks:
-            for op in block.ops:
-                if isinstance(op, ops.Call) and (callee := _callee(op.callee)) is not None:
-                    calls[name].append((callee, op.span))
+        calls[name] = [(callee, op.span) for callee, op in static_calls(module.functions[name])]
 
     def reaches(start: str, target: str, seen: set[str]) -> bool:
         for callee, _ in calls.get(start, []):
@@ -238,55 +215,18 @@ def _tick_context(module: ops.Module, sink: DiagnosticSink) -> None:
 
 def _top_level_cells(module: ops.Module, kernel: list[str], sink: DiagnosticSink) -> None:
     """Kernel code may only capture top-level variables: those become BPF globals."""
-    main_cells = {
-        op.dest.name: op
-        for block in module.functions[module.main].blocks
-        for op in block.ops
-        if isinstance(op, ops.MakeCell)
-    }
-    written: set[str] = set()
-    for name in kernel:
-        for block in module.functions[name].blocks:
-            for op in block.ops:
-                if isinstance(op, ops.StoreCell | ops.AddCell):
-                    written.add(op.cell.name)
-    globals_seen: set[str] = set()
+    main_cells = {op.dest.name for block in module.functions[module.main].blocks
+                  for op in block.ops if isinstance(op, ops.MakeCell)}
     for name in kernel:
         function = module.functions[name]
         for cell in function.free_cells:
-            make = main_cells.get(cell.name)
-            if make is None:
+            if cell.name not in main_cells:
                 sink.error(function.span, "a probe body can only use top-level variables",
                            hints=(f"'{cell.name.split('.')[0]}' is local to a function",))
-                continue
-            inner = cell.type.inner if isinstance(cell.type, ops.CellT) else cell.type
-            if isinstance(strip_opt(inner), TableT | FuncT) or cell.name in globals_seen:
-                continue  # tables and functions are resolved statically in the kernel
-            globals_seen.add(cell.name)
-            module.globals.append(ops.GlobalDecl(cell.name, make.span, inner,
-                                                 cell.name in written))
-
-
-def _mark_tables(module: ops.Module, kernel: list[str]) -> None:
-    sites: dict[int, set[type]] = {}
-    for name in kernel:
-        for block in module.functions[name].blocks:
-            for op in block.ops:
-                if isinstance(op, ops.TableGet | ops.TableSet | ops.TableAdd):
-                    t = strip_opt(op.table.type)
-                    if isinstance(t, TableT) and t.site >= 0:
-                        sites.setdefault(t.site, set()).add(type(op))
-    for decl in module.tables:
-        used = sites.get(decl.site)
-        if used is not None:
-            decl.kernel = True
-            decl.only_added = used == {ops.TableAdd}
 
 
 def check_module(module: ops.Module, solution: Solution, sink: DiagnosticSink) -> None:
     kernel = kernel_functions(module)
-    for name in kernel:
-        module.functions[name].placement = ops.Placement.KERNEL
     checker = _KernelChecker(module, solution, sink)
     for name in kernel:
         checker.check_structure(module.functions[name])
@@ -297,4 +237,3 @@ def check_module(module: ops.Module, solution: Solution, sink: DiagnosticSink) -
     _recursion(module, kernel, sink)
     _tick_context(module, sink)
     _top_level_cells(module, kernel, sink)
-    _mark_tables(module, kernel)

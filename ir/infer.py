@@ -1,5 +1,8 @@
 """Type inference by unification over the whole IR module.
 
+`infer` reads the module and returns a `Solution`; `apply` is the one place that writes
+the solved types into the IR (register types, table key and value types).
+
 Every register gets a type variable; ops constrain them. Two different concrete types meeting
 make the variable dynamic (`ANY`) and the meeting place is remembered: that is fine in user
 space, and `ir.checks` reports it when the value reaches kernel code. Inference runs on the IR
@@ -9,8 +12,8 @@ tables and calls are already explicit there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from frontend import builtins
 from frontend.diagnostics import Span
@@ -66,15 +69,31 @@ class TVar:
         return root
 
 
-@dataclass
+@dataclass(frozen=True)
 class Solution:
-    """Resolved types, and the conflicts behind every dynamic type."""
+    """What inference found, not yet written into the IR: the type of every register it
+    saw (a cell's as `CellT`), the key and value types of every table site, and the
+    conflicts behind every dynamic type."""
 
-    var_of: dict[ops.Register, TVar] = field(default_factory=dict)
+    registers: Mapping[ops.Register, Type]
+    tables: Mapping[int, tuple[Type, Type]]
+    var_of: Mapping[ops.Register, TVar]
 
     def conflict_of(self, reg: ops.Register) -> Conflict | None:
         var = self.var_of.get(reg)
         return None if var is None else _find_conflict(var.find(), set())
+
+
+def apply(module: ops.Module, solution: Solution) -> None:
+    """Writes `solution` into `module`: the only place inference's results reach the IR.
+
+    Applying the solution of a later inference of the same module replaces every type an
+    earlier one wrote: each inference sees every register of every op, and the parameters
+    of every function whose calls it could bind (event types only make more calls known)."""
+    for reg, t in solution.registers.items():
+        reg.type = t
+    for decl in module.tables:
+        decl.key, decl.value = solution.tables.get(decl.site, (NIL, NIL))
 
 
 def _find_conflict(var: TVar, seen: set[int]) -> Conflict | None:
@@ -213,9 +232,7 @@ class Inference:
         self.resolve_joins()
         self.bind_all_calls()
         self.propagate_nil()
-        solution = Solution(var_of=self.vars)
-        self.apply(solution)
-        return solution
+        return self.solution()
 
     def op(self, function: ops.Function, op: ops.Op) -> None:
         span = op.span
@@ -393,15 +410,21 @@ class Inference:
             return OptT(resolved)
         return resolved
 
-    def apply(self, solution: Solution) -> None:
+    def solution(self) -> Solution:
+        registers: dict[ops.Register, Type] = {}
+        returns = set(self.returns.values())  # inference's own: not in the module
         for reg in self.vars:
+            if reg in returns:
+                continue
             resolved = self.register_type(reg)
-            reg.type = ops.CellT(resolved) if isinstance(reg.type, ops.CellT) else resolved
-        for decl in self.module.tables:
-            key, value = self.table_sites.get(decl.site, (TVar(), TVar()))
-            decl.key, decl.value = self.resolve(key, set()), self.resolve(value, set())
+            # Lowering makes a captured variable's register a cell: it stays one.
+            registers[reg] = ops.CellT(resolved) if isinstance(reg.type, ops.CellT) else resolved
+        tables = {site: (self.resolve(key, set()), self.resolve(value, set()))
+                  for site, (key, value) in self.table_sites.items()}
+        return Solution(registers, tables, dict(self.vars))
 
 
 def infer(module: ops.Module, arg_types: ArgTypes) -> Solution:
+    """The types of `module`'s registers and tables; `module` is not changed."""
     return Inference(module, arg_types).run()
 

@@ -33,8 +33,9 @@ def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN) -> str:
         return asmview.annotate(codegen.assembly(lowering.bpf), source)
     if stage == "ast":
         return dump_ast(driver.parse_source(source)) + "\n"
-    # argN typed from the events, as `run` and `build` compile it.
-    compilation, _ = driver.compile_typed(source)
+    # argN typed from the events, as `run` and `build` compile it; only the probes that
+    # read argN are expanded (no tracefs for the others: no root needed).
+    compilation, _ = driver.compile_typed(source, every_probe=False)
     if stage == "types":
         return dump_types(compilation)
     if stage == "ir":

@@ -1,8 +1,9 @@
 """The compiler's pipeline: the ordered passes from a script to a BPF object and its
 manifest, with a gate after every phase that recorded errors.
 
-parse → resolve names → lower to IR → infer types (argN from the events the probes
-expand to) → probe-context checks → IR verifier → plan programs → lower to LLVM → object.
+parse → resolve names → lower to IR → infer types → expand the probes' events → infer
+again with argN types (same module) → probe-context checks → placement → IR verifier →
+plan programs → lower to LLVM → object.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from backend import codegen
-from backend.events import ProbeEvents, ProviderError, make_arg_types
+from backend.events import (
+    ProbeEvents,
+    ProviderError,
+    arg_indices,
+    context_names,
+    kernel_reach,
+    make_arg_types,
+)
 from backend.layout import DEFAULT_STRLEN
 from backend.lower import LowerError, ModuleLowering
 from backend.manifest import Manifest
@@ -32,8 +40,9 @@ from frontend.parser import parse
 from frontend.scope import Resolution, resolve
 from ir import ops
 from ir.checks import check_module
-from ir.infer import ArgTypes, Solution, infer
+from ir.infer import ArgTypes, Solution, apply, infer
 from ir.lower_ast import lower
+from ir.placement import place
 from ir.verify import verify_module
 
 
@@ -82,8 +91,7 @@ def parse_source(source: Source) -> ast.Chunk:
 
 @dataclass(frozen=True)
 class Front:
-    """A parsed, name-resolved script: lowering reads both and changes neither, so
-    one Front serves every compilation of the script."""
+    """A parsed, name-resolved script (what lowering reads, and changes neither)."""
 
     chunk: ast.Chunk
     resolution: Resolution
@@ -98,26 +106,35 @@ def front(source: Source) -> Front:
         return Front(chunk, resolution)
 
 
-def compile_source(source: Source, arg_types: ArgTypes = no_event_types,
-                   parsed: Front | None = None) -> Compilation:
-    """Source → AST → names → IR → types → probe-context checks. Raises CompileError."""
+def compile_source(source: Source, arg_types: ArgTypes = no_event_types) -> Compilation:
+    """Source → AST → names → IR → types → checks → placement, with the given argN
+    types (no event is expanded). Raises CompileError."""
     with _no_cycle_collection():
-        return _compile(source, arg_types, parsed)
+        parsed = front(source)
+        module = _lower(source, parsed)
+        solution = infer(module, arg_types)
+        apply(module, solution)
+        return _finish(source, parsed, module, solution)
 
 
-def _compile(source: Source, arg_types: ArgTypes, parsed: Front | None) -> Compilation:
-    parsed = parsed or front(source)
-    chunk, resolution = parsed.chunk, parsed.resolution
+def _lower(source: Source, parsed: Front) -> ops.Module:
     sink = DiagnosticSink(source)
-    module = lower(chunk, resolution, sink)
+    module = lower(parsed.chunk, parsed.resolution, sink)
     _gate(sink)
-    solution = infer(module, arg_types)
+    return module
+
+
+def _finish(source: Source, parsed: Front, module: ops.Module,
+            solution: Solution) -> Compilation:
+    """The passes after inference: probe-context checks, placement, the IR verifier."""
+    sink = DiagnosticSink(source)
     check_module(module, solution, sink)
     _gate(sink)
+    place(module)
     problems = verify_module(module)
     if problems:
         raise InternalError("IR verification failed:\n" + "\n".join(problems))
-    return Compilation(source, chunk, resolution, module, solution)
+    return Compilation(source, parsed.chunk, parsed.resolution, module, solution)
 
 
 @dataclass
@@ -130,35 +147,42 @@ class Build:
     object: bytes | None
 
 
-def _structure(source: Source, parsed: Front) -> ops.Module:
-    """The IR with types but without the kernel checks: enough to see which probes
-    there are, what they call and which event variables they read."""
-    sink = DiagnosticSink(source)
-    module = lower(parsed.chunk, parsed.resolution, sink)
-    _gate(sink)
-    infer(module, no_event_types)
-    return module
-
-
 def kernel_probes(module: ops.Module) -> list[ops.ProbeDecl]:
     return [p for p in module.probes if p.kind.runs_in_kernel]
 
 
-def compile_typed(source: Source, catalog: TracepointCatalog | None = None
-                  ) -> tuple[Compilation, dict[str, ProbeEvents]]:
+def reads_args(module: ops.Module, probe: ops.ProbeDecl) -> bool:
+    """Whether the probe's body, or a function it calls, reads argN: only then do the
+    types of the IR depend on the events the probe expands to."""
+    return bool(arg_indices(context_names(module, kernel_reach(module, probe.function))))
+
+
+def compile_typed(source: Source, catalog: TracepointCatalog | None = None,
+                  every_probe: bool = True) -> tuple[Compilation, dict[str, ProbeEvents]]:
     """The checked, typed IR, with argN typed from the events the probes attach to
-    (what `run`, `build` and `dump` all compile), and those events by probe function."""
-    parsed = front(source)
-    structure = _structure(source, parsed)
-    if not kernel_probes(structure):
-        return compile_source(source, parsed=parsed), {}
-    catalog = catalog or TracepointCatalog()
-    try:
-        events = {p.function: probe_events(structure, p, catalog)
-                  for p in kernel_probes(structure)}
-    except ProviderError as e:
-        raise e.compile_error(source) from None
-    return compile_source(source, make_arg_types(structure, events), parsed), events
+    (what `run`, `build` and `dump` all compile), and those events by probe function.
+
+    The script is lowered once. Inference runs first without event types, to find the
+    probes' call targets and what they read; the probes are expanded; inference runs
+    again on the same module only if some probe reads argN. With `every_probe` False
+    only those probes are expanded (what the typed IR needs, and no tracefs otherwise)."""
+    with _no_cycle_collection():
+        parsed = front(source)
+        module = _lower(source, parsed)
+        solution = infer(module, no_event_types)
+        apply(module, solution)  # the providers read call targets from the IR
+        probes = [p for p in kernel_probes(module) if every_probe or reads_args(module, p)]
+        if not probes:
+            return _finish(source, parsed, module, solution), {}
+        catalog = catalog or TracepointCatalog()
+        try:
+            events = {p.function: probe_events(module, p, catalog) for p in probes}
+        except ProviderError as e:
+            raise e.compile_error(source) from None
+        if any(found.arg_types for found in events.values()):
+            solution = infer(module, make_arg_types(module, events))
+            apply(module, solution)
+        return _finish(source, parsed, module, solution), events
 
 
 def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
@@ -172,9 +196,6 @@ def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
     if not compilation.module.probes:
         return Build(compilation, Manifest(strlen), None, None)
     module = compilation.module
-    by_id = {p.id: p for p in module.probes}
-    for found in events.values():
-        found.decl = by_id[found.decl.id]
     specs, names = program_specs(list(events.values()))
     try:
         lowering = ModuleLowering(module, source.name, source.text, strlen, null_checks,

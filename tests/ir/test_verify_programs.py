@@ -16,8 +16,9 @@ from frontend.parser import parse
 from frontend.scope import resolve
 from ir import ops
 from ir.checks import check_module
-from ir.infer import infer
+from ir.infer import apply, infer
 from ir.lower_ast import lower
+from ir.placement import place
 from ir.verify import verify_module
 from tests.programs.kpt import Case, all_cases
 
@@ -25,7 +26,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def lower_unverified(source: Source) -> ops.Module | None:
-    """The driver's phases up to the probe checks; None when the program has compile errors."""
+    """The driver's phases up to placement; None when the program has compile errors."""
     sink = DiagnosticSink(source)
     chunk = parse(source, sink)
     if chunk is None or sink.has_errors:
@@ -36,8 +37,13 @@ def lower_unverified(source: Source) -> ops.Module | None:
     module = lower(chunk, resolution, sink)
     if sink.has_errors:
         return None
-    check_module(module, infer(module, lambda function, index: None), sink)
-    return None if sink.has_errors else module
+    solution = infer(module, lambda function, index: None)
+    apply(module, solution)
+    check_module(module, solution, sink)
+    if sink.has_errors:
+        return None
+    place(module)
+    return module
 
 
 def _verify_param(name: str, text: str) -> object:
