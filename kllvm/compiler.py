@@ -25,22 +25,26 @@ def _kernel_build(source: Source, strlen: int) -> Build:
 
 
 def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN) -> str:
-    if stage in ("llvm", "asm"):
-        lowering = _kernel_build(source, strlen).lowering
-        assert lowering is not None
-        if stage == "llvm":
-            return lowering.bpf.llvm_ir()
-        return asmview.annotate(codegen.assembly(lowering.bpf), source)
-    if stage == "ast":
-        return dump_ast(driver.parse_source(source)) + "\n"
-    # argN typed from the events, as `run` and `build` compile it; only the probes that
-    # read argN are expanded (no tracefs for the others: no root needed).
-    compilation, _ = driver.compile_typed(source, every_probe=False)
-    if stage == "types":
-        return dump_types(compilation)
-    if stage == "ir":
-        return print_module(compilation.module)
-    raise SystemExit(f"kllvm: error: --emit={stage} needs the BPF backend (not available yet)")
+    """The product of one stage: the pipeline runs up to the pass that completes it."""
+    wanted = driver.Stage(stage)
+    # argN typed from the events, as `run` and `build` compile it; for the typed IR only
+    # the probes that read argN are expanded (no tracefs for the others: no root needed).
+    state = driver.State(source, strlen=strlen,
+                         every_probe=wanted not in (driver.Stage.TYPES, driver.Stage.IR))
+    driver.run(state, driver.DUMP_AFTER[wanted])
+    match wanted:
+        case driver.Stage.AST:
+            assert state.chunk is not None
+            return dump_ast(state.chunk) + "\n"
+        case driver.Stage.TYPES:
+            return dump_types(state.compilation())
+        case driver.Stage.IR:
+            return print_module(state.typed)
+    if state.lowering is None:
+        raise SystemExit("kllvm: error: the script has no trace or profile probe to compile")
+    if wanted is driver.Stage.LLVM:
+        return state.lowering.bpf.llvm_ir()
+    return asmview.annotate(codegen.assembly(state.lowering.bpf), source)
 
 
 def build(source: Source, output: str, strlen: int = DEFAULT_STRLEN) -> None:

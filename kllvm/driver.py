@@ -1,17 +1,19 @@
-"""The compiler's pipeline: the ordered passes from a script to a BPF object and its
-manifest, with a gate after every phase that recorded errors.
+"""The compiler's pipeline: `PASSES`, the named passes from a script to a BPF object and
+its manifest, run in order over one `State`; a phase that recorded errors stops it there.
 
-parse → resolve names → lower to IR → infer types → expand the probes' events → infer
-again with argN types (same module) → probe-context checks → placement → IR verifier →
-plan programs → lower to LLVM → object.
+parse → resolve → lower (to IR) → infer (types, without events) → expand (the probes'
+events) → retype (argN from the events, same module) → check (probe-context rules) →
+place → verify (the IR) → plan (programs, attach points) → lower-bpf (LLVM IR) → codegen
+(the object). `kllvm dump --emit=STAGE` runs the passes up to that stage's (`DUMP_AFTER`).
 """
 
 from __future__ import annotations
 
+import enum
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backend import codegen
 from backend.events import (
@@ -57,9 +59,220 @@ class Compilation:
     solution: Solution
 
 
+@dataclass
+class Build:
+    """A compiled script: the typed IR, and the manifest and BPF object for the runtime."""
+
+    compilation: Compilation
+    manifest: Manifest
+    lowering: ModuleLowering | None  # None when no probe runs in the kernel
+    object: bytes | None
+
+
+@dataclass(frozen=True)
+class Front:
+    """A parsed, name-resolved script (what lowering reads, and changes neither)."""
+
+    chunk: ast.Chunk
+    resolution: Resolution
+
+
+def no_event_types(function: str, index: int) -> None:
+    del function, index
+
+
+@dataclass
+class State:
+    """What the passes have made so far. Options first, then each pass's product, set by
+    that pass (None before it runs)."""
+
+    source: Source
+    strlen: int = DEFAULT_STRLEN
+    catalog: TracepointCatalog | None = None
+    # Expand every kernel probe (run, build), or only those whose types depend on their
+    # events (dump --emit=ir|types: no tracefs, no root, for the others).
+    every_probe: bool = True
+    # argN types given by the caller instead of from expanded events (tests).
+    given_arg_types: ArgTypes | None = None
+    null_checks: bool = True
+    chunk: ast.Chunk | None = None
+    resolution: Resolution | None = None
+    module: ops.Module | None = None
+    solution: Solution | None = None
+    events: dict[str, ProbeEvents] = field(default_factory=dict)
+    lowering: ModuleLowering | None = None
+    object: bytes | None = None
+
+    def sink(self) -> DiagnosticSink:
+        return DiagnosticSink(self.source)
+
+    @property
+    def typed(self) -> ops.Module:
+        assert self.module is not None, "the IR pass has not run"
+        return self.module
+
+    def compilation(self) -> Compilation:
+        assert self.chunk is not None and self.resolution is not None
+        assert self.solution is not None
+        return Compilation(self.source, self.chunk, self.resolution, self.typed,
+                           self.solution)
+
+    def build(self) -> Build:
+        manifest = self.lowering.manifest if self.lowering else Manifest(self.strlen)
+        return Build(self.compilation(), manifest, self.lowering, self.object)
+
+
 def _gate(sink: DiagnosticSink) -> None:
     if sink.has_errors:
         raise CompileError(sink.render_all())
+
+
+def _parse(state: State) -> None:
+    sink = state.sink()
+    state.chunk = parse(state.source, sink)
+    _gate(sink)
+
+
+def _resolve(state: State) -> None:
+    assert state.chunk is not None
+    sink = state.sink()
+    state.resolution = resolve(state.chunk, sink)
+    _gate(sink)
+
+
+def _lower(state: State) -> None:
+    assert state.chunk is not None and state.resolution is not None
+    sink = state.sink()
+    state.module = lower(state.chunk, state.resolution, sink)
+    _gate(sink)
+
+
+def _infer(state: State) -> None:
+    """Types without the events (or with the caller's argN types): enough for the
+    providers, which read the probes' call targets from the IR."""
+    state.solution = infer(state.typed, state.given_arg_types or no_event_types)
+    apply(state.typed, state.solution)
+
+
+def kernel_probes(module: ops.Module) -> list[ops.ProbeDecl]:
+    return [p for p in module.probes if p.kind.runs_in_kernel]
+
+
+def reads_args(module: ops.Module, probe: ops.ProbeDecl) -> bool:
+    """Whether the probe's body, or a function it calls, reads argN: only then do the
+    types of the IR depend on the events the probe expands to."""
+    return bool(arg_indices(context_names(module, kernel_reach(module, probe.function))))
+
+
+def _expand(state: State) -> None:
+    if state.given_arg_types is not None:
+        return
+    module = state.typed
+    probes = [p for p in kernel_probes(module) if state.every_probe or reads_args(module, p)]
+    if not probes:
+        return
+    state.catalog = state.catalog or TracepointCatalog()
+    try:
+        state.events = {p.function: probe_events(module, p, state.catalog) for p in probes}
+    except ProviderError as e:
+        raise e.compile_error(state.source) from None
+
+
+def _retype(state: State) -> None:
+    """Inference again, on the same module, when some probe reads argN."""
+    if any(found.arg_types for found in state.events.values()):
+        state.solution = infer(state.typed, make_arg_types(state.typed, state.events))
+        apply(state.typed, state.solution)
+
+
+def _check(state: State) -> None:
+    assert state.solution is not None
+    sink = state.sink()
+    check_module(state.typed, state.solution, sink)
+    _gate(sink)
+
+
+def _place(state: State) -> None:
+    place(state.typed)
+
+
+def _verify(state: State) -> None:
+    problems = verify_module(state.typed)
+    if problems:
+        raise InternalError("IR verification failed:\n" + "\n".join(problems))
+
+
+def _lower_bpf(state: State) -> None:
+    """Programs planned by the providers, then lowered to LLVM IR. Scripts whose only
+    probes are `tick-N` get a module too (without programs): the live runtime runs
+    their ticks, with the banner, -d and signals of any session."""
+    module = state.typed
+    if not module.probes:
+        return
+    specs, names = program_specs(list(state.events.values()))
+    state.catalog = state.catalog or TracepointCatalog()
+    try:
+        state.lowering = ModuleLowering(module, state.source.name, state.source.text,
+                                        state.strlen, state.null_checks, state.catalog)
+        state.lowering.lower_programs(specs, names)
+    except LowerError as e:
+        raise CompileError(render(state.source, Diagnostic(e.span, e.message))) from None
+
+
+def _codegen(state: State) -> None:
+    if state.lowering is not None:
+        state.object = codegen.compile_object(state.lowering.bpf)
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One step of the pipeline; it raises CompileError when the script has errors."""
+
+    name: str
+    run: Callable[[State], None]
+
+
+PASSES: tuple[Pass, ...] = (
+    Pass("parse", _parse),
+    Pass("resolve", _resolve),
+    Pass("lower", _lower),
+    Pass("infer", _infer),
+    Pass("expand", _expand),
+    Pass("retype", _retype),
+    Pass("check", _check),
+    Pass("place", _place),
+    Pass("verify", _verify),
+    Pass("lower-bpf", _lower_bpf),
+    Pass("codegen", _codegen),
+)
+
+
+class Stage(enum.Enum):
+    """What `kllvm dump --emit` prints."""
+
+    AST = "ast"
+    TYPES = "types"
+    IR = "ir"
+    LLVM = "llvm"
+    ASM = "asm"
+
+
+# The pass after which each stage's product is complete (asm: the LLVM module, which
+# codegen turns into assembly instead of an object).
+DUMP_AFTER = {Stage.AST: "parse", Stage.TYPES: "verify", Stage.IR: "verify",
+              Stage.LLVM: "lower-bpf", Stage.ASM: "lower-bpf"}
+
+
+def run(state: State, until: str = PASSES[-1].name) -> State:
+    """Runs the passes in order up to and including `until`."""
+    if until not in {p.name for p in PASSES}:
+        raise ValueError(f"no pass named {until!r}")
+    with _no_cycle_collection():
+        for step in PASSES:
+            step.run(state)
+            if step.name == until:
+                break
+    return state
 
 
 @contextmanager
@@ -77,131 +290,38 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def no_event_types(function: str, index: int) -> None:
-    del function, index
+# -- the entry points other modules and the tests use
 
 
 def parse_source(source: Source) -> ast.Chunk:
-    sink = DiagnosticSink(source)
-    chunk = parse(source, sink)
-    _gate(sink)
+    chunk = run(State(source), "parse").chunk
     assert chunk is not None
     return chunk
 
 
-@dataclass(frozen=True)
-class Front:
-    """A parsed, name-resolved script (what lowering reads, and changes neither)."""
-
-    chunk: ast.Chunk
-    resolution: Resolution
-
-
 def front(source: Source) -> Front:
-    with _no_cycle_collection():
-        chunk = parse_source(source)
-        sink = DiagnosticSink(source)
-        resolution = resolve(chunk, sink)
-        _gate(sink)
-        return Front(chunk, resolution)
+    state = run(State(source), "resolve")
+    assert state.chunk is not None and state.resolution is not None
+    return Front(state.chunk, state.resolution)
 
 
 def compile_source(source: Source, arg_types: ArgTypes = no_event_types) -> Compilation:
     """Source → AST → names → IR → types → checks → placement, with the given argN
     types (no event is expanded). Raises CompileError."""
-    with _no_cycle_collection():
-        parsed = front(source)
-        module = _lower(source, parsed)
-        solution = infer(module, arg_types)
-        apply(module, solution)
-        return _finish(source, parsed, module, solution)
-
-
-def _lower(source: Source, parsed: Front) -> ops.Module:
-    sink = DiagnosticSink(source)
-    module = lower(parsed.chunk, parsed.resolution, sink)
-    _gate(sink)
-    return module
-
-
-def _finish(source: Source, parsed: Front, module: ops.Module,
-            solution: Solution) -> Compilation:
-    """The passes after inference: probe-context checks, placement, the IR verifier."""
-    sink = DiagnosticSink(source)
-    check_module(module, solution, sink)
-    _gate(sink)
-    place(module)
-    problems = verify_module(module)
-    if problems:
-        raise InternalError("IR verification failed:\n" + "\n".join(problems))
-    return Compilation(source, parsed.chunk, parsed.resolution, module, solution)
-
-
-@dataclass
-class Build:
-    """A compiled script: the typed IR, and the manifest and BPF object for the runtime."""
-
-    compilation: Compilation
-    manifest: Manifest
-    lowering: ModuleLowering | None  # None when no probe runs in the kernel
-    object: bytes | None
-
-
-def kernel_probes(module: ops.Module) -> list[ops.ProbeDecl]:
-    return [p for p in module.probes if p.kind.runs_in_kernel]
-
-
-def reads_args(module: ops.Module, probe: ops.ProbeDecl) -> bool:
-    """Whether the probe's body, or a function it calls, reads argN: only then do the
-    types of the IR depend on the events the probe expands to."""
-    return bool(arg_indices(context_names(module, kernel_reach(module, probe.function))))
+    return run(State(source, given_arg_types=arg_types), "verify").compilation()
 
 
 def compile_typed(source: Source, catalog: TracepointCatalog | None = None,
                   every_probe: bool = True) -> tuple[Compilation, dict[str, ProbeEvents]]:
-    """The checked, typed IR, with argN typed from the events the probes attach to
-    (what `run`, `build` and `dump` all compile), and those events by probe function.
-
-    The script is lowered once. Inference runs first without event types, to find the
-    probes' call targets and what they read; the probes are expanded; inference runs
-    again on the same module only if some probe reads argN. With `every_probe` False
-    only those probes are expanded (what the typed IR needs, and no tracefs otherwise)."""
-    with _no_cycle_collection():
-        parsed = front(source)
-        module = _lower(source, parsed)
-        solution = infer(module, no_event_types)
-        apply(module, solution)  # the providers read call targets from the IR
-        probes = [p for p in kernel_probes(module) if every_probe or reads_args(module, p)]
-        if not probes:
-            return _finish(source, parsed, module, solution), {}
-        catalog = catalog or TracepointCatalog()
-        try:
-            events = {p.function: probe_events(module, p, catalog) for p in probes}
-        except ProviderError as e:
-            raise e.compile_error(source) from None
-        if any(found.arg_types for found in events.values()):
-            solution = infer(module, make_arg_types(module, events))
-            apply(module, solution)
-        return _finish(source, parsed, module, solution), events
+    """The checked, typed IR, with argN typed from the events the probes attach to, and
+    those events by probe function. With `every_probe` False only the probes whose
+    types depend on their events are expanded."""
+    state = run(State(source, catalog=catalog, every_probe=every_probe), "verify")
+    return state.compilation(), state.events
 
 
 def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
                    catalog: TracepointCatalog | None = None, null_checks: bool = True) -> Build:
-    """Raises CompileError for everything the user can fix, verifier rejections aside.
-
-    Scripts whose only probes are `tick-N` get an object too (without programs): the
-    live runtime runs their ticks, with the banner, -d and signals of any session."""
-    catalog = catalog or TracepointCatalog()
-    compilation, events = compile_typed(source, catalog)
-    if not compilation.module.probes:
-        return Build(compilation, Manifest(strlen), None, None)
-    module = compilation.module
-    specs, names = program_specs(list(events.values()))
-    try:
-        lowering = ModuleLowering(module, source.name, source.text, strlen, null_checks,
-                                  catalog)
-        lowering.lower_programs(specs, names)
-        obj = codegen.compile_object(lowering.bpf)
-    except LowerError as e:
-        raise CompileError(render(source, Diagnostic(e.span, e.message))) from None
-    return Build(compilation, lowering.manifest, lowering, obj)
+    """Raises CompileError for everything the user can fix, verifier rejections aside."""
+    state = State(source, strlen=strlen, catalog=catalog, null_checks=null_checks)
+    return run(state).build()

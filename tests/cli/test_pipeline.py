@@ -122,3 +122,20 @@ def test_dump_without_root_where_no_event_needs_expanding(emit: str, expected: s
                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stderr) == (0, "")
     assert expected in done.stdout
+
+
+def test_the_emit_choices_are_the_pipeline_stages() -> None:
+    from kllvm import cli, driver
+
+    assert cli.EMIT_STAGES == tuple(stage.value for stage in driver.Stage)
+    names = [p.name for p in driver.PASSES]
+    assert len(set(names)) == len(names)
+    assert set(driver.DUMP_AFTER.values()) <= set(names)
+
+
+def test_the_pipeline_stops_after_the_pass_asked_for() -> None:
+    from frontend.diagnostics import Source
+    from kllvm import driver
+
+    state = driver.run(driver.State(Source("s.kp", "var a = 1\nprint(a + 1)\n")), "lower")
+    assert state.module is not None and state.solution is None
