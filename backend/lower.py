@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from llvmlite import ir
 
@@ -85,7 +86,7 @@ class Static:
     """A value resolved at compile time: a table site, a function, or a global cell."""
 
     what: str  # "table", "func", "global"
-    ref: object
+    ref: int | str  # a table's site, a function's name, a global's name
 
 
 NIL = Val("nil")
@@ -100,7 +101,7 @@ class Slot:
     present: ir.AllocaInstr | None
 
 
-def type_kind(t: Type) -> tuple[str, bool] | Static | None:
+def type_kind(t: Type) -> tuple[str, bool] | Static:
     """(base layout, nil-able) of a register type, a Static for tables/functions."""
     if isinstance(t, ops.CellT):
         t = t.inner
@@ -176,13 +177,13 @@ class ModuleLowering:
                                 capacity, decl.only_added, index, slots)
             self.manifest.tables.append(info)
             self.tables[decl.site] = (bpf_map, info)
-        for decl in self.module.globals:
-            self._declare_global(decl)
-        slots = max((self.string_slots(p.function) for p in self.module.probes
-                     if p.kind.runs_in_kernel), default=0)
+        for global_decl in self.module.globals:
+            self._declare_global(global_decl)
+        strings = max((self.string_slots(p.function) for p in self.module.probes
+                       if p.kind.runs_in_kernel), default=0)
         self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen
-        entries = max(1, -(-slots // self.strings_per_entry))
-        size = min(max(slots, 1), self.strings_per_entry) * self.strlen
+        entries = max(1, -(-strings // self.strings_per_entry))
+        size = min(max(strings, 1), self.strings_per_entry) * self.strlen
         self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, size), entries, percpu=True)
         self.empty = self.literal(b"")
 
@@ -595,10 +596,7 @@ class ProgramLowering:
             return Val("int", i64(v))
         if isinstance(v, bytes):
             return Val("str", self.m.literal(v).var.bitcast(VOIDP))
-        kind = type_kind(c.type)
-        if isinstance(kind, Static):
-            return kind
-        raise TypeError(c)
+        assert_never(v)
 
     def write(self, frame: Frame, reg: ops.Register, val: Val | Static) -> None:
         slot = self.slot(frame, reg)
@@ -755,10 +753,49 @@ class ProgramLowering:
     # -- ops
 
     def op(self, frame: Frame, op: ops.Op) -> None:
-        handler = _HANDLERS.get(type(op))
-        if handler is None:
-            raise LowerError(op.span, f"'{type(op).__name__}' cannot run in a probe body")
-        handler(self, frame, op)
+        match op:
+            case ops.Move():
+                self.move(frame, op)
+            case ops.Arith():
+                self.arith(frame, op)
+            case ops.Compare():
+                self.compare(frame, op)
+            case ops.Not():
+                self.not_(frame, op)
+            case ops.Negate():
+                self.negate(frame, op)
+            case ops.LoadCell():
+                self.load_cell(frame, op)
+            case ops.StoreCell():
+                self.store_cell(frame, op)
+            case ops.AddCell():
+                self.add_cell(frame, op)
+            case ops.TableGet():
+                self.table_get(frame, op)
+            case ops.TableSet():
+                self.table_set(frame, op)
+            case ops.TableAdd():
+                self.table_add(frame, op)
+            case ops.Call():
+                self.call(frame, op)
+            case ops.CallBuiltin():
+                self.call_builtin(frame, op)
+            case ops.Context():
+                self.context(frame, op)
+            case ops.LoopTick():
+                self.loop_tick(frame, op)
+            case ops.CheckNumber():
+                self.check_number(frame, op)
+            case ops.Jump():
+                self.jump(frame, op)
+            case ops.Branch():
+                self.branch(frame, op)
+            case ops.Return():
+                self.return_(frame, op)
+            case ops.Fail():
+                self.fail_op(frame, op)
+            case _:
+                raise LowerError(op.span, f"'{type(op).__name__}' cannot run in a probe body")
 
     def move(self, frame: Frame, op: ops.Move) -> None:
         self.write(frame, op.dest, self.read(frame, op.src))
@@ -847,7 +884,8 @@ class ProgramLowering:
                                                                     GlobalData | None]:
         slot = self.slot(frame, cell)
         assert isinstance(slot, Static) and slot.what == "global", cell
-        return self.m.globals[str(slot.ref)]
+        assert isinstance(slot.ref, str)
+        return self.m.globals[slot.ref]
 
     def load_cell(self, frame: Frame, op: ops.LoadCell) -> None:
         slot = self.slot(frame, op.cell)
@@ -900,7 +938,8 @@ class ProgramLowering:
         t = self.read(frame, value)
         if not isinstance(t, Static) or t.what != "table" or t.ref not in self.m.tables:
             raise LowerError(span, "a probe body can only use tables created at the top level")
-        return self.m.tables[int(t.ref)]  # type: ignore[call-overload]
+        assert isinstance(t.ref, int)
+        return self.m.tables[t.ref]
 
     def key_ptr(self, frame: Frame, key: ops.Value, error: int) -> ir.Value:
         val = self.read(frame, key)
@@ -1083,7 +1122,8 @@ class ProgramLowering:
         if not isinstance(callee, Static) or callee.what != "func":
             raise LowerError(op.span, "a probe body can only call functions known at "
                                       "compile time")
-        function = self.m.module.functions[str(callee.ref)]
+        assert isinstance(callee.ref, str)
+        function = self.m.module.functions[callee.ref]
         inner = Frame(function, written_first=written_before_read(function))
         self.bind_free_cells(inner)
         for i, param in enumerate(function.params):
@@ -1242,29 +1282,6 @@ class ProgramLowering:
     def fail_op(self, frame: Frame, op: ops.Fail) -> None:
         self.fail(op.error, self.m.module.errors[op.error].message, True)
 
-
-_HANDLERS: dict[type[ops.Op], Callable[[ProgramLowering, Frame, ops.Op], None]] = {
-    ops.Move: ProgramLowering.move,
-    ops.Arith: ProgramLowering.arith,
-    ops.Compare: ProgramLowering.compare,
-    ops.Not: ProgramLowering.not_,
-    ops.Negate: ProgramLowering.negate,
-    ops.LoadCell: ProgramLowering.load_cell,
-    ops.StoreCell: ProgramLowering.store_cell,
-    ops.AddCell: ProgramLowering.add_cell,
-    ops.TableGet: ProgramLowering.table_get,
-    ops.TableSet: ProgramLowering.table_set,
-    ops.TableAdd: ProgramLowering.table_add,
-    ops.Call: ProgramLowering.call,
-    ops.CallBuiltin: ProgramLowering.call_builtin,
-    ops.Context: ProgramLowering.context,
-    ops.LoopTick: ProgramLowering.loop_tick,
-    ops.CheckNumber: ProgramLowering.check_number,
-    ops.Jump: ProgramLowering.jump,
-    ops.Branch: ProgramLowering.branch,
-    ops.Return: ProgramLowering.return_,
-    ops.Fail: ProgramLowering.fail_op,
-}  # type: ignore[dict-item]
 
 # The kernel implementations of built-ins, by their registry names (frontend.builtins): a
 # built-in that runs in the kernel has one here, which tests/frontend/test_builtins.py checks.
