@@ -342,6 +342,29 @@ def _makes_string(op: ops.TableGet | ops.LoadCell | ops.Context) -> bool:
     return not (isinstance(op, ops.Context) and op.name in ("probename", "execname"))
 
 
+def _reachable(function: ops.Function) -> frozenset[int]:
+    """The ids of the blocks of `function` that some path from its entry reaches."""
+    seen = {id(function.entry)}
+    todo = [function.entry]
+    while todo:
+        match todo.pop().terminator:
+            case ops.Jump(target=target):
+                targets = [target]
+            case ops.Branch(if_true=if_true, if_false=if_false):
+                targets = [if_true, if_false]
+            case _:
+                targets = []
+        for target in targets:
+            if id(target) not in seen:
+                seen.add(id(target))
+                todo.append(target)
+    return frozenset(seen)
+
+
+def _static_noun(static: Static) -> str:
+    return "a table" if static.what == "table" else "a function"
+
+
 def names_table(names: list[str], strlen: int) -> ir.Constant:
     """The probename table, `[N x [strlen x i8]]`, as LLVM text written here: llvmlite
     escapes byte arrays one byte at a time, ~25 ms for the 200 KB table of `*:*`."""
@@ -375,6 +398,10 @@ class Frame:
     # whole function, and LLVM's SROA and InstCombine then take time quadratic in the
     # length of a long if/elseif chain.
     written_first: frozenset[ops.Register] = frozenset()
+    # Whether the block being lowered can run: the frame's call site can, and a path from
+    # the entry reaches the block (the IR builder also makes blocks for code after a return).
+    live: bool = True
+    block_live: bool = True
 
 
 class ProgramLowering:
@@ -561,7 +588,9 @@ class ProgramLowering:
 
     def lower_frame(self, frame: Frame) -> None:
         self.b.branch(self.block_of(frame, frame.function.entry))
+        reachable = _reachable(frame.function)
         for block in frame.function.blocks:
+            frame.block_live = frame.live and id(block) in reachable
             self.b.position_at_end(self.block_of(frame, block))
             for op in block.ops:
                 self.pb.set_location(op.span.line, op.span.col)
@@ -598,12 +627,21 @@ class ProgramLowering:
             return Val("str", self.m.literal(v).var.bitcast(VOIDP))
         assert_never(v)
 
-    def write(self, frame: Frame, reg: ops.Register, val: Val | Static) -> None:
+    def write(self, frame: Frame, reg: ops.Register, val: Val | Static, span: Span) -> None:
         slot = self.slot(frame, reg)
-        if isinstance(val, Static) or isinstance(slot, Static):
+        if isinstance(val, Static):
             frame.slots[reg] = val
-            return
-        self.store_val(slot, val)
+        elif isinstance(slot, Static):
+            # A table or function is bound at compile time, with no flag for nil: binding
+            # nil as well would make every use see whichever binding was lowered last.
+            # Code that never runs binds nothing.
+            if not frame.block_live:
+                return
+            name = f"'{reg.name.split('.')[0]}'" if "." in reg.name else "this value"
+            raise LowerError(span, f"{name} holds {_static_noun(slot)} and may be nil: "
+                                   "in a probe body it cannot be both")
+        else:
+            self.store_val(slot, val)
 
     def store_val(self, slot: Slot, val: Val) -> None:
         b = self.b
@@ -798,7 +836,7 @@ class ProgramLowering:
                 raise LowerError(op.span, f"'{type(op).__name__}' cannot run in a probe body")
 
     def move(self, frame: Frame, op: ops.Move) -> None:
-        self.write(frame, op.dest, self.read(frame, op.src))
+        self.write(frame, op.dest, self.read(frame, op.src), op.span)
 
     def arith(self, frame: Frame, op: ops.Arith) -> None:
         b = self.b
@@ -818,7 +856,7 @@ class ProgramLowering:
                 result = self.signed_divide(op.op, left, right)
             case _:
                 raise LowerError(op.span, f"unknown operator {op.op!r}")
-        self.write(frame, op.dest, Val("int", result))
+        self.write(frame, op.dest, Val("int", result), op.span)
 
     def signed_divide(self, which: str, a: ir.Value, d: ir.Value) -> ir.Value:
         """ktap's truncating division on magnitudes: BPF's signed division needs cpu v4,
@@ -846,7 +884,7 @@ class ProgramLowering:
             a = self.number(left, op.error, interp.COMPARE_NON_NUMBER, True)
             c = self.number(right, op.error, interp.COMPARE_NON_NUMBER, True)
             result = b.icmp_signed(op.op, self.pb.opaque(a), c)  # opaque: see `equal`
-        self.write(frame, op.dest, Val("bool", b.zext(result, I64)))
+        self.write(frame, op.dest, Val("bool", b.zext(result, I64)), op.span)
 
     def equal(self, left: Val | Static, right: Val | Static, span: Span) -> ir.Value:
         b = self.b
@@ -871,12 +909,12 @@ class ProgramLowering:
 
     def not_(self, frame: Frame, op: ops.Not) -> None:
         value = self.b.not_(self.truthy(self.read(frame, op.operand)))
-        self.write(frame, op.dest, Val("bool", self.b.zext(value, I64)))
+        self.write(frame, op.dest, Val("bool", self.b.zext(value, I64)), op.span)
 
     def negate(self, frame: Frame, op: ops.Negate) -> None:
         value = self.number(self.read(frame, op.operand), op.error, interp.NEGATE_NON_NUMBER,
                             True)
-        self.write(frame, op.dest, Val("int", self.b.sub(i64(0), value)))
+        self.write(frame, op.dest, Val("int", self.b.sub(i64(0), value)), op.span)
 
     # -- cells (top-level variables as globals)
 
@@ -890,7 +928,7 @@ class ProgramLowering:
     def load_cell(self, frame: Frame, op: ops.LoadCell) -> None:
         slot = self.slot(frame, op.cell)
         if isinstance(slot, Static) and slot.what != "global":
-            self.write(frame, op.dest, slot)
+            self.write(frame, op.dest, slot, op.span)
             return
         info, value, present = self.global_of(frame, op.cell)
         b = self.b
@@ -900,9 +938,9 @@ class ProgramLowering:
         if info.layout == "str":
             ptr = self.new_string_unzeroed()
             self.copy_string(ptr, value.var.bitcast(VOIDP))
-            self.write(frame, op.dest, Val("str", ptr, flag))
+            self.write(frame, op.dest, Val("str", ptr, flag), op.span)
         else:
-            self.write(frame, op.dest, Val(info.layout, b.load(value.var), flag))
+            self.write(frame, op.dest, Val(info.layout, b.load(value.var), flag), op.span)
 
     def new_string_unzeroed(self) -> ir.Value:
         """The next string of the scratch map; `string_slots` counted it."""
@@ -974,13 +1012,13 @@ class ProgramLowering:
                     self.copy_string(ptr, b.bitcast(found, VOIDP))
                 with otherwise:
                     self.zero_string(ptr)
-            self.write(frame, op.dest, Val("str", ptr, hit))
+            self.write(frame, op.dest, Val("str", ptr, hit), op.span)
             return
         slot = self.pb.alloca(I64, "got")
         b.store(i64(0), slot)
         with b.if_then(hit):
             b.store(b.load(found), slot)
-        self.write(frame, op.dest, Val(info.value, b.load(slot), hit))
+        self.write(frame, op.dest, Val(info.value, b.load(slot), hit), op.span)
 
     def table_set(self, frame: Frame, op: ops.TableSet) -> None:
         bpf_map, info = self.table(frame, op.table, op.span)
@@ -1124,11 +1162,12 @@ class ProgramLowering:
                                       "compile time")
         assert isinstance(callee.ref, str)
         function = self.m.module.functions[callee.ref]
-        inner = Frame(function, written_first=written_before_read(function))
+        inner = Frame(function, written_first=written_before_read(function),
+                      live=frame.block_live)
         self.bind_free_cells(inner)
         for i, param in enumerate(function.params):
             arg = self.read(frame, op.args[i]) if i < len(op.args) else NIL
-            self.write(inner, param, arg)
+            self.write(inner, param, arg, op.span)
         after = self.pb.function.append_basic_block("after_" + function.name)
         inner.exit = after
         inner.result = self.slot(frame, op.dest)
@@ -1143,7 +1182,7 @@ class ProgramLowering:
         emit = BUILTIN_EMITTERS.get(op.name)
         if emit is None:
             raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
-        self.write(frame, op.dest, emit(self, op, args))
+        self.write(frame, op.dest, emit(self, op, args), op.span)
 
     def exit_(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
         self.b.store(i64(mf.STOP_EXIT), self.m.stop.var)
@@ -1189,7 +1228,7 @@ class ProgramLowering:
         emit = CONTEXT_EMITTERS.get(op.name)
         if emit is None:
             raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
-        self.write(frame, op.dest, emit(self, op))
+        self.write(frame, op.dest, emit(self, op), op.span)
 
     def context_execname(self, op: ops.Context) -> Val:
         assert self.execname is not None, "uses_execname missed it"  # read once per event
@@ -1269,14 +1308,20 @@ class ProgramLowering:
         if frame.exit is None:
             self.pb.ret(0)
             return
-        if op.value is not None and frame.result is not None:
-            val = self.read(frame, op.value)
-            if isinstance(frame.result, Static) or isinstance(val, Static):
+        if frame.result is not None:
+            val = self.read(frame, op.value) if op.value is not None else NIL
+            if isinstance(val, Static):
                 frame.result = val
+            elif isinstance(frame.result, Static):
+                # As in `write`: the result is bound at compile time and cannot also be
+                # nil; a return that never runs binds nothing.
+                if frame.block_live:
+                    name = frame.function.name.split("@")[0]
+                    raise LowerError(op.span, f"'{name}' returns {_static_noun(frame.result)} "
+                                              "and may return nil: in a probe body it cannot "
+                                              "do both")
             else:
                 self.store_val(frame.result, val)
-        elif isinstance(frame.result, Slot):
-            self.store_val(frame.result, NIL)
         self.b.branch(frame.exit)
 
     def fail_op(self, frame: Frame, op: ops.Fail) -> None:
