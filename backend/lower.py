@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from llvmlite import ir
 
@@ -85,7 +86,7 @@ class Static:
     """A value resolved at compile time: a table site, a function, or a global cell."""
 
     what: str  # "table", "func", "global"
-    ref: object
+    ref: int | str  # a table's site, a function's name, a global's name
 
 
 NIL = Val("nil")
@@ -100,7 +101,7 @@ class Slot:
     present: ir.AllocaInstr | None
 
 
-def type_kind(t: Type) -> tuple[str, bool] | Static | None:
+def type_kind(t: Type) -> tuple[str, bool] | Static:
     """(base layout, nil-able) of a register type, a Static for tables/functions."""
     if isinstance(t, ops.CellT):
         t = t.inner
@@ -176,13 +177,13 @@ class ModuleLowering:
                                 capacity, decl.only_added, index, slots)
             self.manifest.tables.append(info)
             self.tables[decl.site] = (bpf_map, info)
-        for decl in self.module.globals:
-            self._declare_global(decl)
-        slots = max((self.string_slots(p.function) for p in self.module.probes
-                     if p.kind.runs_in_kernel), default=0)
+        for global_decl in self.module.globals:
+            self._declare_global(global_decl)
+        strings = max((self.string_slots(p.function) for p in self.module.probes
+                       if p.kind.runs_in_kernel), default=0)
         self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen
-        entries = max(1, -(-slots // self.strings_per_entry))
-        size = min(max(slots, 1), self.strings_per_entry) * self.strlen
+        entries = max(1, -(-strings // self.strings_per_entry))
+        size = min(max(strings, 1), self.strings_per_entry) * self.strlen
         self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, size), entries, percpu=True)
         self.empty = self.literal(b"")
 
@@ -341,6 +342,29 @@ def _makes_string(op: ops.TableGet | ops.LoadCell | ops.Context) -> bool:
     return not (isinstance(op, ops.Context) and op.name in ("probename", "execname"))
 
 
+def _reachable(function: ops.Function) -> frozenset[int]:
+    """The ids of the blocks of `function` that some path from its entry reaches."""
+    seen = {id(function.entry)}
+    todo = [function.entry]
+    while todo:
+        match todo.pop().terminator:
+            case ops.Jump(target=target):
+                targets = [target]
+            case ops.Branch(if_true=if_true, if_false=if_false):
+                targets = [if_true, if_false]
+            case _:
+                targets = []
+        for target in targets:
+            if id(target) not in seen:
+                seen.add(id(target))
+                todo.append(target)
+    return frozenset(seen)
+
+
+def _static_noun(static: Static) -> str:
+    return "a table" if static.what == "table" else "a function"
+
+
 def names_table(names: list[str], strlen: int) -> ir.Constant:
     """The probename table, `[N x [strlen x i8]]`, as LLVM text written here: llvmlite
     escapes byte arrays one byte at a time, ~25 ms for the 200 KB table of `*:*`."""
@@ -374,6 +398,10 @@ class Frame:
     # whole function, and LLVM's SROA and InstCombine then take time quadratic in the
     # length of a long if/elseif chain.
     written_first: frozenset[ops.Register] = frozenset()
+    # Whether the block being lowered can run: the frame's call site can, and a path from
+    # the entry reaches the block (the IR builder also makes blocks for code after a return).
+    live: bool = True
+    block_live: bool = True
 
 
 class ProgramLowering:
@@ -560,7 +588,9 @@ class ProgramLowering:
 
     def lower_frame(self, frame: Frame) -> None:
         self.b.branch(self.block_of(frame, frame.function.entry))
+        reachable = _reachable(frame.function)
         for block in frame.function.blocks:
+            frame.block_live = frame.live and id(block) in reachable
             self.b.position_at_end(self.block_of(frame, block))
             for op in block.ops:
                 self.pb.set_location(op.span.line, op.span.col)
@@ -595,17 +625,23 @@ class ProgramLowering:
             return Val("int", i64(v))
         if isinstance(v, bytes):
             return Val("str", self.m.literal(v).var.bitcast(VOIDP))
-        kind = type_kind(c.type)
-        if isinstance(kind, Static):
-            return kind
-        raise TypeError(c)
+        assert_never(v)
 
-    def write(self, frame: Frame, reg: ops.Register, val: Val | Static) -> None:
+    def write(self, frame: Frame, reg: ops.Register, val: Val | Static, span: Span) -> None:
         slot = self.slot(frame, reg)
-        if isinstance(val, Static) or isinstance(slot, Static):
+        if isinstance(val, Static):
             frame.slots[reg] = val
-            return
-        self.store_val(slot, val)
+        elif isinstance(slot, Static):
+            # A table or function is bound at compile time, with no flag for nil: binding
+            # nil as well would make every use see whichever binding was lowered last.
+            # Code that never runs binds nothing.
+            if not frame.block_live:
+                return
+            name = f"'{reg.name.split('.')[0]}'" if "." in reg.name else "this value"
+            raise LowerError(span, f"{name} holds {_static_noun(slot)} and may be nil: "
+                                   "in a probe body it cannot be both")
+        else:
+            self.store_val(slot, val)
 
     def store_val(self, slot: Slot, val: Val) -> None:
         b = self.b
@@ -755,13 +791,52 @@ class ProgramLowering:
     # -- ops
 
     def op(self, frame: Frame, op: ops.Op) -> None:
-        handler = _HANDLERS.get(type(op))
-        if handler is None:
-            raise LowerError(op.span, f"'{type(op).__name__}' cannot run in a probe body")
-        handler(self, frame, op)
+        match op:
+            case ops.Move():
+                self.move(frame, op)
+            case ops.Arith():
+                self.arith(frame, op)
+            case ops.Compare():
+                self.compare(frame, op)
+            case ops.Not():
+                self.not_(frame, op)
+            case ops.Negate():
+                self.negate(frame, op)
+            case ops.LoadCell():
+                self.load_cell(frame, op)
+            case ops.StoreCell():
+                self.store_cell(frame, op)
+            case ops.AddCell():
+                self.add_cell(frame, op)
+            case ops.TableGet():
+                self.table_get(frame, op)
+            case ops.TableSet():
+                self.table_set(frame, op)
+            case ops.TableAdd():
+                self.table_add(frame, op)
+            case ops.Call():
+                self.call(frame, op)
+            case ops.CallBuiltin():
+                self.call_builtin(frame, op)
+            case ops.Context():
+                self.context(frame, op)
+            case ops.LoopTick():
+                self.loop_tick(frame, op)
+            case ops.CheckNumber():
+                self.check_number(frame, op)
+            case ops.Jump():
+                self.jump(frame, op)
+            case ops.Branch():
+                self.branch(frame, op)
+            case ops.Return():
+                self.return_(frame, op)
+            case ops.Fail():
+                self.fail_op(frame, op)
+            case _:
+                raise LowerError(op.span, f"'{type(op).__name__}' cannot run in a probe body")
 
     def move(self, frame: Frame, op: ops.Move) -> None:
-        self.write(frame, op.dest, self.read(frame, op.src))
+        self.write(frame, op.dest, self.read(frame, op.src), op.span)
 
     def arith(self, frame: Frame, op: ops.Arith) -> None:
         b = self.b
@@ -781,7 +856,7 @@ class ProgramLowering:
                 result = self.signed_divide(op.op, left, right)
             case _:
                 raise LowerError(op.span, f"unknown operator {op.op!r}")
-        self.write(frame, op.dest, Val("int", result))
+        self.write(frame, op.dest, Val("int", result), op.span)
 
     def signed_divide(self, which: str, a: ir.Value, d: ir.Value) -> ir.Value:
         """ktap's truncating division on magnitudes: BPF's signed division needs cpu v4,
@@ -809,7 +884,7 @@ class ProgramLowering:
             a = self.number(left, op.error, interp.COMPARE_NON_NUMBER, True)
             c = self.number(right, op.error, interp.COMPARE_NON_NUMBER, True)
             result = b.icmp_signed(op.op, self.pb.opaque(a), c)  # opaque: see `equal`
-        self.write(frame, op.dest, Val("bool", b.zext(result, I64)))
+        self.write(frame, op.dest, Val("bool", b.zext(result, I64)), op.span)
 
     def equal(self, left: Val | Static, right: Val | Static, span: Span) -> ir.Value:
         b = self.b
@@ -834,12 +909,12 @@ class ProgramLowering:
 
     def not_(self, frame: Frame, op: ops.Not) -> None:
         value = self.b.not_(self.truthy(self.read(frame, op.operand)))
-        self.write(frame, op.dest, Val("bool", self.b.zext(value, I64)))
+        self.write(frame, op.dest, Val("bool", self.b.zext(value, I64)), op.span)
 
     def negate(self, frame: Frame, op: ops.Negate) -> None:
         value = self.number(self.read(frame, op.operand), op.error, interp.NEGATE_NON_NUMBER,
                             True)
-        self.write(frame, op.dest, Val("int", self.b.sub(i64(0), value)))
+        self.write(frame, op.dest, Val("int", self.b.sub(i64(0), value)), op.span)
 
     # -- cells (top-level variables as globals)
 
@@ -847,12 +922,13 @@ class ProgramLowering:
                                                                     GlobalData | None]:
         slot = self.slot(frame, cell)
         assert isinstance(slot, Static) and slot.what == "global", cell
-        return self.m.globals[str(slot.ref)]
+        assert isinstance(slot.ref, str)
+        return self.m.globals[slot.ref]
 
     def load_cell(self, frame: Frame, op: ops.LoadCell) -> None:
         slot = self.slot(frame, op.cell)
         if isinstance(slot, Static) and slot.what != "global":
-            self.write(frame, op.dest, slot)
+            self.write(frame, op.dest, slot, op.span)
             return
         info, value, present = self.global_of(frame, op.cell)
         b = self.b
@@ -862,9 +938,9 @@ class ProgramLowering:
         if info.layout == "str":
             ptr = self.new_string_unzeroed()
             self.copy_string(ptr, value.var.bitcast(VOIDP))
-            self.write(frame, op.dest, Val("str", ptr, flag))
+            self.write(frame, op.dest, Val("str", ptr, flag), op.span)
         else:
-            self.write(frame, op.dest, Val(info.layout, b.load(value.var), flag))
+            self.write(frame, op.dest, Val(info.layout, b.load(value.var), flag), op.span)
 
     def new_string_unzeroed(self) -> ir.Value:
         """The next string of the scratch map; `string_slots` counted it."""
@@ -900,7 +976,8 @@ class ProgramLowering:
         t = self.read(frame, value)
         if not isinstance(t, Static) or t.what != "table" or t.ref not in self.m.tables:
             raise LowerError(span, "a probe body can only use tables created at the top level")
-        return self.m.tables[int(t.ref)]  # type: ignore[call-overload]
+        assert isinstance(t.ref, int)
+        return self.m.tables[t.ref]
 
     def key_ptr(self, frame: Frame, key: ops.Value, error: int) -> ir.Value:
         val = self.read(frame, key)
@@ -935,13 +1012,13 @@ class ProgramLowering:
                     self.copy_string(ptr, b.bitcast(found, VOIDP))
                 with otherwise:
                     self.zero_string(ptr)
-            self.write(frame, op.dest, Val("str", ptr, hit))
+            self.write(frame, op.dest, Val("str", ptr, hit), op.span)
             return
         slot = self.pb.alloca(I64, "got")
         b.store(i64(0), slot)
         with b.if_then(hit):
             b.store(b.load(found), slot)
-        self.write(frame, op.dest, Val(info.value, b.load(slot), hit))
+        self.write(frame, op.dest, Val(info.value, b.load(slot), hit), op.span)
 
     def table_set(self, frame: Frame, op: ops.TableSet) -> None:
         bpf_map, info = self.table(frame, op.table, op.span)
@@ -1083,12 +1160,14 @@ class ProgramLowering:
         if not isinstance(callee, Static) or callee.what != "func":
             raise LowerError(op.span, "a probe body can only call functions known at "
                                       "compile time")
-        function = self.m.module.functions[str(callee.ref)]
-        inner = Frame(function, written_first=written_before_read(function))
+        assert isinstance(callee.ref, str)
+        function = self.m.module.functions[callee.ref]
+        inner = Frame(function, written_first=written_before_read(function),
+                      live=frame.block_live)
         self.bind_free_cells(inner)
         for i, param in enumerate(function.params):
             arg = self.read(frame, op.args[i]) if i < len(op.args) else NIL
-            self.write(inner, param, arg)
+            self.write(inner, param, arg, op.span)
         after = self.pb.function.append_basic_block("after_" + function.name)
         inner.exit = after
         inner.result = self.slot(frame, op.dest)
@@ -1103,7 +1182,7 @@ class ProgramLowering:
         emit = BUILTIN_EMITTERS.get(op.name)
         if emit is None:
             raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
-        self.write(frame, op.dest, emit(self, op, args))
+        self.write(frame, op.dest, emit(self, op, args), op.span)
 
     def exit_(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
         self.b.store(i64(mf.STOP_EXIT), self.m.stop.var)
@@ -1149,7 +1228,7 @@ class ProgramLowering:
         emit = CONTEXT_EMITTERS.get(op.name)
         if emit is None:
             raise LowerError(op.span, f"'{op.name}' is not available in a probe body yet")
-        self.write(frame, op.dest, emit(self, op))
+        self.write(frame, op.dest, emit(self, op), op.span)
 
     def context_execname(self, op: ops.Context) -> Val:
         assert self.execname is not None, "uses_execname missed it"  # read once per event
@@ -1229,42 +1308,25 @@ class ProgramLowering:
         if frame.exit is None:
             self.pb.ret(0)
             return
-        if op.value is not None and frame.result is not None:
-            val = self.read(frame, op.value)
-            if isinstance(frame.result, Static) or isinstance(val, Static):
+        if frame.result is not None:
+            val = self.read(frame, op.value) if op.value is not None else NIL
+            if isinstance(val, Static):
                 frame.result = val
+            elif isinstance(frame.result, Static):
+                # As in `write`: the result is bound at compile time and cannot also be
+                # nil; a return that never runs binds nothing.
+                if frame.block_live:
+                    name = frame.function.name.split("@")[0]
+                    raise LowerError(op.span, f"'{name}' returns {_static_noun(frame.result)} "
+                                              "and may return nil: in a probe body it cannot "
+                                              "do both")
             else:
                 self.store_val(frame.result, val)
-        elif isinstance(frame.result, Slot):
-            self.store_val(frame.result, NIL)
         self.b.branch(frame.exit)
 
     def fail_op(self, frame: Frame, op: ops.Fail) -> None:
         self.fail(op.error, self.m.module.errors[op.error].message, True)
 
-
-_HANDLERS: dict[type[ops.Op], Callable[[ProgramLowering, Frame, ops.Op], None]] = {
-    ops.Move: ProgramLowering.move,
-    ops.Arith: ProgramLowering.arith,
-    ops.Compare: ProgramLowering.compare,
-    ops.Not: ProgramLowering.not_,
-    ops.Negate: ProgramLowering.negate,
-    ops.LoadCell: ProgramLowering.load_cell,
-    ops.StoreCell: ProgramLowering.store_cell,
-    ops.AddCell: ProgramLowering.add_cell,
-    ops.TableGet: ProgramLowering.table_get,
-    ops.TableSet: ProgramLowering.table_set,
-    ops.TableAdd: ProgramLowering.table_add,
-    ops.Call: ProgramLowering.call,
-    ops.CallBuiltin: ProgramLowering.call_builtin,
-    ops.Context: ProgramLowering.context,
-    ops.LoopTick: ProgramLowering.loop_tick,
-    ops.CheckNumber: ProgramLowering.check_number,
-    ops.Jump: ProgramLowering.jump,
-    ops.Branch: ProgramLowering.branch,
-    ops.Return: ProgramLowering.return_,
-    ops.Fail: ProgramLowering.fail_op,
-}  # type: ignore[dict-item]
 
 # The kernel implementations of built-ins, by their registry names (frontend.builtins): a
 # built-in that runs in the kernel has one here, which tests/frontend/test_builtins.py checks.

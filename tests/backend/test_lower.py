@@ -126,3 +126,45 @@ def test_common_pid_filter_keeps_a_raw_tracepoint() -> None:
     b = build("var n = 0\ntrace sched:sched_switch /common_pid > 0/ { n += 1 }\n")
     assert [(a.kind, a.target) for p in b.manifest.programs for a in p.attach] == [
         ("raw_tracepoint", "sched:sched_switch")]
+
+
+# A table or function in a probe body is bound at compile time, with no flag for nil.
+# These used to compile and bind whichever value was lowered last, whatever ran: the
+# first one counted 5 nils in 5 events where one event set x to the table.
+NILABLE_TABLE = """var t = {}
+t[1] = 7
+var n = 0
+var nils = 0
+trace syscalls:sys_enter_getpid {
+  n += 1
+  var x = nil
+  if (n == 2) { x = t }
+  if (x == nil) { nils += 1 }
+}
+"""
+
+
+def test_a_variable_that_holds_a_table_or_nil_is_refused() -> None:
+    with pytest.raises(CompileError) as e:
+        build(NILABLE_TABLE)
+    assert e.value.rendered.startswith(
+        "t.kp:7:3: error: 'x' holds a table and may be nil: in a probe body it cannot be both")
+
+
+def test_a_function_that_returns_a_table_or_nil_is_refused() -> None:
+    with pytest.raises(CompileError) as e:
+        build("var t = {}\nt[1] = 7\nvar n = 0\n"
+              "function f(c) { if (c == 2) { return t } }\n"
+              "trace syscalls:sys_enter_getpid { n += 1\n  var x = f(n)\n  x[2] = 1 }\n")
+    assert e.value.rendered.startswith(
+        "t.kp:4:1: error: 'f' returns a table and may return nil: in a probe body it cannot "
+        "do both")
+
+
+def test_a_table_returned_on_every_path_compiles() -> None:
+    # The IR keeps a block (with its implicit `return nil`) after the if/else that
+    # returns on both sides; no path reaches it.
+    b = build("var t = {}\nt[1] = 7\nvar n = 0\n"
+              "function h(c) { if (c > 2) { return t } else { return t } }\n"
+              "trace syscalls:sys_enter_getpid { n += 1\n  var y = h(n)\n  y[2] = 1 }\n")
+    assert [t.name for t in b.manifest.tables] == ["t"]
