@@ -37,7 +37,7 @@ from backend.tracefs import Field
 from frontend.diagnostics import Span
 from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
-from ir import interp, ops
+from ir import ops, semantics
 from ir.analysis import written_before_read
 from ir.values import DEFAULT_TABLE_CAPACITY
 
@@ -210,7 +210,7 @@ class ModuleLowering:
                         sizes = [0 if v is None or not isinstance(v, ops.Const)
                                  or type(v.value) is not int else v.value
                                  for v in (op.narr, op.nrec)]
-                        result[op.site] = interp.table_capacity(*sizes)
+                        result[op.site] = semantics.table_capacity(*sizes)
         return result
 
     def _declare_global(self, decl: ops.GlobalDecl) -> None:
@@ -840,8 +840,8 @@ class ProgramLowering:
 
     def arith(self, frame: Frame, op: ops.Arith) -> None:
         b = self.b
-        left = self.number(self.read(frame, op.left), op.error, interp.ARITH_NON_NUMBER, False)
-        right = self.number(self.read(frame, op.right), op.error, interp.ARITH_NON_NUMBER,
+        left = self.number(self.read(frame, op.left), op.error, semantics.ARITH_NON_NUMBER, False)
+        right = self.number(self.read(frame, op.right), op.error, semantics.ARITH_NON_NUMBER,
                             False)
         match op.op:
             case "+":
@@ -851,7 +851,7 @@ class ProgramLowering:
             case "*":
                 result = b.mul(left, right)
             case "/" | "%":
-                message = interp.DIVIDE_BY_ZERO if op.op == "/" else interp.MOD_BY_ZERO
+                message = semantics.DIVIDE_BY_ZERO if op.op == "/" else semantics.MOD_BY_ZERO
                 self.fail_if(b.icmp_unsigned("==", right, i64(0)), op.error, message, True)
                 result = self.signed_divide(op.op, left, right)
             case _:
@@ -881,8 +881,8 @@ class ProgramLowering:
             if op.op == "!=":
                 result = b.not_(result)
         else:
-            a = self.number(left, op.error, interp.COMPARE_NON_NUMBER, True)
-            c = self.number(right, op.error, interp.COMPARE_NON_NUMBER, True)
+            a = self.number(left, op.error, semantics.COMPARE_NON_NUMBER, True)
+            c = self.number(right, op.error, semantics.COMPARE_NON_NUMBER, True)
             result = b.icmp_signed(op.op, self.pb.opaque(a), c)  # opaque: see `equal`
         self.write(frame, op.dest, Val("bool", b.zext(result, I64)), op.span)
 
@@ -912,7 +912,7 @@ class ProgramLowering:
         self.write(frame, op.dest, Val("bool", self.b.zext(value, I64)), op.span)
 
     def negate(self, frame: Frame, op: ops.Negate) -> None:
-        value = self.number(self.read(frame, op.operand), op.error, interp.NEGATE_NON_NUMBER,
+        value = self.number(self.read(frame, op.operand), op.error, semantics.NEGATE_NON_NUMBER,
                             True)
         self.write(frame, op.dest, Val("int", self.b.sub(i64(0), value)), op.span)
 
@@ -964,10 +964,10 @@ class ProgramLowering:
 
     def add_cell(self, frame: Frame, op: ops.AddCell) -> None:
         info, value, present = self.global_of(frame, op.cell)
-        delta = self.number(self.read(frame, op.delta), op.error, interp.ADD_NON_NUMBER, True)
+        delta = self.number(self.read(frame, op.delta), op.error, semantics.ADD_NON_NUMBER, True)
         if present is not None:
             unset = self.b.icmp_unsigned("==", self.b.load(present.var), i64(0))
-            self.fail_if(unset, op.error, interp.ADD_NON_NUMBER, True)
+            self.fail_if(unset, op.error, semantics.ADD_NON_NUMBER, True)
         self.pb.atomic_add(value.var, delta)
 
     # -- tables
@@ -982,10 +982,10 @@ class ProgramLowering:
     def key_ptr(self, frame: Frame, key: ops.Value, error: int) -> ir.Value:
         val = self.read(frame, key)
         if isinstance(val, Static) or val.kind == "nil":
-            self.fail_if(ir.Constant(I1, 1), error, interp.TABLE_NIL_INDEX, True)
+            self.fail_if(ir.Constant(I1, 1), error, semantics.TABLE_NIL_INDEX, True)
             return self.pb.spill(i64(0))
         if val.present is not None:
-            self.fail_if(self.b.not_(val.present), error, interp.TABLE_NIL_INDEX, True)
+            self.fail_if(self.b.not_(val.present), error, semantics.TABLE_NIL_INDEX, True)
         if val.kind == "str":
             return val.value
         return self.pb.spill(val.value)
@@ -1049,7 +1049,7 @@ class ProgramLowering:
     def table_add(self, frame: Frame, op: ops.TableAdd) -> None:
         bpf_map, info = self.table(frame, op.table, op.span)
         key = self.key_ptr(frame, op.key, op.error)
-        delta = self.number(self.read(frame, op.delta), op.error, interp.ADD_NON_NUMBER, True)
+        delta = self.number(self.read(frame, op.delta), op.error, semantics.ADD_NON_NUMBER, True)
         adder = self.m.adders.get(info.site)
         if adder is None:
             adder = self.m.adders[info.site] = self.make_adder(bpf_map, info)
@@ -1291,11 +1291,11 @@ class ProgramLowering:
         b = self.b
         count = b.add(b.load(self.loop_count), i64(1))
         b.store(count, self.loop_count)
-        self.fail_if(b.icmp_signed(">", count, i64(interp.LOOP_LIMIT)), op.error,
-                     interp.LOOP_OVER_BUDGET, True)
+        self.fail_if(b.icmp_signed(">", count, i64(semantics.LOOP_LIMIT)), op.error,
+                     semantics.LOOP_OVER_BUDGET, True)
 
     def check_number(self, frame: Frame, op: ops.CheckNumber) -> None:
-        self.number(self.read(frame, op.value), op.error, interp.FOR_NON_NUMBER, True)
+        self.number(self.read(frame, op.value), op.error, semantics.FOR_NON_NUMBER, True)
 
     def jump(self, frame: Frame, op: ops.Jump) -> None:
         self.b.branch(self.block_of(frame, op.target))

@@ -45,8 +45,26 @@ from frontend import builtins
 from frontend.builtins import Kind, Runs
 from frontend.diagnostics import Span
 from ir import fmt, ops
+from ir.semantics import (
+    ADD_NON_NUMBER,
+    ADD_NON_NUMBER_VALUE,
+    ARITH_NON_NUMBER,
+    CALL_NON_FUNCTION,
+    COMPARE_NON_NUMBER,
+    CONCAT_NON_STRING,
+    DIVIDE_BY_ZERO,
+    FOR_NON_NUMBER,
+    INVALID_EVENT_CONTEXT,
+    LOOP_LIMIT,
+    LOOP_OVER_BUDGET,
+    MAX_CALL_DEPTH,
+    MOD_BY_ZERO,
+    NEGATE_NON_NUMBER,
+    STACK_OVERFLOW,
+    TABLE_NIL_INDEX,
+    table_capacity,
+)
 from ir.values import (
-    DEFAULT_TABLE_CAPACITY,
     ArgstrValue,
     BuiltinFunction,
     Cell,
@@ -59,26 +77,8 @@ from ir.values import (
     wrap_int64,
 )
 
-MAX_CALL_DEPTH = 200
-LOOP_LIMIT = 100_000
-
 INT64_MAX = (1 << 63) - 1
 INT64_MIN = -(1 << 63)
-
-ARITH_NON_NUMBER = "Cannot make arith operation"
-DIVIDE_BY_ZERO = "divide 0 arith operation"
-MOD_BY_ZERO = "mod 0 arith operation"
-COMPARE_NON_NUMBER = "compare with non-number"
-NEGATE_NON_NUMBER = "use '-' operator on non-number"
-CONCAT_NON_STRING = "cannot concat non-string"
-TABLE_NIL_INDEX = "table nil index"
-ADD_NON_NUMBER_VALUE = "use '+=' operator on non-number value"
-ADD_NON_NUMBER = "use '+=' on non-number"
-FOR_NON_NUMBER = "'for' init/limit/step value must be a number"
-CALL_NON_FUNCTION = "attempt to call nil function"
-STACK_OVERFLOW = "stack overflow"
-LOOP_OVER_BUDGET = f"loop execute count exceed max limit({LOOP_LIMIT})"
-INVALID_EVENT_CONTEXT = "invalid event context"
 
 
 def type_name(value: object) -> str:
@@ -385,12 +385,6 @@ _BUILTINS.update(
     }
 )
 _BUILTINS.update({b.name: _unsupported(b.name) for b in builtins.REGISTRY if b.registers_probe})
-
-
-def table_capacity(narr: int, nrec: int) -> int:
-    """`table.new(narr, nrec)` holds narr + nrec entries; (0, 0) is the default (§7)."""
-    capacity = max(narr, 0) + max(nrec, 0)
-    return capacity or DEFAULT_TABLE_CAPACITY
 
 
 # ------------------------------------------------------------------ run-time helpers

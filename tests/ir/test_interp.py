@@ -15,7 +15,8 @@ from ir_testkit import Fn, Prog, make_env, output
 
 from frontend.diagnostics import Span
 from ir import ops
-from ir.interp import LOOP_LIMIT, MAX_CALL_DEPTH, RuntimeEnv
+from ir.interp import RuntimeEnv
+from ir.semantics import LOOP_LIMIT, MAX_CALL_DEPTH
 from ir.values import (
     DEFAULT_TABLE_CAPACITY,
     BuiltinFunction,
