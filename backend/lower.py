@@ -17,7 +17,7 @@ Errors: an error record goes to the ring buffer; a fatal one also sets the stop 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import assert_never
 
@@ -30,8 +30,8 @@ from backend.bpfabi import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder, Spill
 from backend.events import COMMON_PID, context_names, kernel_reach
 from backend.helpers import I8, I32, I64, VOIDP, Helper
+from backend.plan import Plan
 from backend.providers.base import NameIndex, ProgramSpec
-from backend.providers.catalog import TracepointCatalog
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
 from frontend.diagnostics import Span
@@ -121,9 +121,8 @@ def type_kind(t: Type) -> tuple[str, bool] | Static:
 
 class ModuleLowering:
     def __init__(self, module: ops.Module, filename: str, source: str, strlen: int,
-                 null_checks: bool = True, catalog: TracepointCatalog | None = None) -> None:
+                 null_checks: bool = True) -> None:
         self.module = module
-        self._catalog = catalog  # event formats, for argstr
         # False only in tests: provokes a verifier rejection on purpose.
         self.null_checks = null_checks
         self.strlen = strlen
@@ -137,6 +136,7 @@ class ModuleLowering:
         self.fault_index: dict[tuple[int, str, bool], int] = {}
         self.print_index: dict[tuple[str, str, tuple[str, ...]], int] = {}
         self.adders: dict[int, ir.Function] = {}  # by table site (make_adder)
+        self.formats: Mapping[tuple[str, str], EventDesc] = {}  # the plan's (argstr)
         self._declare_runtime()
 
     # -- declarations
@@ -269,17 +269,12 @@ class ModuleLowering:
                         count += self._string_ops(callee.function, (*seen, function))
         return count
 
-    @property
-    def catalog(self) -> TracepointCatalog:
-        if self._catalog is None:
-            self._catalog = TracepointCatalog()
-        return self._catalog
-
     def event_descs(self, events: list[tuple[str, str]]) -> list[EventDesc]:
-        """The formats of `events`, recorded in the manifest for rendering argstr."""
+        """The formats of `events` (read by the plan), recorded in the manifest for
+        rendering argstr."""
         descs = []
         for system, event in events:
-            desc = EventDesc.of(self.catalog.format(system, event))
+            desc = self.formats[(system, event)]
             self.manifest.events.setdefault(event, desc.to_json())
             descs.append(desc)
         return descs
@@ -318,13 +313,14 @@ class ModuleLowering:
                                     f"a probe's strings ({self.strlen - 1} bytes and a NUL); "
                                     "raise the capacity with --strlen"))
 
-    def lower_programs(self, specs: list[ProgramSpec], names: list[str]) -> None:
-        """`names` is the probename table, indexed by attach cookie."""
+    def lower_programs(self, plan: Plan) -> None:
+        """The plan's programs, with its probename table and event formats."""
         self.check_literals()
-        self.manifest.names = list(names)
-        table = names_table(names or [""], self.strlen)
+        self.formats = plan.formats
+        self.manifest.names = list(plan.names)
+        table = names_table(list(plan.names) or [""], self.strlen)
         self.names_var = self.bpf.rodata("kllvm_names", table.type, table).var
-        for spec in specs:
+        for spec in plan.programs:
             ProgramLowering(self, spec).lower()
             self.manifest.programs.append(mf.ProgramInfo(spec.name, spec.probe.decl.id,
                                                          spec.attach))

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from backend import codegen
 from backend.lower import ModuleLowering
+from backend.plan import plan
 from backend.providers.catalog import TracepointCatalog
-from backend.providers.registry import program_specs
 from frontend.diagnostics import Source
 from kllvm import driver
 
@@ -61,10 +61,10 @@ def compile_timed(text: str, catalog: TracepointCatalog) -> Timing:
     start = time.perf_counter()
     compilation, events = driver.compile_typed(source, catalog)
     module = compilation.module
-    specs, names = program_specs(list(events.values()))
+    planned = plan(module, events.values(), catalog)
     front = time.perf_counter()
-    lowering = ModuleLowering(module, source.name, source.text, 128, catalog=catalog)
-    lowering.lower_programs(specs, names)
+    lowering = ModuleLowering(module, source.name, source.text, 128)
+    lowering.lower_programs(planned)
     text_ir = lowering.bpf.llvm_ir()
     lowered = time.perf_counter()
     codegen.compile_object(text_ir)

@@ -27,8 +27,9 @@ from backend.events import (
 from backend.layout import DEFAULT_STRLEN
 from backend.lower import LowerError, ModuleLowering
 from backend.manifest import Manifest
+from backend.plan import Plan, plan
 from backend.providers.catalog import TracepointCatalog
-from backend.providers.registry import probe_events, program_specs
+from backend.providers.registry import probe_events
 from frontend import ast
 from frontend.diagnostics import (
     CompileError,
@@ -100,6 +101,7 @@ class State:
     module: ops.Module | None = None
     solution: Solution | None = None
     events: dict[str, ProbeEvents] = field(default_factory=dict)
+    plan: Plan | None = None
     lowering: ModuleLowering | None = None
     object: bytes | None = None
 
@@ -202,19 +204,23 @@ def _verify(state: State) -> None:
         raise InternalError("IR verification failed:\n" + "\n".join(problems))
 
 
+def _plan(state: State) -> None:
+    """The programs, their attach points and probename table, planned by the providers;
+    the event formats argstr needs, read here (lowering reads no tracefs)."""
+    if state.typed.probes:
+        state.plan = plan(state.typed, state.events.values(), state.catalog)
+
+
 def _lower_bpf(state: State) -> None:
-    """Programs planned by the providers, then lowered to LLVM IR. Scripts whose only
-    probes are `tick-N` get a module too (without programs): the live runtime runs
-    their ticks, with the banner, -d and signals of any session."""
-    module = state.typed
-    if not module.probes:
+    """The plan lowered to LLVM IR. Scripts whose only probes are `tick-N` get a module
+    too (without programs): the live runtime runs their ticks, with the banner, -d and
+    signals of any session."""
+    if state.plan is None:
         return
-    specs, names = program_specs(list(state.events.values()))
-    state.catalog = state.catalog or TracepointCatalog()
     try:
-        state.lowering = ModuleLowering(module, state.source.name, state.source.text,
-                                        state.strlen, state.null_checks, state.catalog)
-        state.lowering.lower_programs(specs, names)
+        state.lowering = ModuleLowering(state.typed, state.source.name, state.source.text,
+                                        state.strlen, state.null_checks)
+        state.lowering.lower_programs(state.plan)
     except LowerError as e:
         raise CompileError(render(state.source, Diagnostic(e.span, e.message))) from None
 
@@ -242,6 +248,7 @@ PASSES: tuple[Pass, ...] = (
     Pass("check", _check),
     Pass("place", _place),
     Pass("verify", _verify),
+    Pass("plan", _plan),
     Pass("lower-bpf", _lower_bpf),
     Pass("codegen", _codegen),
 )
