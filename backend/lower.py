@@ -32,9 +32,10 @@ from backend.events import COMMON_PID, context_names, kernel_reach
 from backend.helpers import I8, I32, I64, VOIDP, Helper
 from backend.plan import Plan
 from backend.providers.base import NameIndex, ProgramSpec
+from backend.sites import Sites
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
-from frontend.diagnostics import Span
+from frontend.diagnostics import InternalError, Span
 from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
 from ir import ops, semantics
@@ -133,8 +134,7 @@ class ModuleLowering:
         self.literals: dict[bytes, GlobalData] = {}
         self.tables: dict[int, tuple[BPFMap, mf.TableInfo]] = {}
         self.globals: dict[str, tuple[mf.GlobalInfo, GlobalData, GlobalData | None]] = {}
-        self.fault_index: dict[tuple[int, str, bool], int] = {}
-        self.print_index: dict[tuple[str, str, tuple[str, ...]], int] = {}
+        self.sites = Sites()  # the plan's
         self.adders: dict[int, ir.Function] = {}  # by table site (make_adder)
         self.formats: Mapping[tuple[str, str], EventDesc] = {}  # the plan's (argstr)
         self._declare_runtime()
@@ -280,18 +280,18 @@ class ModuleLowering:
         return descs
 
     def fault(self, error: int, message: str, fatal: bool) -> int:
-        key = (error, message, fatal)
-        if key not in self.fault_index:
-            self.fault_index[key] = len(self.manifest.faults)
-            self.manifest.faults.append(mf.Fault(error, message, fatal))
-        return self.fault_index[key]
+        """The plan's id of a fault."""
+        found = self.sites.faults.get((error, message, fatal))
+        if found is None:
+            raise InternalError(f"the plan has no fault ({error}, {message!r}, {fatal})")
+        return found
 
     def print_site(self, kind: str, template: bytes, layouts: list[str]) -> int:
-        key = (kind, template.decode("latin-1"), tuple(layouts))
-        if key not in self.print_index:
-            self.print_index[key] = len(self.manifest.prints)
-            self.manifest.prints.append(mf.PrintSite(kind, key[1], layouts))
-        return self.print_index[key]
+        """The plan's id of a print site."""
+        found = self.sites.prints.get((kind, template.decode("latin-1"), tuple(layouts)))
+        if found is None:
+            raise InternalError(f"the plan has no {kind} site {template[:40]!r} {layouts}")
+        return found
 
     # -- programs
 
@@ -314,9 +314,13 @@ class ModuleLowering:
                                     "raise the capacity with --strlen"))
 
     def lower_programs(self, plan: Plan) -> None:
-        """The plan's programs, with its probename table and event formats."""
+        """The plan's programs, with its probename table, event formats and the ids of
+        its print sites and faults."""
         self.check_literals()
         self.formats = plan.formats
+        self.sites = plan.sites
+        self.manifest.prints = plan.sites.print_sites()
+        self.manifest.faults = plan.sites.fault_list()
         self.manifest.names = list(plan.names)
         table = names_table(list(plan.names) or [""], self.strlen)
         self.names_var = self.bpf.rodata("kllvm_names", table.type, table).var

@@ -3,7 +3,8 @@ its manifest, run in order over one `State`; a phase that recorded errors stops 
 
 parse → resolve → lower (to IR) → infer (types, without events) → expand (the probes'
 events) → retype (argN from the events, same module) → check (probe-context rules) →
-place → verify (the IR) → plan (programs, attach points) → lower-bpf (LLVM IR) → codegen
+place → verify (the IR) → plan (programs, attach points, argstr formats, print and
+fault ids) → lower-bpf (LLVM IR) → codegen
 (the object). `kllvm dump --emit=STAGE` runs the passes up to that stage's (`DUMP_AFTER`).
 """
 

@@ -3,6 +3,7 @@ needs before lowering; lowering reads no tracefs. No kernel needed."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -13,8 +14,9 @@ from backend import tracefs
 from backend.argstr import EventDesc
 from backend.plan import Plan
 from backend.providers.catalog import TracepointCatalog
-from frontend.diagnostics import Source
-from kllvm.driver import PASSES, State, compile_script, run
+from backend.sites import Sites
+from frontend.diagnostics import InternalError, Source
+from kllvm.driver import PASSES, Pass, State, compile_script, run
 
 SCRIPT = ("var n = 0\n"
           "trace syscalls:sys_enter_[cd]* { print(argstr); n += 1 }\n"
@@ -37,6 +39,10 @@ def planned(text: str = SCRIPT) -> tuple[State, CountingTracefs]:
     host = CountingTracefs()
     state = run(State(Source("t.kp", text), catalog=TracepointCatalog(host)), "plan")
     return state, host
+
+
+def passes_from(name: str) -> list[Pass]:
+    return list(PASSES)[[p.name for p in PASSES].index(name):]
 
 
 def test_plan_fixes_programs_names_and_argstr_formats() -> None:
@@ -73,7 +79,7 @@ def test_lowering_reads_no_tracefs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(host, "available_events", refuse)
     monkeypatch.setattr(tracefs, "event_format", refuse)
     monkeypatch.setattr(tracefs, "available_events", refuse)
-    after = list(PASSES)[[p.name for p in PASSES].index("plan") + 1:]
+    after = passes_from("lower-bpf")
     assert [p.name for p in after] == ["lower-bpf", "codegen"]
     for step in after:
         step.run(state)
@@ -82,3 +88,50 @@ def test_lowering_reads_no_tracefs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert build.object is not None and build.object == expected.object
     assert json.dumps(build.manifest.to_json()) == json.dumps(expected.manifest.to_json())
     assert set(build.manifest.events) == {"sys_enter_close", "sys_enter_dup"}
+
+
+FAULTS = ("var n\nvar t = {}\nfunction half(a) { return a / 2 }\n"
+          "trace syscalls:sys_enter_close {\n"
+          "  var k = t[pid]\n"
+          "  if (k > 1) { print(-k, half(k)) }\n"
+          "  n += 1\n"
+          "  t[k] += 3\n"
+          "  printf(\"%d %s\\n\", pid, argstr)\n"
+          "}\n"
+          "trace syscalls:sys_enter_dup { print(argstr, t[1]) }\n")
+
+
+def test_plan_numbers_print_sites_and_faults_from_types() -> None:
+    state, _ = planned(FAULTS)
+    assert state.plan is not None
+    sites = state.plan.sites
+    for step in passes_from("lower-bpf"):
+        step.run(state)
+    manifest = state.build().manifest
+    # The manifest lists exactly the plan's, in its order: lowering invents none.
+    assert manifest.faults == sites.fault_list()
+    assert manifest.prints == sites.print_sites()
+    errors = state.typed.errors
+    # In the IR's block order: the `if` body's block comes after the code that follows it.
+    assert [(errors[f.site].span.line, f.message, f.fatal) for f in manifest.faults] == [
+        (6, "compare with non-number", True),  # k may be nil
+        (7, "use '+=' on non-number", True),  # n starts nil
+        (8, "table nil index", True),
+        (6, "use '-' operator on non-number", True),
+        (3, "Cannot make arith operation", False),  # a may be nil
+        (3, "divide 0 arith operation", True),
+    ]
+    # The argstr record is the same size in both programs: one layout.
+    assert [(p.kind, p.format, p.layouts) for p in manifest.prints] == [
+        ("printf", "%d %s\n", ["int", "argstr:16"]),
+        ("print", "", ["int", "int"]),
+        ("print", "", ["argstr:16", "opt:int"]),
+    ]
+
+
+def test_lowering_makes_no_id_the_plan_lacks() -> None:
+    state, _ = planned(FAULTS)
+    assert state.plan is not None
+    state.plan = dataclasses.replace(state.plan, sites=Sites())
+    with pytest.raises(InternalError, match="the plan has no"):
+        passes_from("lower-bpf")[0].run(state)
