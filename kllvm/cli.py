@@ -148,13 +148,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 parser.error("run needs a script or -e PROGRAM")
             return _run(source, script_args, command, options)
-        if options.command in ("dump", "build"):
-            from kllvm import compiler
         if options.command == "dump":
-            sys.stdout.write(compiler.dump(_read_source(options.script), options.emit,
+            from kllvm import dumping
+
+            sys.stdout.write(dumping.dump(_read_source(options.script), options.emit,
                                          options.strlen))
             return 0
         if options.command == "build":
+            from kllvm import compiler
+
             compiler.build(_read_source(options.script), options.output, options.strlen)
             return 0
     except CompileError as e:
