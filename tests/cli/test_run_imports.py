@@ -12,6 +12,7 @@ pytestmark = pytest.mark.needs_root
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPILER = ("lark", "llvmlite", "frontend.parser", "kllvm.driver", "kllvm.compiler",
+            "kllvm.dumping",
             "backend.lower", "backend.codegen")
 
 
