@@ -11,6 +11,7 @@ from pathlib import Path
 
 from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
 from frontend.diagnostics import CompileError, InternalError, Source
+from kllvm import cache
 from kllvm.output import OutputError
 
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
@@ -96,6 +97,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--pid", type=_pid, help="trace only process PID")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show the full verifier log on rejections")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="compile the script afresh, without the compile cache "
+                        "(~/.cache/kllvm)")
     _strlen_option(parser)
 
 
@@ -118,16 +122,37 @@ def _run(source: Source, args: list[str], command: list[str],
          options: argparse.Namespace) -> int:
     """A built artifact runs as it is; a script is compiled first. Only then is the
     compiler (lark, llvmlite) imported: kllvm.runner never imports it."""
-    from backend.artifact import is_artifact
+    from backend.artifact import Artifact, is_artifact
     from kllvm import runner
 
     if is_artifact(source.text):
         return runner.run_artifact(source, args, command, options)
+    entries = _open_cache(options)
+    entry_key = None
+    if entries is not None:
+        entry_key = cache.key(source, options.strlen)
+        cached = cache.load(entries, entry_key)
+        if cached is not None:
+            return runner.run_built(cached, args, command, options)
     from kllvm import compiler
 
     build = compiler.compile_script(source, options.strlen)
+    if entries is not None and entry_key is not None and build.object is not None:
+        cache.store(entries, entry_key,
+                    Artifact(source, build.manifest, build.object, build.compilation.module))
     return runner.run_compiled(source, build.compilation.module, build.manifest, build.object,
                                args, command, options)
+
+
+def _open_cache(options: argparse.Namespace) -> cache.Cache | None:
+    """The compile cache, or None with --no-cache or when its folder is not safe to use."""
+    if options.no_cache:
+        return None
+    try:
+        return cache.open_cache()
+    except cache.CacheUnsafe as e:
+        cache.warn(f"compile cache not used: {e} (--no-cache says not to use it)")
+        return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from backend.layout import DEFAULT_STRLEN
 from backend.manifest import Manifest
@@ -20,6 +20,9 @@ from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 from kllvm.output import script_output
+
+if TYPE_CHECKING:
+    from backend.artifact import Artifact
 
 
 def report_runtime_error(source: Source, error: KtapRuntimeError) -> None:
@@ -40,7 +43,7 @@ def report_dropped(source: Source, tables: list[tuple[TableDecl, KtapTable]]) ->
 def run_artifact(source: Source, args: list[str], command: list[str],
                  options: argparse.Namespace) -> int:
     """Runs what `kllvm build` wrote, without compiling."""
-    from backend import artifact, runtime
+    from backend import artifact
 
     try:
         built = artifact.Artifact.loads(source.text)
@@ -49,9 +52,19 @@ def run_artifact(source: Source, args: list[str], command: list[str],
     if options.strlen not in (DEFAULT_STRLEN, built.manifest.strlen):
         raise SystemExit(f"kllvm: error: {source.name} was built with --strlen "
                          f"{built.manifest.strlen}; build it again to change it")
+    return run_built(built, args, command, options,
+                     announce=None if options.quiet else artifact.banner(built))
+
+
+def run_built(built: Artifact, args: list[str], command: list[str],
+              options: argparse.Namespace, announce: str | None = None) -> int:
+    """Runs a checked artifact: one the user gave, or the compile cache's entry for a
+    script (which is run like the script, without the artifact's banner)."""
+    from backend import runtime
+
     with script_output(options.output) as out:
-        if not options.quiet:
-            out.write(artifact.banner(built).encode())
+        if announce is not None:
+            out.write(announce.encode())
         return runtime.run(built.source, built.module, built.manifest, built.object, out,
                            args, runtime.options_from(options, command))
 
