@@ -1,0 +1,129 @@
+"""Start-up side by side with bpftrace: time to the first event, print-and-exit, peak memory.
+
+    .venv/bin/python bench/startup_bench.py [--runs R]
+
+First event: a trigger process calls getpid every millisecond; the tracer's script prints on
+the first call and exits. Timed from spawning the tracer to that line on its output, for
+bpftrace and for kllvm three ways: a script compiled afresh (--no-cache), the same script
+again (from the compile cache, in a folder of this run) and its built artifact.
+Print-and-exit: `print("hi")` with no probe (bpftrace: `BEGIN { printf("hi\\n"); exit(); }`),
+wall time to exit. Peak RSS of each is the tracer process's (wait4's ru_maxrss).
+Targets (issue 16): first event from an artifact and from the cache at or below bpftrace's,
+a cold script within 2x of it; peak RSS of the artifact run at most half of bpftrace's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_COMMAND = Path(sys.executable).with_name("kllvm")
+KLLVM = [str(_COMMAND)] if _COMMAND.exists() else [sys.executable, "-m", "kllvm"]
+KLLVM_FIRST = 'trace syscalls:sys_enter_getpid { print("first"); exit() }\n'
+BPFTRACE_FIRST = 'tracepoint:syscalls:sys_enter_getpid { printf("first\\n"); exit(); }'
+TRIGGER = ("import ctypes, time\nlibc = ctypes.CDLL(None)\n"
+           "while True:\n    libc.syscall(39)\n    time.sleep(0.001)\n")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One run: seconds to the awaited line (or to exit), seconds to exit, peak RSS in KiB."""
+
+    ready: float
+    done: float
+    rss_kib: int
+
+
+def timed(command: list[str], awaited: bytes | None) -> Sample:
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            cwd=ROOT)
+    assert proc.stdout is not None
+    ready = None
+    for line in proc.stdout:
+        if awaited is not None and awaited in line and ready is None:
+            ready = time.perf_counter() - start
+    _, status, usage = os.wait4(proc.pid, 0)
+    done = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0 or (awaited is not None and ready is None):
+        raise SystemExit(f"{' '.join(command)} failed (status {proc.returncode})")
+    return Sample(ready if ready is not None else done, done, usage.ru_maxrss)
+
+
+def summary(samples: list[Sample]) -> tuple[float, float, int]:
+    return (statistics.median(s.ready for s in samples) * 1000,
+            statistics.median(s.done for s in samples) * 1000,
+            max(s.rss_kib for s in samples))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=7)
+    options = parser.parse_args()
+    # An installed kllvm has its bytecode compiled (see kernel_bench.py).
+    for package in ("backend", "frontend", "ir", "kllvm"):
+        compileall.compile_dir(ROOT / package, quiet=1)
+    bpftrace = shutil.which("bpftrace")
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")
+        script = Path(tmp) / "first.kp"
+        script.write_text(KLLVM_FIRST)
+        artifact = Path(tmp) / "first.kpa"
+        subprocess.run([*KLLVM, "build", str(script), "-o", str(artifact)], check=True)
+        first = {"kllvm cold script": [*KLLVM, "run", "-q", "--no-cache", str(script)],
+                 "kllvm cached script": [*KLLVM, "run", "-q", str(script)],
+                 "kllvm artifact": [*KLLVM, "run", "-q", str(artifact)]}
+        hello = {"kllvm -e print": [*KLLVM, "-e", 'print("hi")']}
+        if bpftrace is not None:
+            first["bpftrace"] = [bpftrace, "-e", BPFTRACE_FIRST]
+            hello["bpftrace BEGIN printf"] = [bpftrace, "-e",
+                                              'BEGIN { printf("hi\\n"); exit(); }']
+        trigger = subprocess.Popen([sys.executable, "-c", TRIGGER])
+        try:
+            timed(first["kllvm cached script"], b"first")  # fills the cache
+            results = {name: [timed(command, b"first") for _ in range(options.runs)]
+                       for name, command in first.items()}
+        finally:
+            trigger.send_signal(signal.SIGKILL)
+            trigger.wait()
+        hellos = {name: [timed(command, None) for _ in range(options.runs)]
+                  for name, command in hello.items()}
+
+    print(f"median of {options.runs} runs; peak RSS is the largest")
+    print(f"{'first event (getpid every 1 ms)':<34}{'first ms':>10}{'exit ms':>10}"
+          f"{'peak RSS MiB':>14}")
+    for name, samples in results.items():
+        ready, done, rss = summary(samples)
+        print(f"{name:<34}{ready:>10.0f}{done:>10.0f}{rss / 1024:>14.1f}")
+    print()
+    print(f"{'print and exit':<34}{'':>10}{'exit ms':>10}{'peak RSS MiB':>14}")
+    for name, samples in hellos.items():
+        _, done, rss = summary(samples)
+        print(f"{name:<34}{'':>10}{done:>10.0f}{rss / 1024:>14.1f}")
+    if bpftrace is None:
+        print("\nbpftrace is not installed: no figures to compare with")
+        return
+    print()
+    reference = summary(results["bpftrace"])
+    for name in ("kllvm artifact", "kllvm cached script", "kllvm cold script"):
+        ready, _, rss = summary(results[name])
+        print(f"{name} / bpftrace: first event {ready / reference[0]:.2f}x, "
+              f"peak RSS {rss / reference[2]:.2f}x")
+    print("targets: artifact and cached <= 1.0x first event, cold <= 2.0x, "
+          "artifact RSS <= 0.5x")
+
+
+if __name__ == "__main__":
+    main()
