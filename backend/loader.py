@@ -16,15 +16,12 @@ import contextlib
 import ctypes as ct
 import errno
 import functools
-import logging
 import mmap
 import os
-import platform
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-
-log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------
 # libbpf declarations
@@ -183,7 +180,8 @@ class LibbpfMessage:
 
 class _PrintRouter:
     """libbpf has one process-wide print hook; this routes its messages to the
-    innermost active capture, or to Python logging when nobody captures."""
+    innermost active capture, or to standard error when nobody captures (not through the
+    logging module: importing it costs ~4 ms of every start, for a message seldom seen)."""
 
     def __init__(self) -> None:
         self._captures: list[list[LibbpfMessage]] = []
@@ -196,7 +194,7 @@ class _PrintRouter:
         if self._captures:
             self._captures[-1].append(message)
         elif level == LIBBPF_WARN:
-            log.warning("libbpf: %s", message.text.rstrip())
+            sys.stderr.write(f"libbpf: {message.text.rstrip()}\n")
         return 0
 
     @contextlib.contextmanager
@@ -371,7 +369,7 @@ class Program:
         cookie that bpf_get_attach_cookie returns in it. Detaching one is quick."""
         name = ct.create_string_buffer(event.encode())
         attr = RawTracepointAttr(ct.addressof(name), self.fd, 0, cookie)
-        fd = libc().syscall(ct.c_long(SYS_BPF[platform.machine()]),
+        fd = libc().syscall(ct.c_long(SYS_BPF[os.uname().machine]),
                             ct.c_long(BPF_RAW_TRACEPOINT_OPEN), ct.byref(attr),
                             ct.c_uint(ct.sizeof(attr)))
         if fd < 0:

@@ -21,7 +21,7 @@ the table); the per-syscall tracepoints ignore them.
 
 from __future__ import annotations
 
-import platform
+import os
 
 _TABLE = """
 0 read 1 write 2 open 3 close 4 newstat 5 newfstat 6 newlstat 7 poll 8 lseek 9 mmap
@@ -103,7 +103,7 @@ X86_64: dict[int, str] = {
 
 def syscall_numbers() -> dict[str, list[int]]:
     """name -> numbers on this machine; empty where the table does not apply."""
-    if platform.machine() != "x86_64":
+    if os.uname().machine != "x86_64":
         return {}
     found: dict[str, list[int]] = {}
     for nr, name in X86_64.items():

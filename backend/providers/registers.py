@@ -7,7 +7,7 @@ Shared by the kprobe and uprobe providers, which one probe may mix.
 
 from __future__ import annotations
 
-import platform
+import os
 import re
 from collections.abc import Callable
 
@@ -82,7 +82,7 @@ def register_group(spec: KprobeSpec | UprobeSpec, indices: list[int],
     return arg0 is `__probe_func`, arg1 `__probe_ret_ip`, arg2.. the fetch args."""
     if not indices and not compares:
         return EventGroup([], {}, {})  # reads no register
-    if platform.machine() != "x86_64":
+    if os.uname().machine != "x86_64":
         raise ProviderError(spec.span, "reading registers in kprobes and uprobes is only "
                                        "implemented for x86-64")
     fields: dict[str, Field] = {}
