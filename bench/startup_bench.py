@@ -8,6 +8,7 @@ bpftrace and for kllvm three ways: a script compiled afresh (--no-cache), the sa
 again (from the compile cache, in a folder of this run) and its built artifact.
 Print-and-exit: `print("hi")` with no probe (bpftrace: `BEGIN { printf("hi\\n"); exit(); }`),
 wall time to exit. Peak RSS of each is the tracer process's (wait4's ru_maxrss).
+Each run starts SETTLE_S after the last has exited, on a machine at rest.
 Targets (issue 16): first event from an artifact and from the cache at or below bpftrace's,
 a cold script within 2x of it; peak RSS of the artifact run at most half of bpftrace's.
 """
@@ -45,7 +46,14 @@ class Sample:
     rss_kib: int
 
 
+# Between runs: the kernel finishes detaching the last run's probes after that process has
+# exited (a perf-event tracepoint's release waits for RCU grace periods, under a mutex that
+# the next attach takes); without a pause, each run would partly time the last one's exit.
+SETTLE_S = 0.5
+
+
 def timed(command: list[str], awaited: bytes | None) -> Sample:
+    time.sleep(SETTLE_S)
     start = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             cwd=ROOT)
