@@ -29,7 +29,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from backend.artifact import Artifact, ArtifactError
+from backend.artifact import MAX_SIZE, Artifact, ArtifactError
 from frontend.diagnostics import Source
 
 # Part of the key: a change of the entry's form invalidates every entry.
@@ -171,7 +171,7 @@ def load(cache: Cache, entry_key: str) -> Artifact | None:
         info = os.fstat(f.fileno())
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
             return None
-        data = f.read()
+        data = f.read(MAX_SIZE + 1)  # a larger one is refused by the check below
     try:
         return Artifact.loads(data)
     except ArtifactError:
