@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -42,11 +43,14 @@ class Span:
     col: int
     end_line: int
     end_col: int
+    # The file the region is in: "" for the script, else the path of the tapset (a library
+    # of functions linked into the script) the code came from.
+    file: str = ""
 
     def merge(self, other: Span) -> Span:
         start = min((self.line, self.col), (other.line, other.col))
         end = max((self.end_line, self.end_col), (other.end_line, other.end_col))
-        return Span(start[0], start[1], end[0], end[1])
+        return Span(start[0], start[1], end[0], end[1], self.file)
 
     def __str__(self) -> str:
         return f"{self.line}:{self.col}"
@@ -90,19 +94,30 @@ def _caret_line(source: Source, span: Span) -> tuple[str, str] | None:
     return text, " " * start + marker
 
 
-def _render_at(source: Source, span: Span, severity: str, message: str) -> list[str]:
-    where = f"{source.name}:{span.line}:{span.col}" if span.line > 0 else source.name
+def _render_at(source: Source, span: Span, severity: str, message: str,
+               tapsets: Mapping[str, Source]) -> list[str]:
+    shown: Source | None = source
+    if span.file:
+        # Code from a tapset: its own file and line; its text if it is at hand.
+        shown = tapsets.get(span.file)
+    name = span.file or source.name
+    where = f"{name}:{span.line}:{span.col}" if span.line > 0 else name
     lines = [f"{where}: {severity}: {message}"]
-    caret = _caret_line(source, span)
+    caret = _caret_line(shown, span) if shown is not None else None
     if caret is not None:
         lines.extend(caret)
     return lines
 
 
-def render(source: Source, diagnostic: Diagnostic) -> str:
-    lines = _render_at(source, diagnostic.span, diagnostic.severity, diagnostic.message)
+def render(source: Source, diagnostic: Diagnostic,
+           tapsets: Mapping[str, Source] | None = None) -> str:
+    """The diagnostic as the user sees it; `tapsets` holds the text of the tapsets linked
+    into `source`, by path, for the spans in them."""
+    known = tapsets or {}
+    lines = _render_at(source, diagnostic.span, diagnostic.severity, diagnostic.message,
+                       known)
     for span, note in diagnostic.notes:
-        lines.extend(_render_at(source, span, "note", note))
+        lines.extend(_render_at(source, span, "note", note, known))
     lines.extend(f"hint: {hint}" for hint in diagnostic.hints)
     return "\n".join(lines) + "\n"
 
@@ -113,6 +128,8 @@ class DiagnosticSink:
 
     source: Source
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # The tapsets linked into the script, by path (for spans in them).
+    tapsets: Mapping[str, Source] = field(default_factory=dict)
 
     def error(
         self,
@@ -131,7 +148,7 @@ class DiagnosticSink:
         return any(d.severity == "error" for d in self.diagnostics)
 
     def render_all(self) -> str:
-        return "".join(render(self.source, d) for d in self.diagnostics)
+        return "".join(render(self.source, d, self.tapsets) for d in self.diagnostics)
 
 
 class CompileError(Exception):

@@ -2,22 +2,20 @@
 an artifact (no parsing, no LLVM).
 
 Where: `$XDG_CACHE_HOME/kllvm`, else `~/.cache/kllvm`. kllvm runs as root and runs what it
-finds there, so the folder is trusted only when every folder on its path, from `/`, is a
-real folder (no symbolic link is followed: each is opened with O_NOFOLLOW relative to the
-one before), owned by root or by kllvm's user, and writable by no one else — except a
-sticky folder such as /tmp, whose entries others cannot replace. Otherwise the cache is
-not used, with a warning. Entries are opened the same way and must be regular files of
-kllvm's user; each is a full artifact, checked whole like any other (a digest, typed
-decoding, the object cross-checked), so a damaged entry is found, ignored and replaced.
+finds there, so the folder is used only when frontend/trusted.py trusts it (every folder on
+its path a real folder of root or kllvm's user that no one else may write, no link
+followed) and it is kllvm's user's own. Otherwise the cache is not used, with a warning.
+Entries are opened without following links and must be regular files of kllvm's user;
+each is a full artifact, checked whole like any other (a digest, typed decoding, the object
+cross-checked), so a damaged entry is found, ignored and replaced.
 
 The key is everything that decides the artifact: the script's name and text, the options
-that change the compiled code (--strlen), the compiler itself (every file of its packages,
+that change the compiled code (--strlen), the tapset path and every tapset on it (by path,
+size and modification time), the compiler itself (every file of its packages,
 by path, size and modification time), and the kernel's events (the boot, the list of
 events and of dynamic events, which fix what the probes expand to and the fields' layout).
 
 Writes are atomic: a private temporary file in the folder, renamed over the entry.
-
-Hand-written: the walk that checks the folder's path (no library does it for Python).
 """
 
 from __future__ import annotations
@@ -30,7 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.artifact import MAX_SIZE, Artifact, ArtifactError
+from frontend import trusted
 from frontend.diagnostics import Source
+from frontend.tapsetpath import SearchPath
 
 # Part of the key: a change of the entry's form invalidates every entry.
 CACHE_FORMAT = 1
@@ -65,73 +65,37 @@ def folder_path() -> Path:
 
 
 def open_cache(path: Path | None = None) -> Cache:
-    """The cache folder, created if missing, opened after checking every folder on the way.
-    Raises CacheUnsafe."""
+    """The cache folder, created if missing (with ~/.cache), opened after checking every
+    folder on the way (frontend/trusted.py). Raises CacheUnsafe."""
     path = folder_path() if path is None else path
-    if not path.is_absolute():
-        raise CacheUnsafe(f"{path}: not an absolute path")
-    euid = os.geteuid()
-    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
-    walked = Path("/")
     try:
-        _check_folder(fd, walked, euid)
-        parts = path.parts[1:]
-        for i, name in enumerate(parts):
-            if name in (".", ".."):
-                raise CacheUnsafe(f"{path}: '{name}' in the path")
-            walked = walked / name
-            last = i == len(parts) - 1
-            # Only kllvm's own folders are made: ~/.cache and the kllvm folder in it.
-            child = _open_folder(fd, name, walked, create=i >= len(parts) - 2)
-            os.close(fd)
-            fd = child
-            _check_folder(fd, walked, euid, private=last)
-    except BaseException:
-        os.close(fd)
-        raise
-    return Cache(str(path), fd)
+        return Cache(str(path), trusted.open_folder(path, create=2, private=True))
+    except trusted.Untrusted as e:
+        raise CacheUnsafe(str(e)) from None
 
 
-def _open_folder(parent: int, name: str, path: Path, *, create: bool) -> int:
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-    try:
-        return os.open(name, flags, dir_fd=parent)
-    except FileNotFoundError:
-        if not create:
-            raise CacheUnsafe(f"{path}: no such folder") from None
-    except OSError as e:
-        raise CacheUnsafe(f"{path}: {e.strerror} (a symbolic link is not followed)") from None
-    try:
-        os.mkdir(name, 0o700, dir_fd=parent)
-    except FileExistsError:
-        pass  # another kllvm made it meanwhile: it is checked like any other
-    except OSError as e:
-        raise CacheUnsafe(f"cannot create {path}: {e.strerror}") from None
-    try:
-        return os.open(name, flags, dir_fd=parent)
-    except OSError as e:
-        raise CacheUnsafe(f"{path}: {e.strerror}") from None
-
-
-def _check_folder(fd: int, path: Path, euid: int, *, private: bool = False) -> None:
-    info = os.fstat(fd)
-    if info.st_uid not in (0, euid):
-        raise CacheUnsafe(f"{path} belongs to user {info.st_uid}")
-    writable_by_others = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-    if private and (writable_by_others or info.st_uid != euid):
-        raise CacheUnsafe(f"{path} must belong to user {euid} and be writable by no one "
-                          "else")
-    if writable_by_others and not info.st_mode & stat.S_ISVTX:
-        raise CacheUnsafe(f"{path} is writable by other users")
-
-
-def key(source: Source, strlen: int) -> str:
+def key(source: Source, strlen: int, tapset_path: SearchPath | None = None) -> str:
     digest = hashlib.sha256()
     for part in (f"kllvm-cache {CACHE_FORMAT}", source.name, source.text, str(strlen),
-                 _compiler_identity(), _kernel_identity()):
+                 _tapsets_identity(tapset_path or SearchPath()), _compiler_identity(),
+                 _kernel_identity()):
         data = part.encode("utf-8", "surrogateescape")
         digest.update(len(data).to_bytes(8, "little") + data)
     return digest.hexdigest()
+
+
+def _tapsets_identity(tapset_path: SearchPath) -> str:
+    """Every tapset on the path, used or not (which are used is known only after parsing),
+    by path, size and modification time, and the path itself."""
+    lines = [f"{folder} {origin}" for folder, origin in tapset_path.folders]
+    for path in tapset_path.files():
+        try:
+            info = os.stat(path)
+        except OSError as e:
+            lines.append(f"{path} unreadable {e.errno}")
+            continue
+        lines.append(f"{path} {info.st_size} {info.st_mtime_ns}")
+    return "\n".join(lines)
 
 
 def _compiler_identity() -> str:

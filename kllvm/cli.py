@@ -11,6 +11,7 @@ from pathlib import Path
 
 from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
 from frontend.diagnostics import CompileError, InternalError, Source
+from frontend.tapsetpath import SearchPath
 from kllvm import cache
 from kllvm.output import OutputError
 
@@ -18,6 +19,8 @@ EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
 
 COMMANDS = ("run", "build", "dump")
+# The tapsets installed with kllvm, last on the tapset path.
+BUNDLED_TAPSETS = Path(__file__).resolve().with_name("tapsets")
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
 
 
@@ -86,6 +89,18 @@ def _strlen_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strlen", type=_strlen, default=DEFAULT_STRLEN, metavar="BYTES",
                         help="capacity of strings in probes, with their NUL "
                         f"(default {DEFAULT_STRLEN})")
+    parser.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                        help="look for tapsets (foo.kp for the library foo) in DIR first; "
+                        "then in $KLLVM_TAPSET_PATH, then among kllvm's own")
+
+
+def _tapset_path(options: argparse.Namespace) -> SearchPath:
+    """-I folders, then KLLVM_TAPSET_PATH's (colon-separated), then the bundled ones."""
+    folders = [(Path(folder), "-I") for folder in options.include]
+    folders += [(Path(folder), "KLLVM_TAPSET_PATH")
+                for folder in os.environ.get("KLLVM_TAPSET_PATH", "").split(":") if folder]
+    folders.append((BUNDLED_TAPSETS, "bundled with kllvm"))
+    return SearchPath(tuple((folder.absolute(), origin) for folder, origin in folders))
 
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
@@ -127,16 +142,17 @@ def _run(source: Source, args: list[str], command: list[str],
 
     if is_artifact(source.text):
         return runner.run_artifact(source, args, command, options)
+    tapset_path = _tapset_path(options)
     entries = _open_cache(options)
     entry_key = None
     if entries is not None:
-        entry_key = cache.key(source, options.strlen)
+        entry_key = cache.key(source, options.strlen, tapset_path)
         cached = cache.load(entries, entry_key)
         if cached is not None:
             return runner.run_built(cached, args, command, options)
     from kllvm import compiler
 
-    build = compiler.compile_script(source, options.strlen)
+    build = compiler.compile_script(source, options.strlen, tapset_path=tapset_path)
     if entries is not None and entry_key is not None and build.object is not None:
         cache.store(entries, entry_key,
                     Artifact(source, build.manifest, build.object, build.compilation.module))
@@ -177,12 +193,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kllvm import dumping
 
             sys.stdout.write(dumping.dump(_read_source(options.script), options.emit,
-                                         options.strlen))
+                                          options.strlen, _tapset_path(options)))
             return 0
         if options.command == "build":
             from kllvm import compiler
 
-            compiler.build(_read_source(options.script), options.output, options.strlen)
+            compiler.build(_read_source(options.script), options.output, options.strlen,
+                           _tapset_path(options))
             return 0
     except CompileError as e:
         sys.stderr.write(e.rendered)

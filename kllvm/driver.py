@@ -42,6 +42,8 @@ from frontend.diagnostics import (
 )
 from frontend.parser import parse
 from frontend.scope import Resolution, resolve
+from frontend.tapsetpath import SearchPath
+from frontend.tapsets import link
 from ir import ops
 from ir.checks import check_module
 from ir.infer import ArgTypes, Solution, apply, infer
@@ -97,7 +99,11 @@ class State:
     # argN types given by the caller instead of from expanded events (tests).
     given_arg_types: ArgTypes | None = None
     null_checks: bool = True
+    # Where the tapsets the script uses are looked for (-I, KLLVM_TAPSET_PATH, bundled).
+    tapset_path: SearchPath = field(default_factory=SearchPath)
     chunk: ast.Chunk | None = None
+    # The text of the tapsets linked in, by path: diagnostics show their lines.
+    tapsets: dict[str, Source] = field(default_factory=dict)
     resolution: Resolution | None = None
     module: ops.Module | None = None
     solution: Solution | None = None
@@ -107,7 +113,7 @@ class State:
     object: bytes | None = None
 
     def sink(self) -> DiagnosticSink:
-        return DiagnosticSink(self.source)
+        return DiagnosticSink(self.source, tapsets=self.tapsets)
 
     @property
     def typed(self) -> ops.Module:
@@ -133,6 +139,15 @@ def _gate(sink: DiagnosticSink) -> None:
 def _parse(state: State) -> None:
     sink = state.sink()
     state.chunk = parse(state.source, sink)
+    _gate(sink)
+
+
+def _link(state: State) -> None:
+    assert state.chunk is not None
+    sink = state.sink()
+    linked = link(state.chunk, state.source, sink, state.tapset_path)
+    state.chunk, state.tapsets = linked.chunk, linked.tapsets
+    sink.tapsets = linked.tapsets
     _gate(sink)
 
 
@@ -223,7 +238,8 @@ def _lower_bpf(state: State) -> None:
                                         state.strlen, state.null_checks)
         state.lowering.lower_programs(state.plan)
     except LowerError as e:
-        raise CompileError(render(state.source, Diagnostic(e.span, e.message))) from None
+        raise CompileError(render(state.source, Diagnostic(e.span, e.message),
+                                  state.tapsets)) from None
 
 
 def _codegen(state: State) -> None:
@@ -241,6 +257,7 @@ class Pass:
 
 PASSES: tuple[Pass, ...] = (
     Pass("parse", _parse),
+    Pass("link", _link),
     Pass("resolve", _resolve),
     Pass("lower", _lower),
     Pass("infer", _infer),
@@ -329,7 +346,9 @@ def compile_typed(source: Source, catalog: TracepointCatalog | None = None,
 
 
 def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
-                   catalog: TracepointCatalog | None = None, null_checks: bool = True) -> Build:
+                   catalog: TracepointCatalog | None = None, null_checks: bool = True,
+                   tapset_path: SearchPath | None = None) -> Build:
     """Raises CompileError for everything the user can fix, verifier rejections aside."""
-    state = State(source, strlen=strlen, catalog=catalog, null_checks=null_checks)
+    state = State(source, strlen=strlen, catalog=catalog, null_checks=null_checks,
+                  tapset_path=tapset_path or SearchPath())
     return run(state).build()

@@ -9,17 +9,19 @@ from backend import asmview, codegen
 from backend.layout import DEFAULT_STRLEN
 from frontend.diagnostics import Source
 from frontend.sexpr import dump as dump_ast
+from frontend.tapsetpath import SearchPath
 from ir.printer import print_module
 from kllvm import driver
 from kllvm.typesdump import dump_types
 
 
-def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN) -> str:
+def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN,
+         tapset_path: SearchPath | None = None) -> str:
     """The product of one stage: the pipeline runs up to the pass that completes it."""
     wanted = driver.Stage(stage)
     # argN typed from the events, as `run` and `build` compile it; for the typed IR only
     # the probes that read argN are expanded (no tracefs for the others: no root needed).
-    state = driver.State(source, strlen=strlen,
+    state = driver.State(source, strlen=strlen, tapset_path=tapset_path or SearchPath(),
                          every_probe=wanted not in (driver.Stage.TYPES, driver.Stage.IR))
     driver.run(state, driver.DUMP_AFTER[wanted])
     match wanted:
