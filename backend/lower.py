@@ -593,7 +593,10 @@ class ProgramLowering:
             frame.block_live = frame.live and id(block) in reachable
             self.b.position_at_end(self.block_of(frame, block))
             for op in block.ops:
-                self.pb.set_location(op.span.line, op.span.col)
+                if not op.span.file:
+                    # Code from a tapset keeps the location of the script line that led to
+                    # it: the debug info (and the verifier's messages) know the script only.
+                    self.pb.set_location(op.span.line, op.span.col)
                 self.op(frame, op)
                 if isinstance(op, ops.Terminator):
                     break
