@@ -12,15 +12,13 @@ from pathlib import Path
 from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
 from frontend.diagnostics import CompileError, InternalError, Source
 from frontend.tapsetpath import SearchPath
-from kllvm import cache
+from kllvm import BUNDLED_TAPSETS, cache
 from kllvm.output import OutputError
 
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
 
 COMMANDS = ("run", "build", "dump")
-# The tapsets installed with kllvm, last on the tapset path.
-BUNDLED_TAPSETS = Path(__file__).resolve().with_name("tapsets")
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
 
 

@@ -13,7 +13,7 @@ from kllvm.output import OutputError, open_file
 __all__ = ["build", "compile_script"]
 
 
-def _kernel_build(source: Source, strlen: int, tapset_path: SearchPath) -> Build:
+def _kernel_build(source: Source, strlen: int, tapset_path: SearchPath | None) -> Build:
     build = compile_script(source, strlen, tapset_path=tapset_path)
     if build.lowering is None or build.object is None:
         raise SystemExit("kllvm: error: the script has no trace or profile probe to compile")
@@ -22,7 +22,7 @@ def _kernel_build(source: Source, strlen: int, tapset_path: SearchPath) -> Build
 
 def build(source: Source, output: str, strlen: int = DEFAULT_STRLEN,
           tapset_path: SearchPath | None = None) -> None:
-    built = _kernel_build(source, strlen, tapset_path or SearchPath())
+    built = _kernel_build(source, strlen, tapset_path)
     assert built.object is not None
     data = Artifact(source, built.manifest, built.object, built.compilation.module).dumps()
     with open_file(output, "artifact") as out:

@@ -50,6 +50,7 @@ from ir.infer import ArgTypes, Solution, apply, infer
 from ir.lower_ast import lower
 from ir.placement import place
 from ir.verify import verify_module
+from kllvm import BUNDLED_TAPSETS
 
 
 @dataclass
@@ -85,6 +86,11 @@ def no_event_types(function: str, index: int) -> None:
     del function, index
 
 
+def default_tapset_path() -> SearchPath:
+    """The tapset path with no -I and no KLLVM_TAPSET_PATH: the bundled tapsets."""
+    return SearchPath(((BUNDLED_TAPSETS, "bundled with kllvm"),))
+
+
 @dataclass
 class State:
     """What the passes have made so far. Options first, then each pass's product, set by
@@ -100,7 +106,7 @@ class State:
     given_arg_types: ArgTypes | None = None
     null_checks: bool = True
     # Where the tapsets the script uses are looked for (-I, KLLVM_TAPSET_PATH, bundled).
-    tapset_path: SearchPath = field(default_factory=SearchPath)
+    tapset_path: SearchPath = field(default_factory=default_tapset_path)
     chunk: ast.Chunk | None = None
     # The text of the tapsets linked in, by path: diagnostics show their lines.
     tapsets: dict[str, Source] = field(default_factory=dict)
@@ -337,11 +343,13 @@ def compile_source(source: Source, arg_types: ArgTypes = no_event_types) -> Comp
 
 
 def compile_typed(source: Source, catalog: TracepointCatalog | None = None,
-                  every_probe: bool = True) -> tuple[Compilation, dict[str, ProbeEvents]]:
+                  every_probe: bool = True, tapset_path: SearchPath | None = None,
+                  ) -> tuple[Compilation, dict[str, ProbeEvents]]:
     """The checked, typed IR, with argN typed from the events the probes attach to, and
     those events by probe function. With `every_probe` False only the probes whose
     types depend on their events are expanded."""
-    state = run(State(source, catalog=catalog, every_probe=every_probe), "verify")
+    state = run(State(source, catalog=catalog, every_probe=every_probe,
+                      tapset_path=tapset_path or default_tapset_path()), "verify")
     return state.compilation(), state.events
 
 
@@ -350,5 +358,5 @@ def compile_script(source: Source, strlen: int = DEFAULT_STRLEN,
                    tapset_path: SearchPath | None = None) -> Build:
     """Raises CompileError for everything the user can fix, verifier rejections aside."""
     state = State(source, strlen=strlen, catalog=catalog, null_checks=null_checks,
-                  tapset_path=tapset_path or SearchPath())
+                  tapset_path=tapset_path or default_tapset_path())
     return run(state).build()

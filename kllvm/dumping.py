@@ -21,7 +21,8 @@ def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN,
     wanted = driver.Stage(stage)
     # argN typed from the events, as `run` and `build` compile it; for the typed IR only
     # the probes that read argN are expanded (no tracefs for the others: no root needed).
-    state = driver.State(source, strlen=strlen, tapset_path=tapset_path or SearchPath(),
+    state = driver.State(source, strlen=strlen,
+                         tapset_path=tapset_path or driver.default_tapset_path(),
                          every_probe=wanted not in (driver.Stage.TYPES, driver.Stage.IR))
     driver.run(state, driver.DUMP_AFTER[wanted])
     match wanted:

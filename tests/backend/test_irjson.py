@@ -19,6 +19,7 @@ from ir import ops
 from ir.printer import print_module
 from kllvm import driver
 from tests.programs.kpt import all_cases
+from tests.sample_tapsets import SAMPLE_TAPSETS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +34,7 @@ def compiled(name: str, text: str) -> ops.Module | None:
     if os.geteuid() == 0:
         tracefs.ensure_tracefs()
     try:
-        return driver.compile_typed(Source(name, text))[0].module
+        return driver.compile_typed(Source(name, text), tapset_path=SAMPLE_TAPSETS)[0].module
     except CompileError:
         return None
 
@@ -191,7 +192,7 @@ def test_fields_are_checked_against_their_annotations(
 
 def test_long_chains_of_references_decode_without_recursion() -> None:
     span = {"object": "frontend.diagnostics.Span",
-            "fields": [["line", 1], ["col", 1], ["end_line", 1], ["end_col", 2]]}
+            "fields": [["line", 1], ["col", 1], ["end_line", 1], ["end_col", 2], ["file", ""]]}
     leaf = {"object": "frontend.eventdef.FilterCompare",
             "fields": [["field", "pid"], ["op", "=="], ["value", 1], ["span", {"ref": 0}]]}
     objects: list[Any] = [span, leaf]

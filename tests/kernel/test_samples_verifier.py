@@ -10,6 +10,7 @@ import pytest
 from backend.loader import BPFObject
 from frontend.diagnostics import Source
 from kllvm import driver
+from tests.sample_tapsets import SAMPLE_TAPSETS
 
 SAMPLES = sorted((Path(__file__).parents[2] / "samples").glob("*.kp"))
 PROBE_SAMPLES = [s for s in SAMPLES if "\ntrace " in s.read_text() or "profile-" in s.read_text()]
@@ -21,7 +22,8 @@ def test_there_are_probe_samples() -> None:
 
 @pytest.mark.parametrize("sample", PROBE_SAMPLES, ids=lambda p: p.stem)
 def test_sample_loads_through_the_verifier(sample: Path) -> None:
-    build = driver.compile_script(Source(str(sample), sample.read_text()))
+    build = driver.compile_script(Source(str(sample), sample.read_text()),
+                                  tapset_path=SAMPLE_TAPSETS)
     assert build.object is not None
     obj = BPFObject.open(build.object, sample.stem)
     try:
