@@ -24,7 +24,8 @@ from ir import ops
 MAGIC = "kllvm-artifact"
 VERSION = 5  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson);
 # 4: ProbeDecl.kind and AttachPoint.kind are enums (ir.ops.ProbeKind, manifest.AttachKind);
-# 5: spans name their file (Span.file: code from tapsets)
+# 5: spans name their file (Span.file: code from tapsets), the script part holds the
+# text of the tapsets linked in
 PARTS = ("script", "manifest", "object", "module")
 MAX_SIZE = 256 << 20  # bytes of JSON; `trace *:*` makes under 1 MiB
 BANNER_NAMES = 4  # names shown per list in the banner before "..."
@@ -48,7 +49,8 @@ class Artifact:
         import json
 
         document = {
-            "script": {"name": self.source.name, "text": self.source.text},
+            "script": {"name": self.source.name, "text": self.source.text,
+                       "tapsets": dict(self.source.tapsets)},
             "manifest": self.manifest.to_json(),
             "object": base64.b64encode(self.object).decode(),
             "module": irjson.encode(self.module),
@@ -90,10 +92,12 @@ class Artifact:
         if document["digest"] != digest_of(document):
             raise ArtifactError("damaged artifact: its digest does not match its contents")
         script = document["script"]
-        if (type(script) is not dict or set(script) != {"name", "text"}
-                or type(script["name"]) is not str or type(script["text"]) is not str):
+        if (type(script) is not dict or set(script) != {"name", "text", "tapsets"}
+                or type(script["name"]) is not str or type(script["text"]) is not str
+                or type(script["tapsets"]) is not dict
+                or not all(type(text) is str for text in script["tapsets"].values())):
             raise ArtifactError("damaged artifact: bad script")
-        source = Source(script["name"], script["text"])
+        source = Source(script["name"], script["text"], tuple(sorted(script["tapsets"].items())))
         manifest = Manifest.from_json(document["manifest"])
         if type(document["object"]) is not str:
             raise ArtifactError("damaged artifact: bad BPF object")

@@ -3,7 +3,8 @@
 An artifact is untrusted input: its digest only shows that it is whole. These checks make
 a crafted one a clear error rather than a crash of the runtime (or of libbpf) later:
 
-* the IR passes the IR verifier, and every span lies within the script;
+* the IR passes the IR verifier, and every span lies within the script or the tapset
+  it names;
 * every manifest field is in range and refers to something real: table and error sites,
   probes, layouts kllvm can decode, attach targets the runtime can parse, names that are
   plain identifiers (libbpf would otherwise also find its internal `.bss` map by name);
@@ -76,16 +77,22 @@ def _count(items: Iterable[object], what: str) -> None:
 def check_module(module: ops.Module, instances: list[object], source: Source) -> None:
     problems = verify_module(module)
     _require(not problems, f"its IR is not sound: {problems[0] if problems else ''}")
-    # Diagnostics draw carets as wide as a span: keep them within the script.
-    bound = len(source.text) + 2
+    # Diagnostics draw carets as wide as a span: keep them within the file it names (the
+    # script, or a tapset whose text the artifact holds).
+    bounds = {"": len(source.text) + 2}
+    bounds.update((path, len(text) + 2) for path, text in source.tapsets)
     for instance in instances:
         name = (instance.name if isinstance(instance, ops.Function | ops.Register)
                 else instance.label if isinstance(instance, ops.BasicBlock) else None)
         _require(name is None or IR_NAME.fullmatch(name) is not None,
                  f"{type(instance).__name__} name {(name or '')[:40]!r} is not a name")
         if isinstance(instance, Span):
+            bound = bounds.get(instance.file)
+            _require(bound is not None, f"a span names {instance.file[:60]!r}, whose text the "
+                     "artifact does not hold")
             values = (instance.line, instance.col, instance.end_line, instance.end_col)
-            _require(all(0 <= v <= bound for v in values), f"span {values} is outside the script")
+            _require(all(0 <= v <= (bound or 0) for v in values),
+                     f"span {values} is outside its file")
 
 
 # ------------------------------------------------------------------ the manifest

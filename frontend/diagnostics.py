@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -23,6 +22,15 @@ class Source:
 
     name: str
     text: str
+    # The tapsets linked into the script, as (path, text) pairs: diagnostics at spans in
+    # them (Span.file) show their lines.
+    tapsets: tuple[tuple[str, str], ...] = ()
+
+    def tapset(self, path: str) -> Source | None:
+        for name, text in self.tapsets:
+            if name == path:
+                return Source(name, text)
+        return None
 
     @cached_property
     def _lines(self) -> list[str]:
@@ -94,12 +102,9 @@ def _caret_line(source: Source, span: Span) -> tuple[str, str] | None:
     return text, " " * start + marker
 
 
-def _render_at(source: Source, span: Span, severity: str, message: str,
-               tapsets: Mapping[str, Source]) -> list[str]:
-    shown: Source | None = source
-    if span.file:
-        # Code from a tapset: its own file and line; its text if it is at hand.
-        shown = tapsets.get(span.file)
+def _render_at(source: Source, span: Span, severity: str, message: str) -> list[str]:
+    # Code from a tapset is shown at its own file and line.
+    shown = source.tapset(span.file) if span.file else source
     name = span.file or source.name
     where = f"{name}:{span.line}:{span.col}" if span.line > 0 else name
     lines = [f"{where}: {severity}: {message}"]
@@ -109,15 +114,10 @@ def _render_at(source: Source, span: Span, severity: str, message: str,
     return lines
 
 
-def render(source: Source, diagnostic: Diagnostic,
-           tapsets: Mapping[str, Source] | None = None) -> str:
-    """The diagnostic as the user sees it; `tapsets` holds the text of the tapsets linked
-    into `source`, by path, for the spans in them."""
-    known = tapsets or {}
-    lines = _render_at(source, diagnostic.span, diagnostic.severity, diagnostic.message,
-                       known)
+def render(source: Source, diagnostic: Diagnostic) -> str:
+    lines = _render_at(source, diagnostic.span, diagnostic.severity, diagnostic.message)
     for span, note in diagnostic.notes:
-        lines.extend(_render_at(source, span, "note", note, known))
+        lines.extend(_render_at(source, span, "note", note))
     lines.extend(f"hint: {hint}" for hint in diagnostic.hints)
     return "\n".join(lines) + "\n"
 
@@ -128,8 +128,6 @@ class DiagnosticSink:
 
     source: Source
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # The tapsets linked into the script, by path (for spans in them).
-    tapsets: Mapping[str, Source] = field(default_factory=dict)
 
     def error(
         self,
@@ -148,7 +146,7 @@ class DiagnosticSink:
         return any(d.severity == "error" for d in self.diagnostics)
 
     def render_all(self) -> str:
-        return "".join(render(self.source, d, self.tapsets) for d in self.diagnostics)
+        return "".join(render(self.source, d) for d in self.diagnostics)
 
 
 class CompileError(Exception):

@@ -151,10 +151,12 @@ def _run(source: Source, args: list[str], command: list[str],
     from kllvm import compiler
 
     build = compiler.compile_script(source, options.strlen, tapset_path=tapset_path)
+    # The compiled script's Source: with the text of the tapsets linked in.
+    linked = build.compilation.source
     if entries is not None and entry_key is not None and build.object is not None:
         cache.store(entries, entry_key,
-                    Artifact(source, build.manifest, build.object, build.compilation.module))
-    return runner.run_compiled(source, build.compilation.module, build.manifest, build.object,
+                    Artifact(linked, build.manifest, build.object, build.compilation.module))
+    return runner.run_compiled(linked, build.compilation.module, build.manifest, build.object,
                                args, command, options)
 
 

@@ -24,7 +24,8 @@ def build(source: Source, output: str, strlen: int = DEFAULT_STRLEN,
           tapset_path: SearchPath | None = None) -> None:
     built = _kernel_build(source, strlen, tapset_path)
     assert built.object is not None
-    data = Artifact(source, built.manifest, built.object, built.compilation.module).dumps()
+    data = Artifact(built.compilation.source, built.manifest, built.object,
+                    built.compilation.module).dumps()
     with open_file(output, "artifact") as out:
         try:
             out.write(data)

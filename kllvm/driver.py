@@ -10,6 +10,7 @@ fault ids) → lower-bpf (LLVM IR) → codegen
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import gc
 from collections.abc import Callable, Iterator
@@ -108,8 +109,6 @@ class State:
     # Where the tapsets the script uses are looked for (-I, KLLVM_TAPSET_PATH, bundled).
     tapset_path: SearchPath = field(default_factory=default_tapset_path)
     chunk: ast.Chunk | None = None
-    # The text of the tapsets linked in, by path: diagnostics show their lines.
-    tapsets: dict[str, Source] = field(default_factory=dict)
     resolution: Resolution | None = None
     module: ops.Module | None = None
     solution: Solution | None = None
@@ -119,7 +118,7 @@ class State:
     object: bytes | None = None
 
     def sink(self) -> DiagnosticSink:
-        return DiagnosticSink(self.source, tapsets=self.tapsets)
+        return DiagnosticSink(self.source)
 
     @property
     def typed(self) -> ops.Module:
@@ -152,8 +151,10 @@ def _link(state: State) -> None:
     assert state.chunk is not None
     sink = state.sink()
     linked = link(state.chunk, state.source, sink, state.tapset_path)
-    state.chunk, state.tapsets = linked.chunk, linked.tapsets
-    sink.tapsets = linked.tapsets
+    # From here on the script's Source carries the tapsets' text, for every diagnostic.
+    state.source = sink.source = dataclasses.replace(state.source, tapsets=tuple(
+        sorted((path, tapset.text) for path, tapset in linked.tapsets.items())))
+    state.chunk = linked.chunk
     _gate(sink)
 
 
@@ -244,8 +245,7 @@ def _lower_bpf(state: State) -> None:
                                         state.strlen, state.null_checks)
         state.lowering.lower_programs(state.plan)
     except LowerError as e:
-        raise CompileError(render(state.source, Diagnostic(e.span, e.message),
-                                  state.tapsets)) from None
+        raise CompileError(render(state.source, Diagnostic(e.span, e.message))) from None
 
 
 def _codegen(state: State) -> None:

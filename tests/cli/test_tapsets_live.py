@@ -100,3 +100,19 @@ def test_a_changed_tapset_is_not_served_from_the_compile_cache(lib: Path, script
     (lib / "more.kp").write_text(MORE.replace("return 1", "return 10"))
     done = kllvm(*run, env=env)
     assert (done.returncode, done.stdout) == (0, "n=12 step=4\n"), done.stderr
+
+
+def test_a_run_time_error_in_a_tapset_is_shown_at_its_line_even_from_an_artifact(
+        lib: Path, tmp_path: Path) -> None:
+    (lib / "calc.kp").write_text("function div(a, b) {\n\treturn a / b\n}\n")
+    script = tmp_path / "div.kp"
+    script.write_text("trace syscalls:sys_enter_getpid { }\nprint(calc.div(6, 0))\n")
+    expected = (f"{lib / 'calc.kp'}:2:9: error: divide 0 arith operation\n"
+                " return a / b\n        ^~~~~\n")
+    done = kllvm("run", "-q", "--no-cache", "-I", str(lib), str(script))
+    assert (done.returncode, done.stderr) == (1, expected)
+    artifact = tmp_path / "div.kpa"
+    assert kllvm("build", "-I", str(lib), str(script), "-o", str(artifact)).returncode == 0
+    (lib / "calc.kp").unlink()
+    done = kllvm("run", "-q", str(artifact))
+    assert (done.returncode, done.stderr) == (1, expected)
