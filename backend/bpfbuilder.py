@@ -8,6 +8,7 @@ ordinary arithmetic and control flow. Helper ids appear nowhere else.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import TypeAlias
@@ -85,8 +86,10 @@ class BPFModule:
     kernel needs in BTF (see `DebugInfo.finalized`)."""
 
     def __init__(self, name: str, filename: str = "<kllvm>", source: str | None = None,
-                 directory: str = "") -> None:
+                 directory: str = "", tapsets: Mapping[str, str] | None = None) -> None:
         self.module = ir.Module(name)
+        # The text of the tapsets whose lines the code may be located at, by path.
+        self.tapsets: Mapping[str, str] = tapsets or {}
         self.module.triple = bpftarget.TRIPLE
         self.module.data_layout = bpftarget.DATA_LAYOUT
         self.debug = DebugInfo(self.module, filename, directory, source)
@@ -274,6 +277,7 @@ class ProgramBuilder:
         self._allocas.position_before(self._allocas.branch(body))
         self._spills: dict[tuple[Spill, str], ir.AllocaInstr] = {}
         self.ir = ir.IRBuilder(body)
+        self._script_location = debug.location(self.subprogram, line)
         self.set_location(line)
 
     @property
@@ -293,9 +297,18 @@ class ProgramBuilder:
         verifier refuses ("dereference of modified ctx ptr")."""
         return self.ir.gep(self.opaque(self.ctx), [ir.Constant(I32, offset)])
 
-    def set_location(self, line: int, column: int = 0) -> None:
-        """Attach this source position to every instruction emitted next."""
-        self.ir.debug_metadata = self.bpf.debug.location(self.subprogram, line, column)
+    def set_location(self, line: int, column: int = 0, file: str = "") -> None:
+        """Attach this source position to every instruction emitted next; `file` names a
+        tapset the line is in ("" for the script)."""
+        debug = self.bpf.debug
+        if not file:
+            self._script_location = debug.location(self.subprogram, line, column)
+            self.ir.debug_metadata = self._script_location
+            return
+        # A tapset's line, as if inlined at the script line that led to it.
+        scope = debug.tapset_scope(file, self.bpf.tapsets.get(file))
+        self.ir.debug_metadata = debug.location(scope, line, column,
+                                                inlined_at=self._script_location)
 
     # -- stack ---------------------------------------------------------------
 

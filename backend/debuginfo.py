@@ -95,6 +95,7 @@ class DebugInfo:
                                                         "Debug Info Version",
                                                         ir.Constant(ir.IntType(32), 3)])
         self._globals: list[DIValue] = []
+        self._tapset_scopes: dict[str, DIValue] = {}
         self._retained: list[tuple[DIValue, MDValue]] = []
         self.void_ptr = self.pointer(None)
 
@@ -277,14 +278,43 @@ class DebugInfo:
         fn.set_metadata("dbg", sp)
         return sp
 
-    def location(self, scope: DIValue, line: int, column: int = 0) -> DIValue:
+    def tapset_scope(self, path: str, source: str | None) -> DIValue:
+        """The scope of lines in the tapset `path`: a subprogram of that file, which code
+        from the tapset is located in as inlined (`location(..., inlined_at=...)`): BTF
+        line records take their file from the subprogram of a line's scope, and this
+        DIFile embeds the tapset's text as the script's does, so they quote its lines."""
+        if path not in self._tapset_scopes:
+            file_ops: dict[str, object] = {"filename": _utf8_text(path), "directory": ""}
+            if source is not None:
+                file_ops["source"] = _utf8_text(source)
+            file = self._node("DIFile", file_ops)
+            self._tapset_scopes[path] = self._node(
+                "DISubprogram",
+                {
+                    "name": _utf8_text(path.rsplit("/", 1)[-1]),
+                    "scope": file,
+                    "file": file,
+                    "line": 0,
+                    "type": self._node("DISubroutineType", {"types": self._tuple([])}),
+                    "scopeLine": 0,
+                    "spFlags": ir.DIToken("DISPFlagLocalToUnit | DISPFlagDefinition | "
+                                          "DISPFlagOptimized"),
+                    "unit": self.unit,
+                },
+                distinct=True,
+            )
+        return self._tapset_scopes[path]
+
+    def location(self, scope: DIValue, line: int, column: int = 0,
+                 inlined_at: DIValue | None = None) -> DIValue:
         # BTF line info keeps 10 bits of column (LLVM masks the rest, and refuses a DILocation
         # column above 65535 outright): a wider column is recorded as 0, "unknown".
         if column > _MAX_BTF_COLUMN:
             column = 0
-        return self._node(
-            "DILocation", {"line": line, "column": column, "scope": scope}
-        )
+        operands: dict[str, object] = {"line": line, "column": column, "scope": scope}
+        if inlined_at is not None:
+            operands["inlinedAt"] = inlined_at
+        return self._node("DILocation", operands)
 
     @contextmanager
     def finalized(self) -> Iterator[None]:

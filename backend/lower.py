@@ -122,14 +122,14 @@ def type_kind(t: Type) -> tuple[str, bool] | Static:
 
 class ModuleLowering:
     def __init__(self, module: ops.Module, filename: str, source: str, strlen: int,
-                 null_checks: bool = True) -> None:
+                 null_checks: bool = True, tapsets: Mapping[str, str] | None = None) -> None:
         self.module = module
         # False only in tests: provokes a verifier rejection on purpose.
         self.null_checks = null_checks
         self.strlen = strlen
         self.words = strlen // 8
         self.str_type = ir.ArrayType(I8, strlen)
-        self.bpf = BPFModule("kllvm", filename, source)
+        self.bpf = BPFModule("kllvm", filename, source, tapsets=tapsets)
         self.manifest = mf.Manifest(strlen)
         self.literals: dict[bytes, GlobalData] = {}
         self.tables: dict[int, tuple[BPFMap, mf.TableInfo]] = {}
@@ -593,10 +593,7 @@ class ProgramLowering:
             frame.block_live = frame.live and id(block) in reachable
             self.b.position_at_end(self.block_of(frame, block))
             for op in block.ops:
-                if not op.span.file:
-                    # Code from a tapset keeps the location of the script line that led to
-                    # it: the debug info (and the verifier's messages) know the script only.
-                    self.pb.set_location(op.span.line, op.span.col)
+                self.pb.set_location(op.span.line, op.span.col, op.span.file)
                 self.op(frame, op)
                 if isinstance(op, ops.Terminator):
                     break

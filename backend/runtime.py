@@ -158,10 +158,15 @@ class Session:
         text = f"the kernel's verifier rejected the program: {reason.strip()}"
         message = ""
         if where is not None and ":" in where:
-            line_no = int(where.rsplit(":", 1)[1])
-            text_line = self.source.line_text(line_no)
+            name, _, number = where.rpartition(":")
+            line_no = int(number)
+            # The line is the script's, or a tapset's: the log names files by their base
+            # name only (the script's wins when a tapset has the same).
+            tapset = next((path for path, _ in self.source.tapsets
+                           if _base(path) == name != _base(self.source.name)), "")
+            text_line = (self.source.tapset(tapset) or self.source).line_text(line_no)
             indent = len(text_line) - len(text_line.lstrip())
-            span = Span(line_no, indent + 1, line_no, len(text_line.rstrip()) + 1)
+            span = Span(line_no, indent + 1, line_no, len(text_line.rstrip()) + 1, tapset)
             message = render(self.source, Diagnostic(span, text))
         else:
             message = f"{self.source.name}: error: {text}\n"
@@ -496,3 +501,7 @@ def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:
     session.out.flush()
     session.warn_losses()
     return status
+
+
+def _base(path: str) -> str:
+    return path.rsplit("/", 1)[-1]

@@ -242,7 +242,8 @@ def _lower_bpf(state: State) -> None:
         return
     try:
         state.lowering = ModuleLowering(state.typed, state.source.name, state.source.text,
-                                        state.strlen, state.null_checks)
+                                        state.strlen, state.null_checks,
+                                        dict(state.source.tapsets))
         state.lowering.lower_programs(state.plan)
     except LowerError as e:
         raise CompileError(render(state.source, Diagnostic(e.span, e.message))) from None

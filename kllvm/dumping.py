@@ -37,4 +37,4 @@ def dump(source: Source, stage: str, strlen: int = DEFAULT_STRLEN,
         raise SystemExit("kllvm: error: the script has no trace or profile probe to compile")
     if wanted is driver.Stage.LLVM:
         return state.lowering.bpf.llvm_ir()
-    return asmview.annotate(codegen.assembly(state.lowering.bpf), source)
+    return asmview.annotate(codegen.assembly(state.lowering.bpf), state.source)

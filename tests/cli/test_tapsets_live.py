@@ -116,3 +116,15 @@ def test_a_run_time_error_in_a_tapset_is_shown_at_its_line_even_from_an_artifact
     (lib / "calc.kp").unlink()
     done = kllvm("run", "-q", str(artifact))
     assert (done.returncode, done.stderr) == (1, expected)
+
+
+def test_dump_asm_names_the_tapset_lines(lib: Path, tmp_path: Path) -> None:
+    (lib / "say.kp").write_text("# say\nfunction name() {\n\tprint(execname)\n}\n")
+    script = tmp_path / "v.kp"
+    script.write_text("trace syscalls:sys_enter_getpid {\n  say.name()\n}\n")
+    done = kllvm("dump", "--emit=asm", "-I", str(lib), str(script))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "\t; 1 | trace syscalls:sys_enter_getpid {" in lines
+    assert "\t; say.kp:3 | print(execname)" in lines
+    assert "\t; 3 | }" not in lines

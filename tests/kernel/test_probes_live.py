@@ -10,6 +10,7 @@ import pytest
 
 from backend import runtime
 from frontend.diagnostics import Source
+from frontend.tapsetpath import SearchPath
 from kllvm import driver
 from kllvm.cli import main
 
@@ -169,6 +170,24 @@ def test_verifier_rejection_shown_at_script_line(capsys: pytest.CaptureFixture[s
     assert status == 1
     assert "v.kp:2:3: error: the kernel's verifier rejected the program" in err
     assert "ringbuf_mem_or_null" in err and "  print(execname)" in err
+
+
+def test_verifier_rejection_inside_a_tapset_shown_at_the_tapset_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "say.kp").write_text("# say\nfunction name() {\n\tprint(execname)\n}\n")
+    source = Source("v.kp", "trace syscalls:sys_enter_getpid {\n  say.name()\n}\n")
+    build = driver.compile_script(source, null_checks=False,
+                                  tapset_path=SearchPath(((lib, "-I"),)))
+    assert build.object is not None
+    status = runtime.run(build.compilation.source, build.compilation.module, build.manifest,
+                         build.object, sys.stdout.buffer, [],
+                         runtime.Options(quiet=True, duration=0.1))
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"{lib / 'say.kp'}:3:2: error: the kernel's verifier rejected the program" in err
+    assert "\n print(execname)\n ^~~~~~~~~~~~~~~\n" in err
 
 
 def test_pid_option_traces_one_process(tmp_path: Path) -> None:
