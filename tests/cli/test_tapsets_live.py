@@ -128,3 +128,29 @@ def test_dump_asm_names_the_tapset_lines(lib: Path, tmp_path: Path) -> None:
     assert "\t; 1 | trace syscalls:sys_enter_getpid {" in lines
     assert "\t; say.kp:3 | print(execname)" in lines
     assert "\t; 3 | }" not in lines
+
+
+def test_bundled_errno_names_a_failed_open() -> None:
+    done = kllvm("run", "-q", "-e", 'trace syscalls:sys_exit_openat { if (arg1 < 0) { '
+                 'printf("%d %s\\n", arg1, errno.name(arg1)) } }', "--", "/usr/bin/cat",
+                 "/nonexistent/kllvm-test")
+    assert done.stdout.splitlines()[-1] == "-2 ENOENT", done.stderr
+
+
+def test_bundled_task_states_match_the_kernels_rendering() -> None:
+    done = kllvm("run", "-q", "-d", "0.3", "-e", 'trace sched:sched_switch { '
+                 'printf("%s|%s\\n", task.state(arg3), argstr) }')
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) > 10
+    for line in lines:
+        letter, rendered = line.split("|", 1)
+        state = int(rendered.split("prev_state: ", 1)[1].split(",", 1)[0])
+        assert letter == kernel_state_letters(state), rendered
+
+
+def kernel_state_letters(state: int) -> str:
+    """prev_state as sched_switch's print format renders it (tracefs `format`): the flags
+    of the low byte joined by '|', 'R' when there are none, then '+' for bit 0x100."""
+    flags = [letter for bit, letter in enumerate("SDTtXZPI") if state & (1 << bit)]
+    return ("|".join(flags) or "R") + ("+" if state & 0x100 else "")

@@ -3,15 +3,17 @@ found, errors shown in the tapset's own file, and files that are not trusted."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from frontend.diagnostics import CompileError, Source
 from frontend.tapsetpath import SearchPath
 from ir.interp import Interpreter, RuntimeEnv
-from kllvm import cache, driver
+from kllvm import BUNDLED_TAPSETS, cache, driver
 
 COUNT = """# counting helpers
 var STEP = 2
@@ -83,7 +85,7 @@ def test_a_local_of_the_same_name_is_not_a_library(lib: Path) -> None:
 
 
 def test_bundled_hist_buckets() -> None:
-    bundled = Path(driver.__file__).with_name("tapsets")
+    bundled = BUNDLED_TAPSETS
     script = ("print(hist.log2(1), hist.log2(2), hist.log2(1023), hist.log2(1024), "
               "hist.log2(0), hist.log2(1099511627776))\n"
               "print(hist.linear(17, 5), hist.linear(-3, 5), hist.linear(10, 5))\n")
@@ -163,3 +165,32 @@ def test_the_cache_key_covers_the_tapsets(lib: Path) -> None:
     assert cache.key(source, 128, path_of(lib)) == base
     (lib / "more.kp").write_text(MORE + "\n")
     assert cache.key(source, 128, path_of(lib)) != base
+
+
+def _generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "gen_tapsets", Path(__file__).resolve().parents[2] / "scripts" / "gen_tapsets.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_bundled_tapsets_are_current() -> None:
+    generator = _generator()
+    for name, make in generator.GENERATED.items():
+        assert (BUNDLED_TAPSETS / name).read_text() == make(), \
+            f"run scripts/gen_tapsets.py: {name} is stale"
+
+
+def test_bundled_names_of_signals_errors_and_task_states() -> None:
+    script = ("print(signal.name(9), signal.name(17), signal.name(32), signal.name(40), "
+              "signal.name(64), signal.name(99))\n"
+              "print(errno.name(2), errno.name(-13), errno.name(11), errno.name(95), "
+              "errno.name(9999))\n"
+              "print(task.state(0), task.state(1), task.state(2), task.state(128), "
+              "task.state(256), task.state(3))\n")
+    assert run_main(script, path_of(BUNDLED_TAPSETS)) == (
+        "SIGKILL\tSIGCHLD\tSIGRTMIN\tSIGRTMIN+8\tSIGRTMAX\tSIG?\n"
+        "ENOENT\tEACCES\tEAGAIN\tEOPNOTSUPP\tE?\n"
+        "R\tS\tD\tI\tR+\t?\n")
