@@ -6,6 +6,7 @@ First event: a trigger process calls getpid every millisecond; the tracer's scri
 the first call and exits. Timed from spawning the tracer to that line on its output, for
 bpftrace and for kllvm three ways: a script compiled afresh (--no-cache), the same script
 again (from the compile cache, in a folder of this run) and its built artifact.
+Imports: the modules an artifact run imports, with their median self time.
 Print-and-exit: `print("hi")` with no probe (bpftrace: `BEGIN { printf("hi\\n"); exit(); }`),
 wall time to exit. Peak RSS of each is the tracer process's (wait4's ru_maxrss).
 Each run starts SETTLE_S after the last has exited, on a machine at rest.
@@ -70,6 +71,33 @@ def timed(command: list[str], awaited: bytes | None) -> Sample:
     return Sample(ready if ready is not None else done, done, usage.ru_maxrss)
 
 
+def import_costs(command: list[str], runs: int) -> dict[str, float]:
+    """Median self time (ms) of importing each module in `command` (a kllvm run under
+    `python -X importtime`)."""
+    seen: dict[str, list[float]] = {}
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "kllvm", *command],
+                              cwd=ROOT, capture_output=True, text=True, check=True)
+        for line in done.stderr.splitlines():
+            if line.startswith("import time:") and "self [us]" not in line:
+                own, _, name = line[len("import time:"):].split("|")
+                seen.setdefault(name.strip(), []).append(int(own) / 1000)
+    return {name: statistics.median(times) for name, times in seen.items()}
+
+
+def print_import_costs(costs: dict[str, float], shown: int = 12) -> None:
+    packages: dict[str, float] = {}
+    for name, ms in costs.items():
+        top = name.split(".")[0]
+        packages[top] = packages.get(top, 0.0) + ms
+    print(f"imports of an artifact run: {len(costs)} modules, {sum(costs.values()):.1f} ms "
+          "(python -X importtime, which adds its own overhead)")
+    print("  by package: " + ", ".join(
+        f"{name} {ms:.1f}" for name, ms in sorted(packages.items(), key=lambda i: -i[1])[:8]))
+    print("  slowest modules: " + ", ".join(
+        f"{name} {ms:.1f}" for name, ms in sorted(costs.items(), key=lambda i: -i[1])[:shown]))
+
+
 def summary(samples: list[Sample]) -> tuple[float, float, int]:
     return (statistics.median(s.ready for s in samples) * 1000,
             statistics.median(s.done for s in samples) * 1000,
@@ -108,6 +136,7 @@ def main() -> None:
             trigger.wait()
         hellos = {name: [timed(command, None) for _ in range(options.runs)]
                   for name, command in hello.items()}
+        costs = import_costs(["run", "-q", "-d", "0", str(artifact)], options.runs)
 
     print(f"median of {options.runs} runs; peak RSS is the largest")
     print(f"{'first event (getpid every 1 ms)':<34}{'first ms':>10}{'exit ms':>10}"
@@ -120,6 +149,8 @@ def main() -> None:
     for name, samples in hellos.items():
         _, done, rss = summary(samples)
         print(f"{name:<34}{'':>10}{done:>10.0f}{rss / 1024:>14.1f}")
+    print()
+    print_import_costs(costs)
     if bpftrace is None:
         print("\nbpftrace is not installed: no figures to compare with")
         return
