@@ -35,7 +35,9 @@ REALTIME_OFFSET = "kllvm_realtime"
 SELF_PID = "kllvm_self"  # kllvm's own pid: its events are not traced
 
 
-@dataclass
+# repr=False throughout: a generated __repr__ per class costs start-up time, and the
+# manifest's readable form is its JSON (to_json).
+@dataclass(repr=False)
 class TableInfo:
     """A kernel table: the map the runtime reads and writes for its site, and its drop
     counter for the full-table warning."""
@@ -52,7 +54,7 @@ class TableInfo:
     slots: str | None = None  # the counter slots' array map (backend.slots)
 
 
-@dataclass
+@dataclass(repr=False)
 class GlobalInfo:
     """A top-level variable kept in a BPF global, which the runtime reads and writes for
     the interpreter's cell."""
@@ -74,7 +76,7 @@ class AttachKind(enum.StrEnum):
     UPROBE = "uprobe"  # "path:symbol" or "path:offset"
 
 
-@dataclass
+@dataclass(repr=False)
 class AttachPoint:
     """One attachment of a program; `cookie` is what bpf_get_attach_cookie returns in it."""
 
@@ -84,7 +86,7 @@ class AttachPoint:
     retprobe: bool = False
 
 
-@dataclass
+@dataclass(repr=False)
 class ProgramInfo:
     """A program of the object, the probe it serves and where the runtime attaches it."""
 
@@ -93,7 +95,7 @@ class ProgramInfo:
     attach: list[AttachPoint] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(repr=False)
 class PrintSite:
     """A `print`/`printf` call in a probe: how the runtime decodes and formats its records."""
 
@@ -102,7 +104,7 @@ class PrintSite:
     layouts: list[str]
 
 
-@dataclass
+@dataclass(repr=False)
 class Fault:
     """A run-time error the kernel can raise: its error site, ktap's message, fatality."""
 
@@ -111,7 +113,7 @@ class Fault:
     fatal: bool
 
 
-@dataclass
+@dataclass(repr=False)
 class Manifest:
     """What the runtime needs about a compiled object; `kllvm build` saves it in artifacts."""
 

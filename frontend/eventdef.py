@@ -51,8 +51,11 @@ from frontend.literals import bounded_int
 
 # ---------------------------------------------------------------- the results
 
+# repr=False throughout: a generated __repr__ per class costs start-up time (~0.1 ms each,
+# at every start), and ir.printer gives the readable form of these specs.
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, repr=False)
 class FetchArg:
     """One kprobe/uprobe fetch argument, e.g. `size=%di`."""
 
@@ -61,7 +64,7 @@ class FetchArg:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TracepointSpec:
     """`SYS:EVENT`: the tracepoints whose system and event names match the two globs."""
 
@@ -70,7 +73,7 @@ class TracepointSpec:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KprobeSpec:
     """`probe:SYMBOL[%return] [FETCHARGS]`: a kprobe (or kretprobe) on each kernel function
     the glob matches."""
@@ -81,7 +84,7 @@ class KprobeSpec:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class UprobeSpec:
     """`probe:/PATH:SYMBOL[%return] [FETCHARGS]`: a uprobe (or uretprobe) in a binary."""
 
@@ -92,7 +95,7 @@ class UprobeSpec:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SdtSpec:
     """`sdt:/PATH:NAME`: the USDT markers of a binary that match the name glob."""
 
@@ -101,7 +104,7 @@ class SdtSpec:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FtraceFunctionSpec:
     """`ftrace:function`; its filter (`/ip==mutex*/`) selects the functions."""
 
@@ -111,7 +114,7 @@ class FtraceFunctionSpec:
 ProbeSpec = TracepointSpec | KprobeSpec | UprobeSpec | SdtSpec | FtraceFunctionSpec
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FilterCompare:
     """`field OP value` in a `/filter/`; a string value may be a glob."""
 
@@ -122,7 +125,7 @@ class FilterCompare:
     span: Span = dataclasses.field(compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FilterAnd:
     """`left && right` in a `/filter/`."""
 
@@ -131,7 +134,7 @@ class FilterAnd:
     span: Span = field(compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class FilterOr:
     """`left || right` in a `/filter/`."""
 
@@ -143,7 +146,7 @@ class FilterOr:
 Filter = FilterCompare | FilterAnd | FilterOr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EventDef:
     """A parsed EVENTDEF: the probe specs of its comma list and the one filter they share."""
 
@@ -166,7 +169,7 @@ class _Error(Exception):
         self.message = message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class _Locator:
     """Maps offsets in the text to source positions; the text starts at `origin`."""
 
@@ -433,7 +436,7 @@ def _closing_slash(text: str, start: int) -> int | None:
 # -------------------------------------------------------------------- filters
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class _Token:
     """A token of a `/filter/`, with its offsets in the EVENTDEF text."""
 

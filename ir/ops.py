@@ -63,8 +63,8 @@ Value = Register | Const
 # ------------------------------------------------------------------ ops
 
 
-# repr=False on every op class: a generated __repr__ per class costs ~2 ms of every
-# start; the IR printer gives the readable form.
+# repr=False on every op class (and on the blocks, functions and declarations below): a
+# generated __repr__ per class costs start-up time; the IR printer gives the readable form.
 @dataclass(eq=False, repr=False)
 class Op:
     """Base of the IR ops; `span` is the script location the op came from."""
@@ -315,14 +315,14 @@ class Terminator(Op):
     """Base of the ops that end a basic block."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Jump(Terminator):
     """An unconditional jump to `target`."""
 
     target: BasicBlock
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Branch(Terminator):
     """Branches on Lua truthiness: only nil and false are false."""
 
@@ -331,14 +331,14 @@ class Branch(Terminator):
     if_false: BasicBlock
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Return(Terminator):
     """`return [value]`: leaves the function with `value`, or nil when it is None."""
 
     value: Value | None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Fail(Terminator):
     """An unconditional run-time error (e.g. a for loop with non-number bounds)."""
 
@@ -348,7 +348,7 @@ class Fail(Terminator):
 # ------------------------------------------------------------------ structure
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class BasicBlock:
     """A labelled list of ops that ends in exactly one terminator."""
 
@@ -366,7 +366,7 @@ class Placement(enum.Enum):
     KERNEL = "kernel"  # also run in user space by the interpreter in tests
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Function:
     """The IR of the main chunk, one ktap function, or one `trace`/timer/`trace_end` body."""
 
@@ -392,7 +392,7 @@ class ErrorSite:
     message: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class TableDecl:
     """A table creation site (`{}` or `table.new`); table types and BPF maps are per site."""
 
@@ -405,7 +405,7 @@ class TableDecl:
     only_added: bool = False  # only ever updated with `+=` in the kernel: per-CPU map
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class GlobalDecl:
     """A top-level variable used by kernel code: a BPF global."""
 
@@ -429,7 +429,7 @@ class ProbeKind(enum.StrEnum):
         return self is not ProbeKind.TICK
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class ProbeDecl:
     """A `trace`, `profile` or `tick` statement: its body's function and what fires it."""
 
@@ -441,7 +441,7 @@ class ProbeDecl:
     interval_ns: int | None  # for PROFILE and TICK
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Module:
     """A whole script in IR: functions, table sites, kernel globals, probes and error sites."""
 
