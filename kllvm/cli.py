@@ -11,12 +11,18 @@ from pathlib import Path
 
 from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
 from frontend.diagnostics import CompileError, InternalError, Source
+from kllvm import __version__
 from kllvm.output import OutputError
 
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
 
 COMMANDS = ("run", "build", "dump")
+# The options of `kllvm` itself; any other first argument starts `run`: `kllvm x.kp`,
+# `kllvm -d 1 x.kp`, `kllvm -e PROGRAM` and a `#!/usr/bin/env kllvm` script.
+TOP_LEVEL = ("-h", "--help", "--version")
+STDIN = "-"  # `kllvm run -`: the script comes from standard input
+STDIN_NAME = "<stdin>"
 SIGPIPE_STATUS = 141  # 128 + SIGPIPE, what shells report for a writer whose reader left
 
 
@@ -24,16 +30,21 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kllvm",
         description="Compile ktap tracing scripts to eBPF through LLVM and run them live.",
-        epilog="'kllvm -e PROGRAM [ARGS]' is short for 'kllvm run -e PROGRAM [ARGS]'. "
+        epilog="'kllvm SCRIPT [ARGS]' and 'kllvm -e PROGRAM [ARGS]' are short for "
+        "'kllvm run SCRIPT [ARGS]' and 'kllvm run -e PROGRAM [ARGS]', so a script whose "
+        "first line is '#!/usr/bin/env kllvm' runs when made executable. "
         "After '--' comes a command to run and trace: 'kllvm run x.kp -- ls -l'.",
     )
+    parser.add_argument("--version", action="version", version=f"kllvm {__version__}",
+                        help="print kllvm's version and exit")
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="compile and run a script (or a built artifact)")
     run.add_argument("-e", dest="program", metavar="PROGRAM",
                      help="run a one-line PROGRAM instead of a script file")
     run.add_argument("script", nargs="?",
-                     help="a .kp script, or an artifact written by 'kllvm build'")
+                     help="a .kp script, an artifact written by 'kllvm build', or '-' "
+                     "to read the script from standard input")
     run.add_argument("args", nargs="*", help="script arguments: arg[1], arg[2], ...")
     _run_options(run)
 
@@ -108,10 +119,17 @@ def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _read_source(path: str) -> Source:
+    if path == STDIN:
+        data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+        return Source(STDIN_NAME, data.decode("utf-8", errors="surrogateescape"))
     try:
         return Source(path, Path(path).read_text(encoding="utf-8", errors="surrogateescape"))
     except OSError as e:
-        raise SystemExit(f"kllvm: error: cannot read '{path}': {e.strerror}") from None
+        hint = ""
+        if isinstance(e, FileNotFoundError) and "/" not in path and "." not in path:
+            # `kllvm lsit`: a mistyped command reads as a script name
+            hint = f" (nor is it a command: {', '.join(COMMANDS)})"
+        raise SystemExit(f"kllvm: error: cannot read '{path}': {e.strerror}{hint}") from None
 
 
 def _run(source: Source, args: list[str], command: list[str],
@@ -132,7 +150,7 @@ def _run(source: Source, args: list[str], command: list[str],
 
 def main(argv: Sequence[str] | None = None) -> int:
     args, command = _split_command(list(sys.argv[1:] if argv is None else argv))
-    if args and args[0] not in COMMANDS and "-e" in args:
+    if args and args[0] not in COMMANDS and args[0] not in TOP_LEVEL:
         args.insert(0, "run")
     parser = _parser()
     options = parser.parse_args(args)
