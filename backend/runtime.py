@@ -447,6 +447,12 @@ def _run(session: Session) -> int:
             session.bss.write_int(mf.TARGET_PID, options.pid)
         ring = RingBuffer(session.obj.map(mf.RINGBUF), session.on_record)
         try:
+            if kernel and not options.quiet:
+                # Said before attaching, which takes a while for wide probes.
+                probes, events = attach_counts(session.manifest, {d.id for d, _ in kernel})
+                session.out.write(f"Attaching {_count(probes, 'probe')} to "
+                                  f"{_count(events, 'event')}...\n".encode())
+                session.out.flush()
             session.attach(kernel)
             if not options.quiet:
                 session.out.write(b"Tracing... Hit Ctrl-C to end.\n")
@@ -467,6 +473,24 @@ def _run(session: Session) -> int:
     ended = None if session.command is None else session.command.status
     # A command that ended by itself passes its status on, unless the script failed.
     return ended if status == 0 and ended is not None else status
+
+
+def attach_counts(manifest: mf.Manifest, registered: set[int]) -> tuple[int, int]:
+    """How many kernel probes of those the main chunk registered have programs, and on
+    how many events they fire: the probename table holds each event once (two probes on
+    one event share its name). When only some probes were registered (a `trace` inside
+    an `if`), their attach points' names are counted, a raw_syscalls attachment as one."""
+    programs = [p for p in manifest.programs if p.probe in registered]
+    probes = len({p.probe for p in programs})
+    if len(programs) == len(manifest.programs):
+        return probes, len(manifest.names)
+    names = {manifest.names[a.cookie] if 0 <= a.cookie < len(manifest.names) else a.target
+             for p in programs for a in p.attach}
+    return probes, len(names)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _process_exists(pid: int) -> bool:

@@ -9,6 +9,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 import kllvm
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,3 +88,33 @@ def test_errors_in_a_script_from_standard_input_name_it() -> None:
     assert done.stdout == b""
     assert done.stderr.startswith(b"<stdin>:2:7: error: undefined variable 'nope'\n"
                                   b"print(nope)\n      ^")
+
+
+# -- the banner says what was attached
+
+
+@pytest.mark.needs_root
+@pytest.mark.parametrize(("program", "banner"), [
+    # Two probes on one event count the event once.
+    ("trace sched:sched_switch, sched:sched_wakeup {} trace sched:sched_switch {}",
+     "Attaching 2 probes to 2 events...\n"),
+    # A probe the main chunk does not register is not attached.
+    ("if (false) { trace sched:sched_switch {} } trace sched:sched_wakeup {}",
+     "Attaching 1 probe to 1 event...\n"),
+])
+def test_the_banner_counts_probes_and_events(program: str, banner: str) -> None:
+    done = kllvm_cmd("-e", program, "-d", "0")
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0, f"{banner}Tracing... Hit Ctrl-C to end.\n".encode(), b"")
+    quiet = kllvm_cmd("-q", "-e", program, "-d", "0")
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, b"", b"")
+
+
+@pytest.mark.needs_root
+def test_a_wide_syscall_glob_counts_every_event_it_serves() -> None:
+    # One raw_syscalls attachment serves them all; the banner counts the events.
+    events = sum(line.startswith("syscalls:sys_enter_") for line in
+                 Path("/sys/kernel/tracing/available_events").read_text().splitlines())
+    done = kllvm_cmd("-e", "trace syscalls:sys_enter_* { }", "-d", "0")
+    assert (done.returncode, done.stdout.decode().splitlines()[0]) == (
+        0, f"Attaching 1 probe to {events} events..."), done.stderr
