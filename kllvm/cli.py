@@ -17,7 +17,7 @@ from kllvm.output import OutputError
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
 
-COMMANDS = ("run", "build", "dump")
+COMMANDS = ("run", "build", "dump", "list")
 # The options of `kllvm` itself; any other first argument starts `run`: `kllvm x.kp`,
 # `kllvm -d 1 x.kp`, `kllvm -e PROGRAM` and a `#!/usr/bin/env kllvm` script.
 TOP_LEVEL = ("-h", "--help", "--version")
@@ -57,6 +57,18 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument("--emit", choices=EMIT_STAGES, default="ir")
     dump.add_argument("script")
     _strlen_option(dump)
+
+    listing = commands.add_parser(
+        "list", help="list the tracepoints and events a pattern matches",
+        description="List the tracepoints and dynamic events that PATTERN matches "
+        "(ktap's globs: 'sched:*', 'syscalls:sys_enter_open*', comma lists; a PATTERN "
+        "without ':' is an event name in any system), or the functions of a binary that "
+        "a uprobe can name ('probe:/bin/bash:read*'). Without PATTERN, every tracepoint.")
+    listing.add_argument("pattern", nargs="?", metavar="PATTERN",
+                         help="what to list (default: every tracepoint, '*:*')")
+    listing.add_argument("-v", "--verbose", action="store_true",
+                         help="show each event's fields: argN number, ktap type, C type "
+                         "and name")
     return parser
 
 
@@ -166,6 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 parser.error("run needs a script or -e PROGRAM")
             return _run(source, script_args, command, options)
+        if options.command == "list":
+            from backend.listing import ListError
+            from kllvm import listcmd
+
+            try:
+                return listcmd.run(options.pattern, options.verbose, sys.stdout)
+            except ListError as e:
+                sys.stderr.write(f"kllvm: error: {e}\n")
+                return 1
         if options.command in ("dump", "build"):
             from kllvm import compiler
         if options.command == "dump":

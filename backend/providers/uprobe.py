@@ -88,3 +88,25 @@ def resolve_uprobe(path: str, symbol: str) -> int:
     offset = int(sym.offset)
     bcc.bcc_procutils_free(sym.module)
     return offset
+
+
+def function_symbols(path: str) -> list[str]:
+    """The names of the functions a uprobe can name in the ELF file `path` (symbol
+    tables and dynamic symbols, through bcc, as attaching resolves them); sorted."""
+    from bcc.libbcc import lib as bcc
+    if not os.path.isfile(path):
+        raise OSError(0, f"no such file: {path}")
+    with open(path, "rb") as f:  # bcc finds no symbols in a non-ELF file, silently
+        if f.read(4) != b"\x7fELF":
+            raise OSError(0, f"{path} is not an ELF file")
+    names: set[str] = set()
+
+    def found(name: bytes, address: int) -> int:
+        names.add(name.decode("utf-8", errors="replace"))
+        return 0
+
+    # The same prototype as bcc.libbcc's argtypes (ctypes caches it by signature).
+    callback = ct.CFUNCTYPE(ct.c_int, ct.c_char_p, ct.c_ulonglong)(found)
+    if bcc.bcc_foreach_function_symbol(path.encode(), callback) < 0:
+        raise OSError(0, f"cannot read the symbols of {path}")
+    return sorted(names)
