@@ -17,7 +17,13 @@ from typing import BinaryIO
 from backend import manifest as mf
 from backend import mapfail, verifierlimits
 from backend.clock import realtime_offset
-from backend.command import STOP_SIGNALS, CommandError, TracedCommand, check_runnable
+from backend.command import (
+    STOP_SIGNALS,
+    CommandError,
+    TracedCommand,
+    TracedProcess,
+    check_runnable,
+)
 from backend.layout import LayoutError
 from backend.loader import BPFObject, GlobalSection, LoadError, Program, possible_cpus
 from backend.providers.base import Detach
@@ -122,6 +128,7 @@ class Session:
         self.fatal: KtapRuntimeError | None = None
         self.hurry = threading.Event()  # a second stop signal: end the command at once
         self.command: TracedCommand | None = None
+        self.process: TracedProcess | None = None  # -p PID
         self.obj = BPFObject.open(obj_bytes, "kllvm")
         self.env = LiveEnv(self.obj, manifest, out, source.name, argv)
         self.env.bind_cells(module)
@@ -262,6 +269,8 @@ class Session:
             return True
         if deadline is not None and time.monotonic() >= deadline:
             return True
+        if self.process is not None and self.process.ended():
+            return True
         return self.command is not None and self.command.ended()
 
     def poll(self, ring: RingBuffer, ticks: list[tuple[ops.ProbeDecl, Closure]],
@@ -351,6 +360,8 @@ class Session:
 
     def close(self) -> None:
         self.end_command()
+        if self.process is not None:
+            self.process.close()
         self.detach()
         self.obj.close()
 
@@ -407,10 +418,20 @@ def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, o
         except CommandError as e:
             sys.stderr.write(f"kllvm: error: {e}\n")
             return e.status
-    elif options.pid is not None and not _process_exists(options.pid):
-        sys.stderr.write(f"kllvm: error: -p {options.pid}: no such process\n")
-        return 1
-    session = Session(source, module, manifest, obj, out, argv, options)
+    process = None
+    if options.pid is not None and not options.command:
+        try:
+            process = TracedProcess(options.pid)
+        except CommandError as e:
+            sys.stderr.write(f"kllvm: error: {e}\n")
+            return e.status
+    try:
+        session = Session(source, module, manifest, obj, out, argv, options)
+    except BaseException:
+        if process is not None:
+            process.close()
+        raise
+    session.process = process
     try:
         return _run(session)
     except SessionError as e:
@@ -491,14 +512,6 @@ def attach_counts(manifest: mf.Manifest, registered: set[int]) -> tuple[int, int
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:
