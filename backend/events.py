@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from backend.tracefs import EventFormat, Field
-from frontend.diagnostics import CompileError, Diagnostic, Source, Span, render
+from frontend.diagnostics import CompileError, Diagnostic, Source, Span
 from frontend.eventdef import (
     Filter,
     FilterAnd,
@@ -35,7 +35,7 @@ class ProviderError(Exception):
         self.message = message
 
     def compile_error(self, source: Source) -> CompileError:
-        return CompileError(render(source, Diagnostic(self.span, self.message)))
+        return CompileError.of(source, [Diagnostic(self.span, self.message)])
 
 
 def kernel_reach(module: ops.Module, root: str) -> list[str]:

@@ -72,7 +72,7 @@ def list_events(pattern: str | None, verbose: bool,
     sink = DiagnosticSink(source)
     eventdef = parse_eventdef(text, Span(1, 1, 1, len(text) + 1), sink)
     if eventdef is None:
-        raise CompileError(sink.render_all())
+        raise CompileError.of(source, sink.diagnostics)
     if eventdef.filter is not None:
         raise ListError("a filter (/.../) selects records, not events: "
                         "list without it")
@@ -83,7 +83,7 @@ def list_events(pattern: str | None, verbose: bool,
             try:
                 matched = catalog.expand(spec)
             except ProviderError as e:
-                raise CompileError(e.compile_error(source).rendered) from None
+                raise e.compile_error(source) from None
             for system, event in matched:
                 name = f"{system}:{event}"
                 if name not in listed:

@@ -36,6 +36,7 @@ from backend.tracefs import TracefsError, ensure_tracefs
 from frontend.diagnostics import Diagnostic, Source, Span, render
 from ir import fmt, ops
 from ir.interp import CellLike, Interpreter, RuntimeEnv
+from ir.records import Format, Records
 from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 
 POLL_MS = 100
@@ -55,6 +56,7 @@ class Options:
     pid: int | None = None
     verbose: bool = False
     command: list[str] = field(default_factory=list)
+    output_format: Format = Format.TEXT
 
 
 def options_from(namespace: object, command: list[str]) -> Options:
@@ -63,15 +65,16 @@ def options_from(namespace: object, command: list[str]) -> Options:
                    duration=getattr(namespace, "duration", None),
                    pid=getattr(namespace, "pid", None),
                    verbose=bool(getattr(namespace, "verbose", False)),
-                   command=list(command))
+                   command=list(command),
+                   output_format=Format(getattr(namespace, "format", Format.TEXT)))
 
 
 class LiveEnv(RuntimeEnv):
     """Hands the interpreter map-backed tables and global-backed cells."""
 
     def __init__(self, obj: BPFObject, manifest: mf.Manifest, out: BinaryIO, script: str,
-                 argv: list[str]) -> None:
-        super().__init__(out=out, script=script, argv=argv)
+                 argv: list[str], output_format: Format) -> None:
+        super().__init__(out=out, script=script, argv=argv, output_format=output_format)
         self.obj = obj
         self.manifest = manifest
         # The kernel's tables and globals by IR site; `tables` (inherited) keeps the
@@ -130,8 +133,9 @@ class Session:
         self.command: TracedCommand | None = None
         self.process: TracedProcess | None = None  # -p PID
         self.obj = BPFObject.open(obj_bytes, "kllvm")
-        self.env = LiveEnv(self.obj, manifest, out, source.name, argv)
+        self.env = LiveEnv(self.obj, manifest, out, source.name, argv, options.output_format)
         self.env.bind_cells(module)
+        self.output = self.env.records  # output and diagnostics, as text or JSON
 
     # -- setup
 
@@ -203,7 +207,7 @@ class Session:
             if failures and attached == 0:
                 raise SessionError(failures[0])
             for failure in failures:
-                sys.stderr.write(f"kllvm: warning: {failure}\n")
+                self.output.message("warning", failure)
 
     def attach_point(self, program: Program, point: mf.AttachPoint) -> None:
         ATTACHERS[point.kind].attach(program, point, self.links)
@@ -224,12 +228,12 @@ class Session:
         match kind:
             case mf.RECORD_PRINT:
                 site = self.manifest.prints[ident]
-                self.out.write(fmt.format_print(self.manifest.decode(site.layouts, body)))
+                self.output.print(self.manifest.decode(site.layouts, body))
             case mf.RECORD_PRINTF:
                 site = self.manifest.prints[ident]
                 args = self.manifest.decode(site.layouts, body)
                 try:
-                    self.out.write(fmt.ktap_printf(site.format.encode("latin-1"), args))
+                    self.output.printf(fmt.ktap_printf(site.format.encode("latin-1"), args))
                 except KtapRuntimeError as e:
                     self.report(e)
             case mf.RECORD_EXIT:
@@ -246,11 +250,10 @@ class Session:
                 raise ValueError(f"unknown record kind {kind}")
 
     def report(self, error: KtapRuntimeError) -> None:
-        self.out.flush()
         if error.span is not None:
-            sys.stderr.write(render(self.source, Diagnostic(error.span, error.message)))
+            self.output.diagnostic(self.source, Diagnostic(error.span, error.message))
         else:
-            sys.stderr.write(f"{self.source.name}: error: {error.message}\n")
+            self.output.message("error", error.message, self.source.name)
 
     # -- the run
 
@@ -309,9 +312,13 @@ class Session:
         # stopping takes a while.
         slow = [link for link in self.links if link.slow_to_detach]
         if len(slow) > DETACH_NOTICE:
-            self.out.flush()
-            sys.stderr.write(f"kllvm: detaching {len(slow)} probes...\n")
-            sys.stderr.flush()
+            self.output.flush()
+            if self.output.json:
+                self.output.notice("", "detaching", probes=len(slow))
+                self.output.flush()
+            else:
+                sys.stderr.write(f"kllvm: detaching {len(slow)} probes...\n")
+                sys.stderr.flush()
         if len(slow) > 1:
             from concurrent.futures import ThreadPoolExecutor  # ~1 ms to import: only here
 
@@ -331,11 +338,11 @@ class Session:
             if dropped:
                 message = full_table_message(table.name, table.capacity, dropped)
                 span = self.module.tables[table.site].span
-                sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
+                self.output.diagnostic(self.source, Diagnostic(span, message, "warning"))
         for decl, user_table in self.env.tables:  # the tables no probe uses
             if user_table.dropped:
                 message = full_table_message(decl.name, user_table.capacity, user_table.dropped)
-                sys.stderr.write(render(self.source, Diagnostic(decl.span, message, "warning")))
+                self.output.diagnostic(self.source, Diagnostic(decl.span, message, "warning"))
         for table in self.manifest.tables:
             cut = sum(t.cut_strings for t in self.env.live_tables if t.info.site == table.site)
             if cut:
@@ -344,19 +351,19 @@ class Session:
             if cell.cut_strings:
                 self.warn_cut(cell.cut_strings, f"variable '{op.global_name}'", op.span)
         if self.malformed_records:
-            sys.stderr.write(f"{self.source.name}: warning: {self.malformed_records} records "
-                             "from the kernel matched nothing in the artifact's manifest and "
-                             "were ignored (a damaged or foreign object?)\n")
+            self.output.message("warning", f"{self.malformed_records} records from the "
+                                "kernel matched nothing in the artifact's manifest and were "
+                                "ignored (a damaged or foreign object?)", self.source.name)
         lost = self.bss.read_int(mf.LOST)
         if lost:
-            sys.stderr.write(f"{self.source.name}: warning: {lost} output records were lost "
-                             "(the ring buffer was full)\n")
+            self.output.message("warning", f"{lost} output records were lost (the ring "
+                                "buffer was full)", self.source.name)
 
     def warn_cut(self, count: int, what: str, span: Span) -> None:
         strings = "1 string" if count == 1 else f"{count} strings"
         message = (f"{strings} longer than {self.manifest.strlen - 1} bytes had to be cut "
                    f"to fit {what} in the kernel (--strlen sets the capacity)")
-        sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
+        self.output.diagnostic(self.source, Diagnostic(span, message, "warning"))
 
     def close(self) -> None:
         self.end_command()
@@ -403,27 +410,28 @@ def has_tracing_privileges() -> bool:
 def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, out: BinaryIO,
         argv: list[str], options: Options) -> int:
     """Runs a script that has kernel probes; returns the exit status."""
+    report = Records(out, options.output_format)
     if not has_tracing_privileges():
-        sys.stderr.write("kllvm: error: tracing needs root privileges (CAP_BPF and "
-                         "CAP_PERFMON): run kllvm as root\n")
+        report.message("error", "tracing needs root privileges (CAP_BPF and CAP_PERFMON): "
+                                "run kllvm as root")
         return 1
     try:
         ensure_tracefs()
     except TracefsError as e:
-        sys.stderr.write(f"kllvm: error: {e}\n")
+        report.message("error", str(e))
         return 1
     if options.command:
         try:
             check_runnable(options.command[0])
         except CommandError as e:
-            sys.stderr.write(f"kllvm: error: {e}\n")
+            report.message("error", str(e))
             return e.status
     process = None
     if options.pid is not None and not options.command:
         try:
             process = TracedProcess(options.pid)
         except CommandError as e:
-            sys.stderr.write(f"kllvm: error: {e}\n")
+            report.message("error", str(e))
             return e.status
     try:
         session = Session(source, module, manifest, obj, out, argv, options)
@@ -435,11 +443,13 @@ def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, o
     try:
         return _run(session)
     except SessionError as e:
-        out.flush()
-        sys.stderr.write(str(e) if str(e).endswith("\n") else f"kllvm: error: {e}\n")
+        if str(e).endswith("\n"):  # rendered at the script's line
+            report.rendered_error(str(e))
+        else:
+            report.message("error", str(e))
         return 1
     except CommandError as e:
-        sys.stderr.write(f"kllvm: error: {e}\n")
+        report.message("error", str(e))
         return e.status
     finally:
         session.close()
@@ -471,13 +481,14 @@ def _run(session: Session) -> int:
             if kernel and not options.quiet:
                 # Said before attaching, which takes a while for wide probes.
                 probes, events = attach_counts(session.manifest, {d.id for d, _ in kernel})
-                session.out.write(f"Attaching {_count(probes, 'probe')} to "
-                                  f"{_count(events, 'event')}...\n".encode())
-                session.out.flush()
+                session.output.notice(f"Attaching {_count(probes, 'probe')} to "
+                                      f"{_count(events, 'event')}...\n", "attaching",
+                                      probes=probes, events=events)
+                session.output.flush()
             session.attach(kernel)
             if not options.quiet:
-                session.out.write(b"Tracing... Hit Ctrl-C to end.\n")
-                session.out.flush()
+                session.output.notice("Tracing... Hit Ctrl-C to end.\n", "tracing")
+                session.output.flush()
             if session.command is not None and not session.stop_requested.is_set():
                 session.command.release()  # (stopped while attaching: it never runs)
             if kernel or ticks or session.command is not None:

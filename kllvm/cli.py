@@ -11,6 +11,7 @@ from pathlib import Path
 
 from backend.layout import DEFAULT_STRLEN, MAX_STRLEN, MIN_STRLEN
 from frontend.diagnostics import CompileError, InternalError, Source
+from ir.records import Format, Records
 from kllvm import __version__
 from kllvm.output import OutputError
 
@@ -119,6 +120,10 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--pid", type=_pid, help="trace only process PID")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show the full verifier log on rejections")
+    parser.add_argument("-f", "--format", choices=[f.value for f in Format],
+                        default=Format.TEXT.value,
+                        help="output as text (ktap's) or as newline-delimited JSON, one "
+                        "object with a 'type' per record, table, warning and error")
     _strlen_option(parser)
 
 
@@ -166,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.insert(0, "run")
     parser = _parser()
     options = parser.parse_args(args)
+    # Errors from here on: text, or JSON lines under `-f json`.
+    report = Records(None, Format(getattr(options, "format", Format.TEXT)))
     try:
         if options.command == "run":
             if options.pid is not None and command:
@@ -185,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 return listcmd.run(options.pattern, options.verbose, sys.stdout)
             except ListError as e:
-                sys.stderr.write(f"kllvm: error: {e}\n")
+                report.message("error", str(e))
                 return 1
         if options.command in ("dump", "build"):
             from kllvm import compiler
@@ -197,13 +204,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             compiler.build(_read_source(options.script), options.output, options.strlen)
             return 0
     except CompileError as e:
-        sys.stderr.write(e.rendered)
+        if e.source is not None and e.diagnostics:
+            for diagnostic in e.diagnostics:
+                report.diagnostic(e.source, diagnostic)
+        else:
+            report.rendered_error(e.rendered)
         return 1
     except OutputError as e:
-        sys.stderr.write(f"kllvm: error: {e}\n")
+        report.message("error", str(e))
         return 1
     except InternalError as e:
-        sys.stderr.write(f"kllvm: internal compiler error, please report: {e}\n")
+        if report.json:
+            report.message("error", f"internal compiler error, please report: {e}")
+        else:
+            sys.stderr.write(f"kllvm: internal compiler error, please report: {e}\n")
+        return 1
+    except SystemExit as e:
+        # A clear one-line error ("kllvm: error: cannot read ...") raised on the way.
+        if not isinstance(e.code, str):
+            raise
+        report.message("error", e.code.removeprefix("kllvm: error: "))
         return 1
     except BrokenPipeError:
         # Whoever read the output has gone (`kllvm run x | head`): stop quietly, as a
@@ -212,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return SIGPIPE_STATUS
     except Exception as e:  # noqa: BLE001 - a compiler bug must not look like a crash
-        sys.stderr.write(f"kllvm: internal error, please report: {type(e).__name__}: {e}\n")
+        report.message("error", f"internal error, please report: {type(e).__name__}: {e}")
         return 1
     parser.print_usage(sys.stderr)
     return 2

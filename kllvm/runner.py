@@ -8,33 +8,33 @@ a script, unlike a built artifact, is compiled through `kllvm.compiler`, importe
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
-from typing import BinaryIO
 
 from backend.layout import DEFAULT_STRLEN
 from backend.manifest import Manifest
-from frontend.diagnostics import Diagnostic, Source, render
+from frontend.diagnostics import Diagnostic, Source
 from ir import ops
 from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
+from ir.records import Format, Records
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 from kllvm.output import script_output
 
 
-def report_runtime_error(source: Source, error: KtapRuntimeError) -> None:
+def report_runtime_error(records: Records, source: Source, error: KtapRuntimeError) -> None:
     if error.span is not None:
-        sys.stderr.write(render(source, Diagnostic(error.span, error.message)))
+        records.diagnostic(source, Diagnostic(error.span, error.message))
     else:
-        sys.stderr.write(f"{source.name}: error: {error.message}\n")
+        records.message("error", error.message, source.name)
 
 
-def report_dropped(source: Source, tables: list[tuple[TableDecl, KtapTable]]) -> None:
+def report_dropped(records: Records, source: Source,
+                   tables: list[tuple[TableDecl, KtapTable]]) -> None:
     """Part A §7: a full table is not silent."""
     for decl, table in tables:
         if table.dropped:
             message = full_table_message(decl.name, table.capacity, table.dropped)
-            sys.stderr.write(render(source, Diagnostic(decl.span, message, "warning")))
+            records.diagnostic(source, Diagnostic(decl.span, message, "warning"))
 
 
 def run_artifact(source: Source, args: list[str], command: list[str],
@@ -51,7 +51,8 @@ def run_artifact(source: Source, args: list[str], command: list[str],
                          f"{built.manifest.strlen}; build it again to change it")
     with script_output(options.output) as out:
         if not options.quiet:
-            out.write(artifact.banner(built).encode())
+            Records(out, Format(options.format)).notice(
+                artifact.banner(built), "artifact", text=artifact.banner(built).rstrip("\n"))
         return runtime.run(built.source, built.module, built.manifest, built.object, out,
                            args, runtime.options_from(options, command))
 
@@ -66,19 +67,20 @@ def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: by
         if obj is not None:
             return runtime.run(source, module, manifest, obj, out,
                                args, runtime.options_from(options, command))
-        env = RuntimeEnv(out=out, script=source.name, argv=args)
+        env = RuntimeEnv(out=out, script=source.name, argv=args,
+                         output_format=Format(options.format))
         interpreter = Interpreter(module, env)
         try:
-            status = _invoke(source, out, interpreter.run_main)
+            status = _invoke(source, env.records, interpreter.run_main)
             if status is None and env.trace_end is not None:
-                status = _invoke(source, out, lambda: interpreter.call(env.trace_end))
+                status = _invoke(source, env.records, lambda: interpreter.call(env.trace_end))
             return status or 0
         finally:
             out.flush()
-            report_dropped(source, env.tables)
+            report_dropped(env.records, source, env.tables)
 
 
-def _invoke(source: Source, out: BinaryIO, body: Callable[[], object]) -> int | None:
+def _invoke(source: Source, records: Records, body: Callable[[], object]) -> int | None:
     """Runs the main chunk or trace_end of a script without probes: 1 after a fatal
     error (which skips trace_end), None otherwise (exit() and non-fatal errors included)."""
     try:
@@ -86,8 +88,7 @@ def _invoke(source: Source, out: BinaryIO, body: Callable[[], object]) -> int | 
     except ExitRequest:
         pass
     except KtapRuntimeError as e:
-        out.flush()
-        report_runtime_error(source, e)
+        report_runtime_error(records, source, e)
         if e.fatal:
             return 1
     return None
