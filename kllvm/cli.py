@@ -40,7 +40,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="print kllvm's version and exit")
     commands = parser.add_subparsers(dest="command")
 
-    run = commands.add_parser("run", help="compile and run a script (or a built artifact)")
+    run = commands.add_parser(
+        "run", help="compile and run a script (or a built artifact)",
+        description="Compile a ktap script to eBPF and run it: its main chunk, then its "
+        "probes until Ctrl-C, -d, exit() or the end of -- CMD, then trace_end.",
+        epilog="After '--' comes a command to run and trace, started before the probes "
+        "attach and stopped with the run: 'kllvm run x.kp -- ls -l'. Exit status: 0, the "
+        "command's own, 1 on an error, 2 on a malformed option, 126/127 when the command "
+        "cannot run, 130 after Ctrl-C outside tracing, 141 when the output's reader left.")
     run.add_argument("-e", dest="program", metavar="PROGRAM",
                      help="run a one-line PROGRAM instead of a script file")
     run.add_argument("script", nargs="?",
@@ -49,14 +56,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("args", nargs="*", help="script arguments: arg[1], arg[2], ...")
     _run_options(run)
 
-    build = commands.add_parser("build", help="compile a script to a reusable artifact")
-    build.add_argument("script")
-    build.add_argument("-o", dest="output", required=True, metavar="OUT")
+    build = commands.add_parser(
+        "build", help="compile a script to a reusable artifact",
+        description="Compile a script to an artifact (BPF object, manifest, user-space IR) "
+        "that 'kllvm run OUT' runs without compiling again.")
+    build.add_argument("script", help="the .kp script to compile")
+    build.add_argument("-o", dest="output", required=True, metavar="OUT",
+                       help="the artifact file to write")
     _strlen_option(build)
 
-    dump = commands.add_parser("dump", help="print the result of one compiler stage")
-    dump.add_argument("--emit", choices=EMIT_STAGES, default="ir")
-    dump.add_argument("script")
+    dump = commands.add_parser(
+        "dump", help="print the result of one compiler stage",
+        description="Print what one stage of the compiler makes of a script.")
+    dump.add_argument("--emit", choices=EMIT_STAGES, default="ir",
+                      help="the stage: the syntax tree, the inferred types, the typed IR, "
+                      "the LLVM IR or the BPF instructions (default: ir)")
+    dump.add_argument("script", help="the .kp script")
     _strlen_option(dump)
 
     listing = commands.add_parser(
@@ -65,12 +80,34 @@ def _parser() -> argparse.ArgumentParser:
         "(ktap's globs: 'sched:*', 'syscalls:sys_enter_open*', comma lists; a PATTERN "
         "without ':' is an event name in any system), or the functions of a binary that "
         "a uprobe can name ('probe:/bin/bash:read*'). Without PATTERN, every tracepoint.")
-    listing.add_argument("pattern", nargs="?", metavar="PATTERN",
-                         help="what to list (default: every tracepoint, '*:*')")
+    pattern = listing.add_argument("pattern", nargs="?", metavar="PATTERN",
+                                   help="what to list (default: every tracepoint, '*:*')")
+    pattern.completer = _complete_events  # type: ignore[attr-defined]  # argcomplete's
     listing.add_argument("-v", "--verbose", action="store_true",
                          help="show each event's fields: argN number, ktap type, C type "
                          "and name")
     return parser
+
+
+def _complete_events(prefix: str, **_: object) -> list[str]:
+    """Shell completion of `kllvm list PATTERN`: the tracepoints (tracefs needs root)."""
+    from backend import tracefs
+
+    try:
+        events = tracefs.available_events()
+    except (OSError, tracefs.TracefsError):
+        return []
+    return [f"{s}:{e}" for s, e in events if f"{s}:{e}".startswith(prefix)]
+
+
+def _complete(parser: argparse.ArgumentParser) -> None:
+    """Bash completion through argcomplete, when the shell asks for it (it sets
+    _ARGCOMPLETE); otherwise argcomplete is not even imported. Enable it with
+    `eval "$(register-python-argcomplete kllvm)"`."""
+    if "_ARGCOMPLETE" in os.environ:
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
 
 
 def _strlen(text: str) -> int:
@@ -170,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] not in COMMANDS and args[0] not in TOP_LEVEL:
         args.insert(0, "run")
     parser = _parser()
+    _complete(parser)
     options = parser.parse_args(args)
     # Errors from here on: text, or JSON lines under `-f json`.
     report = Records(None, Format(getattr(options, "format", Format.TEXT)))
