@@ -5,6 +5,7 @@ as a user would and parses what it prints line by line."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,29 @@ def test_jq_reads_it() -> None:
         "| jq -r 'select(.type == \"print\") | .values[1]'",
         shell=True, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (0, "a\nb\n")
+
+
+def readme_jq_examples() -> list[str]:
+    """The commands of the README's jq examples, continuation lines joined."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("Examples with [jq]", 1)[1].split("```", 2)[1]
+    commands = block.replace("\\\n", " ").strip().splitlines()
+    return [c.split("  # ", 1)[0].strip() for c in commands]
+
+
+@pytest.mark.needs_root
+def test_the_readmes_jq_examples_run() -> None:
+    examples = readme_jq_examples()
+    assert len(examples) == 3 and all("| jq" in c for c in examples)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    outputs = []
+    for command in examples:
+        done = subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, (command, done.stderr)
+        outputs.append(done.stdout)
+    # jq failed on no line (pipefail); the histogram has rows: kllvm's own polling
+    # makes system calls while it traces.
+    rows = outputs[1].splitlines()
+    assert rows and all(r.split(" ")[0].startswith("sys_enter_") and r.split(" ")[1].isdigit()
+                        for r in rows)
