@@ -86,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("-v", "--verbose", action="store_true",
                          help="show each event's fields: argN number, ktap type, C type "
                          "and name")
+    _format_option(listing, "one JSON object per event")
     return parser
 
 
@@ -157,11 +158,14 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-p", "--pid", type=_pid, help="trace only process PID")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show the full verifier log on rejections")
+    _format_option(parser, "one object with a 'type' per record, table, warning and error")
+    _strlen_option(parser)
+
+
+def _format_option(parser: argparse.ArgumentParser, json_is: str) -> None:
     parser.add_argument("-f", "--format", choices=[f.value for f in Format],
                         default=Format.TEXT.value,
-                        help="output as text (ktap's) or as newline-delimited JSON, one "
-                        "object with a 'type' per record, table, warning and error")
-    _strlen_option(parser)
+                        help=f"output as text or as newline-delimited JSON: {json_is}")
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -228,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from kllvm import listcmd
 
             try:
-                return listcmd.run(options.pattern, options.verbose, sys.stdout)
+                return listcmd.run(options.pattern, options.verbose, sys.stdout, report.json)
             except ListError as e:
                 report.message("error", str(e))
                 return 1

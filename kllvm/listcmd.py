@@ -3,6 +3,8 @@ fields as ktap numbers them under `-v` (backend/listing.py finds them)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import TextIO
 
 from backend.listing import ListedEvent, ListedField, list_events
@@ -25,7 +27,15 @@ def render(event: ListedEvent) -> str:
     return text
 
 
-def run(pattern: str | None, verbose: bool, out: TextIO) -> int:
+def record(event: ListedEvent) -> str:
+    """`-f json`: one line, {"type": "event", "name": ..., "fields": [...]} (fields and
+    problem only under -v)."""
+    fields = asdict(event)
+    shown = {k: v for k, v in fields.items() if v is not None}
+    return json.dumps({"type": "event", **shown}, ensure_ascii=False) + "\n"
+
+
+def run(pattern: str | None, verbose: bool, out: TextIO, as_json: bool = False) -> int:
     for event in list_events(pattern, verbose):
-        out.write(render(event))
+        out.write(record(event) if as_json else render(event))
     return 0

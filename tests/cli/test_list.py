@@ -3,6 +3,7 @@ ktap's globs, their fields as argN with ktap types, and the functions of a binar
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -147,3 +148,18 @@ def test_without_root_it_says_so() -> None:
     assert (done.returncode, done.stdout) == (1, "")
     assert "tracing needs root privileges: run kllvm as root" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_json_lines_one_event_each() -> None:
+    done = kllvm("list", "-f", "json", "-v", "sched:sched_switch,sched:sched_process_exec")
+    assert (done.returncode, done.stderr) == (0, "")
+    switch, exec_ = (json.loads(line) for line in done.stdout.splitlines())
+    assert switch["type"] == "event" and switch["name"] == "sched:sched_switch"
+    assert switch["fields"][0] == {"arg": 0, "name": "prev_comm", "c_type": "char[16]",
+                                   "ktap_type": "string"}
+    assert exec_["fields"][0]["ktap_type"] is None  # __data_loc: not readable yet
+    short = kllvm("list", "-f", "json", "sched:sched_switch")
+    assert json.loads(short.stdout) == {"type": "event", "name": "sched:sched_switch"}
+    none = kllvm("list", "-f", "json", "nosuch:x")
+    assert (none.returncode, json.loads(none.stderr)) == (
+        1, {"type": "error", "message": "nothing matches 'nosuch:x'"})
