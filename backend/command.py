@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes as ct
 import errno
 import os
+import select
 import shutil
 import signal
 import sys
@@ -143,6 +144,31 @@ class TracedCommand:
         if self._release_fd is not None:
             os.close(self._release_fd)
             self._release_fd = None
+
+
+class TracedProcess:
+    """The process `-p PID` traces, through a pidfd: it cannot be confused with a later
+    process of the same id, and it becomes readable when the process exits, which ends
+    the run as the exit of a `-- CMD` does."""
+
+    def __init__(self, pid: int) -> None:
+        """CommandError (status 1) if there is no such process."""
+        self.pid = pid
+        try:
+            self._fd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:
+            raise CommandError(f"-p {pid}: no such process", 1) from None
+
+    def ended(self) -> bool:
+        if self._fd is None:
+            return True
+        readable, _, _ = select.select([self._fd], [], [], 0)
+        return bool(readable)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 def _hold_then_exec(prctl: Callable[..., int], parent: int, ready: int, release: int,

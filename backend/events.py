@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from backend.tracefs import EventFormat, Field
-from frontend.diagnostics import CompileError, Diagnostic, Source, Span, render
+from frontend.diagnostics import CompileError, Diagnostic, Source, Span
 from frontend.eventdef import (
     Filter,
     FilterAnd,
@@ -35,7 +35,7 @@ class ProviderError(Exception):
         self.message = message
 
     def compile_error(self, source: Source) -> CompileError:
-        return CompileError(render(source, Diagnostic(self.span, self.message)))
+        return CompileError.of(source, [Diagnostic(self.span, self.message)])
 
 
 def kernel_reach(module: ops.Module, root: str) -> list[str]:
@@ -104,15 +104,24 @@ def arg_field(fmt: EventFormat, index: int) -> Field | None:
     return fields[index] if index < len(fields) else None
 
 
-def field_type(f: Field | None, span: Span, where: str) -> Type:
-    if f is None:
-        return NIL
+def ktap_type(f: Field) -> Type | None:
+    """The type `argN` gives for field `f`: a string for a char array, a number for an
+    integer of 1 to 8 bytes; None for what kllvm cannot read yet."""
     if f.is_char_array:
         return STR
     if not f.is_array and not f.data_loc and f.size in (1, 2, 4, 8):
         return INT
-    raise ProviderError(span, f"field '{f.name}' ({f.type}) of {where}: "
-                              "the field type is not supported yet")
+    return None
+
+
+def field_type(f: Field | None, span: Span, where: str) -> Type:
+    if f is None:
+        return NIL
+    t = ktap_type(f)
+    if t is None:
+        raise ProviderError(span, f"field '{f.name}' ({f.type}) of {where}: "
+                                  "the field type is not supported yet")
+    return t
 
 
 def field_key(f: Field | None) -> tuple[object, ...] | None:

@@ -17,7 +17,13 @@ from typing import BinaryIO
 from backend import manifest as mf
 from backend import mapfail, verifierlimits
 from backend.clock import realtime_offset
-from backend.command import STOP_SIGNALS, CommandError, TracedCommand, check_runnable
+from backend.command import (
+    STOP_SIGNALS,
+    CommandError,
+    TracedCommand,
+    TracedProcess,
+    check_runnable,
+)
 from backend.layout import LayoutError
 from backend.loader import BPFObject, GlobalSection, LoadError, Program, possible_cpus
 from backend.providers.base import Detach
@@ -30,6 +36,7 @@ from backend.tracefs import TracefsError, ensure_tracefs
 from frontend.diagnostics import Diagnostic, Source, Span, render
 from ir import fmt, ops
 from ir.interp import CellLike, Interpreter, RuntimeEnv
+from ir.records import Format, Records
 from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 
 POLL_MS = 100
@@ -49,6 +56,7 @@ class Options:
     pid: int | None = None
     verbose: bool = False
     command: list[str] = field(default_factory=list)
+    output_format: Format = Format.TEXT
 
 
 def options_from(namespace: object, command: list[str]) -> Options:
@@ -57,15 +65,16 @@ def options_from(namespace: object, command: list[str]) -> Options:
                    duration=getattr(namespace, "duration", None),
                    pid=getattr(namespace, "pid", None),
                    verbose=bool(getattr(namespace, "verbose", False)),
-                   command=list(command))
+                   command=list(command),
+                   output_format=Format(getattr(namespace, "format", Format.TEXT)))
 
 
 class LiveEnv(RuntimeEnv):
     """Hands the interpreter map-backed tables and global-backed cells."""
 
     def __init__(self, obj: BPFObject, manifest: mf.Manifest, out: BinaryIO, script: str,
-                 argv: list[str]) -> None:
-        super().__init__(out=out, script=script, argv=argv)
+                 argv: list[str], output_format: Format) -> None:
+        super().__init__(out=out, script=script, argv=argv, output_format=output_format)
         self.obj = obj
         self.manifest = manifest
         # The kernel's tables and globals by IR site; `tables` (inherited) keeps the
@@ -122,9 +131,11 @@ class Session:
         self.fatal: KtapRuntimeError | None = None
         self.hurry = threading.Event()  # a second stop signal: end the command at once
         self.command: TracedCommand | None = None
+        self.process: TracedProcess | None = None  # -p PID
         self.obj = BPFObject.open(obj_bytes, "kllvm")
-        self.env = LiveEnv(self.obj, manifest, out, source.name, argv)
+        self.env = LiveEnv(self.obj, manifest, out, source.name, argv, options.output_format)
         self.env.bind_cells(module)
+        self.output = self.env.records  # output and diagnostics, as text or JSON
 
     # -- setup
 
@@ -201,7 +212,7 @@ class Session:
             if failures and attached == 0:
                 raise SessionError(failures[0])
             for failure in failures:
-                sys.stderr.write(f"kllvm: warning: {failure}\n")
+                self.output.message("warning", failure)
 
     def attach_point(self, program: Program, point: mf.AttachPoint) -> None:
         ATTACHERS[point.kind].attach(program, point, self.links)
@@ -222,12 +233,12 @@ class Session:
         match kind:
             case mf.RECORD_PRINT:
                 site = self.manifest.prints[ident]
-                self.out.write(fmt.format_print(self.manifest.decode(site.layouts, body)))
+                self.output.print(self.manifest.decode(site.layouts, body))
             case mf.RECORD_PRINTF:
                 site = self.manifest.prints[ident]
                 args = self.manifest.decode(site.layouts, body)
                 try:
-                    self.out.write(fmt.ktap_printf(site.format.encode("latin-1"), args))
+                    self.output.printf(fmt.ktap_printf(site.format.encode("latin-1"), args))
                 except KtapRuntimeError as e:
                     self.report(e)
             case mf.RECORD_EXIT:
@@ -244,11 +255,10 @@ class Session:
                 raise ValueError(f"unknown record kind {kind}")
 
     def report(self, error: KtapRuntimeError) -> None:
-        self.out.flush()
         if error.span is not None:
-            sys.stderr.write(render(self.source, Diagnostic(error.span, error.message)))
+            self.output.diagnostic(self.source, Diagnostic(error.span, error.message))
         else:
-            sys.stderr.write(f"{self.source.name}: error: {error.message}\n")
+            self.output.message("error", error.message, self.source.name)
 
     # -- the run
 
@@ -266,6 +276,8 @@ class Session:
         if self.bss.read_int(mf.STOP) != 0:
             return True
         if deadline is not None and time.monotonic() >= deadline:
+            return True
+        if self.process is not None and self.process.ended():
             return True
         return self.command is not None and self.command.ended()
 
@@ -305,9 +317,13 @@ class Session:
         # stopping takes a while.
         slow = [link for link in self.links if link.slow_to_detach]
         if len(slow) > DETACH_NOTICE:
-            self.out.flush()
-            sys.stderr.write(f"kllvm: detaching {len(slow)} probes...\n")
-            sys.stderr.flush()
+            self.output.flush()
+            if self.output.json:
+                self.output.notice("", "detaching", probes=len(slow))
+                self.output.flush()
+            else:
+                sys.stderr.write(f"kllvm: detaching {len(slow)} probes...\n")
+                sys.stderr.flush()
         if len(slow) > 1:
             from concurrent.futures import ThreadPoolExecutor  # ~1 ms to import: only here
 
@@ -327,11 +343,11 @@ class Session:
             if dropped:
                 message = full_table_message(table.name, table.capacity, dropped)
                 span = self.module.tables[table.site].span
-                sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
+                self.output.diagnostic(self.source, Diagnostic(span, message, "warning"))
         for decl, user_table in self.env.tables:  # the tables no probe uses
             if user_table.dropped:
                 message = full_table_message(decl.name, user_table.capacity, user_table.dropped)
-                sys.stderr.write(render(self.source, Diagnostic(decl.span, message, "warning")))
+                self.output.diagnostic(self.source, Diagnostic(decl.span, message, "warning"))
         for table in self.manifest.tables:
             cut = sum(t.cut_strings for t in self.env.live_tables if t.info.site == table.site)
             if cut:
@@ -340,22 +356,24 @@ class Session:
             if cell.cut_strings:
                 self.warn_cut(cell.cut_strings, f"variable '{op.global_name}'", op.span)
         if self.malformed_records:
-            sys.stderr.write(f"{self.source.name}: warning: {self.malformed_records} records "
-                             "from the kernel matched nothing in the artifact's manifest and "
-                             "were ignored (a damaged or foreign object?)\n")
+            self.output.message("warning", f"{self.malformed_records} records from the "
+                                "kernel matched nothing in the artifact's manifest and were "
+                                "ignored (a damaged or foreign object?)", self.source.name)
         lost = self.bss.read_int(mf.LOST)
         if lost:
-            sys.stderr.write(f"{self.source.name}: warning: {lost} output records were lost "
-                             "(the ring buffer was full)\n")
+            self.output.message("warning", f"{lost} output records were lost (the ring "
+                                "buffer was full)", self.source.name)
 
     def warn_cut(self, count: int, what: str, span: Span) -> None:
         strings = "1 string" if count == 1 else f"{count} strings"
         message = (f"{strings} longer than {self.manifest.strlen - 1} bytes had to be cut "
                    f"to fit {what} in the kernel (--strlen sets the capacity)")
-        sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
+        self.output.diagnostic(self.source, Diagnostic(span, message, "warning"))
 
     def close(self) -> None:
         self.end_command()
+        if self.process is not None:
+            self.process.close()
         self.detach()
         self.obj.close()
 
@@ -397,33 +415,46 @@ def has_tracing_privileges() -> bool:
 def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, out: BinaryIO,
         argv: list[str], options: Options) -> int:
     """Runs a script that has kernel probes; returns the exit status."""
+    report = Records(out, options.output_format)
     if not has_tracing_privileges():
-        sys.stderr.write("kllvm: error: tracing needs root privileges (CAP_BPF and "
-                         "CAP_PERFMON): run kllvm as root\n")
+        report.message("error", "tracing needs root privileges (CAP_BPF and CAP_PERFMON): "
+                                "run kllvm as root")
         return 1
     try:
         ensure_tracefs()
     except TracefsError as e:
-        sys.stderr.write(f"kllvm: error: {e}\n")
+        report.message("error", str(e))
         return 1
     if options.command:
         try:
             check_runnable(options.command[0])
         except CommandError as e:
-            sys.stderr.write(f"kllvm: error: {e}\n")
+            report.message("error", str(e))
             return e.status
-    elif options.pid is not None and not _process_exists(options.pid):
-        sys.stderr.write(f"kllvm: error: -p {options.pid}: no such process\n")
-        return 1
-    session = Session(source, module, manifest, obj, out, argv, options)
+    process = None
+    if options.pid is not None and not options.command:
+        try:
+            process = TracedProcess(options.pid)
+        except CommandError as e:
+            report.message("error", str(e))
+            return e.status
+    try:
+        session = Session(source, module, manifest, obj, out, argv, options)
+    except BaseException:
+        if process is not None:
+            process.close()
+        raise
+    session.process = process
     try:
         return _run(session)
     except SessionError as e:
-        out.flush()
-        sys.stderr.write(str(e) if str(e).endswith("\n") else f"kllvm: error: {e}\n")
+        if str(e).endswith("\n"):  # rendered at the script's line
+            report.rendered_error(str(e))
+        else:
+            report.message("error", str(e))
         return 1
     except CommandError as e:
-        sys.stderr.write(f"kllvm: error: {e}\n")
+        report.message("error", str(e))
         return e.status
     finally:
         session.close()
@@ -452,10 +483,17 @@ def _run(session: Session) -> int:
             session.bss.write_int(mf.TARGET_PID, options.pid)
         ring = RingBuffer(session.obj.map(mf.RINGBUF), session.on_record)
         try:
+            if kernel and not options.quiet:
+                # Said before attaching, which takes a while for wide probes.
+                probes, events = attach_counts(session.manifest, {d.id for d, _ in kernel})
+                session.output.notice(f"Attaching {_count(probes, 'probe')} to "
+                                      f"{_count(events, 'event')}...\n", "attaching",
+                                      probes=probes, events=events)
+                session.output.flush()
             session.attach(kernel)
             if not options.quiet:
-                session.out.write(b"Tracing... Hit Ctrl-C to end.\n")
-                session.out.flush()
+                session.output.notice("Tracing... Hit Ctrl-C to end.\n", "tracing")
+                session.output.flush()
             if session.command is not None and not session.stop_requested.is_set():
                 session.command.release()  # (stopped while attaching: it never runs)
             if kernel or ticks or session.command is not None:
@@ -474,12 +512,22 @@ def _run(session: Session) -> int:
     return ended if status == 0 and ended is not None else status
 
 
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def attach_counts(manifest: mf.Manifest, registered: set[int]) -> tuple[int, int]:
+    """How many kernel probes of those the main chunk registered have programs, and on
+    how many events they fire: the probename table holds each event once (two probes on
+    one event share its name). When only some probes were registered (a `trace` inside
+    an `if`), their attach points' names are counted, a raw_syscalls attachment as one."""
+    programs = [p for p in manifest.programs if p.probe in registered]
+    probes = len({p.probe for p in programs})
+    if len(programs) == len(manifest.programs):
+        return probes, len(manifest.names)
+    names = {manifest.names[a.cookie] if 0 <= a.cookie < len(manifest.names) else a.target
+             for p in programs for a in p.attach}
+    return probes, len(names)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:

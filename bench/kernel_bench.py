@@ -152,7 +152,8 @@ def start_and_stop(eventdef: str) -> tuple[float, float, int]:
     proc = subprocess.Popen([*KLLVM, "-e", script, "--no-cache"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, cwd=ROOT)
     assert proc.stdout is not None
-    if BANNER not in proc.stdout.readline():
+    attaching = proc.stdout.readline()  # "Attaching N probes to M events...", then the banner
+    if not attaching.startswith(b"Attaching") or BANNER not in proc.stdout.readline():
         raise SystemExit(f"kllvm -e '{script}' failed:\n{proc.communicate()[1].decode()}")
     started = time.perf_counter()
     time.sleep(0.2)

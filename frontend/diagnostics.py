@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -150,11 +151,20 @@ class DiagnosticSink:
 
 
 class CompileError(Exception):
-    """Raised by the driver when a phase recorded errors; carries the rendered text."""
+    """Raised by the driver when a phase recorded errors; carries the rendered text and,
+    when made by `of`, the diagnostics themselves (for `-f json`)."""
 
-    def __init__(self, rendered: str) -> None:
+    def __init__(self, rendered: str, source: Source | None = None,
+                 diagnostics: tuple[Diagnostic, ...] = ()) -> None:
         super().__init__(rendered)
         self.rendered = rendered
+        self.source = source
+        self.diagnostics = diagnostics
+
+    @classmethod
+    def of(cls, source: Source, diagnostics: Iterable[Diagnostic]) -> CompileError:
+        shown = tuple(diagnostics)
+        return cls("".join(render(source, d) for d in shown), source, shown)
 
 
 class InternalError(Exception):

@@ -309,13 +309,30 @@ def print_hist(
     symbolize: SymbolResolver | None = None,
 ) -> bytes:
     """`print_hist(t [, n])` over a table's (key, value) pairs (Part B §4.4, Part A §15)."""
+    counts, more, total = _hist_counts(entries, n, symbolize)
+    rows = [_hist_row(label, count, total) for label, count in counts]
+    return HIST_HEADER + b"".join(rows + ([_HIST_MORE] if more else []))
+
+
+def hist_rows(
+    entries: Iterable[tuple[object, object]],
+    n: int = DEFAULT_HIST_ROWS,
+    symbolize: SymbolResolver | None = None,
+) -> tuple[list[tuple[int | bytes, int]], bool]:
+    """The rows `print_hist` shows (label, count), in its order, and whether more
+    entries exist than it shows (its `...` row)."""
+    counts, more, _ = _hist_counts(entries, n, symbolize)
+    return counts, more
+
+
+def _hist_counts(
+    entries: Iterable[tuple[object, object]], n: int, symbolize: SymbolResolver | None,
+) -> tuple[list[tuple[int | bytes, int]], bool, int]:
     values = [(key, _as_number(value, _HIST_NOT_NUMBER)) for key, value in entries]
     counts = sorted(((_hist_label(k, symbolize), v) for k, v in values), key=_hist_order)
     total = sum(count for _, count in counts)
     shown = n if n >= 1 else DEFAULT_HIST_ROWS
-    rows = [_hist_row(label, count, total) for label, count in counts[:shown]]
-    more = [_HIST_MORE] if len(counts) > shown else []
-    return HIST_HEADER + b"".join(rows + more)
+    return counts[:shown], len(counts) > shown, total
 
 
 # -------------------------------------------------------------------------- ansi

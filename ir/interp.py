@@ -45,6 +45,7 @@ from frontend import builtins
 from frontend.builtins import Kind, Runs
 from frontend.diagnostics import Span
 from ir import fmt, ops
+from ir.records import Format, Records
 from ir.semantics import (
     ADD_NON_NUMBER,
     ADD_NON_NUMBER_VALUE,
@@ -156,6 +157,7 @@ class RuntimeEnv:
     arm probes and to route output."""
 
     out: BinaryIO = field(default_factory=lambda: sys.stdout.buffer)
+    output_format: Format = Format.TEXT
     script: str = "(command line)"
     argv: list[str] = field(default_factory=list)
     resolve_symbol: fmt.SymbolResolver | None = None
@@ -163,6 +165,9 @@ class RuntimeEnv:
     trace_end: Closure | None = None
     # Every table made, with its declaration, so that dropped updates can be reported.
     tables: list[tuple[ops.TableDecl, KtapTable]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.records = Records(self.out, self.output_format)  # print & co. write here
 
     def arg_values(self) -> list[object]:
         """`arg[0]` is the script path, then the arguments (Part B §4.1)."""
@@ -244,7 +249,7 @@ def _number_arg(args: tuple[object, ...], index: int) -> int:
 
 @_builtin("print")
 def _print(it: Interpreter, args: tuple[object, ...]) -> None:
-    it.env.out.write(fmt.format_print(args))
+    it.env.records.print(args)
 
 
 @_builtin("printf")
@@ -252,20 +257,20 @@ def _printf(it: Interpreter, args: tuple[object, ...]) -> None:
     template = _arg(args, 0)
     if not isinstance(template, bytes):
         raise KtapRuntimeError("wrong type of argument 1")
-    it.env.out.write(fmt.ktap_printf(template, args[1:], it.env.resolve_symbol))
+    it.env.records.printf(fmt.ktap_printf(template, args[1:], it.env.resolve_symbol))
 
 
 @_builtin("print_hist")
 def _print_hist(it: Interpreter, args: tuple[object, ...]) -> None:
     table = _table_arg(args, 0)
     rows = fmt.DEFAULT_HIST_ROWS if _arg(args, 1) is None else _number_arg(args, 1)
-    it.env.out.write(fmt.print_hist(table.items(), rows))
+    it.env.records.hist(table.items(), rows)
 
 
 @_builtin("print_trace_clock")
 def _print_trace_clock(it: Interpreter, args: tuple[object, ...]) -> None:
     now = it.env.trace_clock_ns()
-    it.env.out.write(b"%5d.%06d\n" % (now // 1_000_000_000, now % 1_000_000_000 // 1000))
+    it.env.records.text(b"%5d.%06d\n" % (now // 1_000_000_000, now % 1_000_000_000 // 1000))
 
 
 @_builtin("len")
@@ -335,7 +340,7 @@ def _table_new(it: Interpreter, args: tuple[object, ...]) -> KtapTable:
 
 def _ansi(escape: Callable[..., bytes], arity: int) -> BuiltinImpl:
     def write(it: Interpreter, args: tuple[object, ...]) -> None:
-        it.env.out.write(escape(*(_arg(args, i) for i in range(arity))))
+        it.env.records.text(escape(*(_arg(args, i) for i in range(arity))))
 
     return write
 

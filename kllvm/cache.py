@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,22 +142,16 @@ def load(cache: Cache, entry_key: str) -> Artifact | None:
 
 
 def store(cache: Cache, entry_key: str, artifact: Artifact) -> None:
-    """Writes the entry atomically; a failure is a warning, never the run's failure."""
+    """Writes the entry atomically (a private temporary file, renamed over the entry).
+    Raises OSError, with nothing left behind."""
     name = entry_key + _ENTRY_SUFFIX
     temporary = f".{name}.{os.getpid()}.{os.urandom(4).hex()}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
+                 dir_fd=cache.dir_fd)
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
-                     dir_fd=cache.dir_fd)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(artifact.dumps())
-            os.rename(temporary, name, src_dir_fd=cache.dir_fd, dst_dir_fd=cache.dir_fd)
-        except BaseException:
-            os.unlink(temporary, dir_fd=cache.dir_fd)
-            raise
-    except OSError as e:
-        warn(f"cannot write the compile cache entry in {cache.folder}: {e.strerror}")
-
-
-def warn(message: str) -> None:
-    sys.stderr.write(f"kllvm: warning: {message}\n")
+        with os.fdopen(fd, "wb") as f:
+            f.write(artifact.dumps())
+        os.rename(temporary, name, src_dir_fd=cache.dir_fd, dst_dir_fd=cache.dir_fd)
+    except BaseException:
+        os.unlink(temporary, dir_fd=cache.dir_fd)
+        raise

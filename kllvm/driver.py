@@ -39,7 +39,6 @@ from frontend.diagnostics import (
     DiagnosticSink,
     InternalError,
     Source,
-    render,
 )
 from frontend.parser import parse
 from frontend.scope import Resolution, resolve
@@ -138,7 +137,7 @@ class State:
 
 def _gate(sink: DiagnosticSink) -> None:
     if sink.has_errors:
-        raise CompileError(sink.render_all())
+        raise CompileError.of(sink.source, sink.diagnostics)
 
 
 def _parse(state: State) -> None:
@@ -246,7 +245,7 @@ def _lower_bpf(state: State) -> None:
                                         dict(state.source.tapsets))
         state.lowering.lower_programs(state.plan)
     except LowerError as e:
-        raise CompileError(render(state.source, Diagnostic(e.span, e.message))) from None
+        raise CompileError.of(state.source, [Diagnostic(e.span, e.message)]) from None
 
 
 def _codegen(state: State) -> None:

@@ -8,16 +8,16 @@ a script, unlike a built artifact, is compiled through `kllvm.compiler`, importe
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from backend.layout import DEFAULT_STRLEN
 from backend.manifest import Manifest
-from frontend.diagnostics import Diagnostic, Source, render
+from frontend.diagnostics import Diagnostic, Source
 from ir import ops
 from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
+from ir.records import Format, Records
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 from kllvm.output import script_output
 
@@ -25,19 +25,20 @@ if TYPE_CHECKING:
     from backend.artifact import Artifact
 
 
-def report_runtime_error(source: Source, error: KtapRuntimeError) -> None:
+def report_runtime_error(records: Records, source: Source, error: KtapRuntimeError) -> None:
     if error.span is not None:
-        sys.stderr.write(render(source, Diagnostic(error.span, error.message)))
+        records.diagnostic(source, Diagnostic(error.span, error.message))
     else:
-        sys.stderr.write(f"{source.name}: error: {error.message}\n")
+        records.message("error", error.message, source.name)
 
 
-def report_dropped(source: Source, tables: list[tuple[TableDecl, KtapTable]]) -> None:
+def report_dropped(records: Records, source: Source,
+                   tables: list[tuple[TableDecl, KtapTable]]) -> None:
     """Part A §7: a full table is not silent."""
     for decl, table in tables:
         if table.dropped:
             message = full_table_message(decl.name, table.capacity, table.dropped)
-            sys.stderr.write(render(source, Diagnostic(decl.span, message, "warning")))
+            records.diagnostic(source, Diagnostic(decl.span, message, "warning"))
 
 
 def run_artifact(source: Source, args: list[str], command: list[str],
@@ -52,19 +53,20 @@ def run_artifact(source: Source, args: list[str], command: list[str],
     if options.strlen not in (DEFAULT_STRLEN, built.manifest.strlen):
         raise SystemExit(f"kllvm: error: {source.name} was built with --strlen "
                          f"{built.manifest.strlen}; build it again to change it")
-    return run_built(built, args, command, options,
-                     announce=None if options.quiet else artifact.banner(built))
+    return run_built(built, args, command, options, announce=not options.quiet)
 
 
 def run_built(built: Artifact, args: list[str], command: list[str],
-              options: argparse.Namespace, announce: str | None = None) -> int:
-    """Runs a checked artifact: one the user gave, or the compile cache's entry for a
-    script (which is run like the script, without the artifact's banner)."""
-    from backend import runtime
+              options: argparse.Namespace, announce: bool = False) -> int:
+    """Runs a checked artifact: one the user gave (`announce`: first say what it may
+    attach), or the compile cache's entry for a script (run like the script)."""
+    from backend import artifact, runtime
 
     with script_output(options.output) as out:
-        if announce is not None:
-            out.write(announce.encode())
+        if announce:
+            banner = artifact.banner(built)
+            Records(out, Format(options.format)).notice(banner, "artifact",
+                                                        text=banner.rstrip("\n"))
         return runtime.run(built.source, built.module, built.manifest, built.object, out,
                            args, runtime.options_from(options, command))
 
@@ -79,19 +81,20 @@ def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: by
         if obj is not None:
             return runtime.run(source, module, manifest, obj, out,
                                args, runtime.options_from(options, command))
-        env = RuntimeEnv(out=out, script=source.name, argv=args)
+        env = RuntimeEnv(out=out, script=source.name, argv=args,
+                         output_format=Format(options.format))
         interpreter = Interpreter(module, env)
         try:
-            status = _invoke(source, out, interpreter.run_main)
+            status = _invoke(source, env.records, interpreter.run_main)
             if status is None and env.trace_end is not None:
-                status = _invoke(source, out, lambda: interpreter.call(env.trace_end))
+                status = _invoke(source, env.records, lambda: interpreter.call(env.trace_end))
             return status or 0
         finally:
             out.flush()
-            report_dropped(source, env.tables)
+            report_dropped(env.records, source, env.tables)
 
 
-def _invoke(source: Source, out: BinaryIO, body: Callable[[], object]) -> int | None:
+def _invoke(source: Source, records: Records, body: Callable[[], object]) -> int | None:
     """Runs the main chunk or trace_end of a script without probes: 1 after a fatal
     error (which skips trace_end), None otherwise (exit() and non-fatal errors included)."""
     try:
@@ -99,8 +102,7 @@ def _invoke(source: Source, out: BinaryIO, body: Callable[[], object]) -> int | 
     except ExitRequest:
         pass
     except KtapRuntimeError as e:
-        out.flush()
-        report_runtime_error(source, e)
+        report_runtime_error(records, source, e)
         if e.fatal:
             return 1
     return None

@@ -8,6 +8,7 @@ import os
 
 from backend.events import ProbeEvents
 from backend.manifest import AttachKind, AttachPoint
+from backend.providers import bcclib
 from backend.providers.base import (
     Attachable,
     Detach,
@@ -35,9 +36,9 @@ class PerfEvents:
 
     def destroy(self) -> None:
         if self.fds:
-            from bcc.libbcc import lib as bcc
+            lib = bcclib.libbcc().lib  # loaded: it attached them
             for fd in self.fds:
-                bcc.bpf_close_perf_event_fd(fd)
+                lib.bpf_close_perf_event_fd(fd)
             self.fds.clear()
 
 
@@ -70,8 +71,7 @@ class Profile:
         return f"bad period {target[:30]!r}"
 
     def attach(self, program: Attachable, point: AttachPoint, links: list[Detach]) -> None:
-        from bcc.libbcc import lib as bcc
-        attach = bcc.bpf_attach_perf_event
+        attach = bcclib.libbcc().lib.bpf_attach_perf_event
         attach.argtypes = [ct.c_int, ct.c_uint32, ct.c_uint32, ct.c_uint64, ct.c_uint64,
                            ct.c_int, ct.c_int, ct.c_int]
         attach.restype = ct.c_int

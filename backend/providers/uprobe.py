@@ -10,6 +10,7 @@ import re
 
 from backend.events import ProbeEvents, ProviderError
 from backend.manifest import AttachKind, AttachPoint
+from backend.providers import bcclib
 from backend.providers.base import (
     Attachable,
     Detach,
@@ -75,16 +76,36 @@ UPROBE = Uprobes()
 
 def resolve_uprobe(path: str, symbol: str) -> int:
     """The file offset of `symbol` in `path`, through bcc's symbol resolution."""
-    from bcc.libbcc import bcc_symbol
-    from bcc.libbcc import lib as bcc
     if not os.path.isfile(path):  # bcc would only say that the symbol is missing
         raise OSError(0, f"no such file: {path}")
     if symbol.startswith("0x") or symbol.isdigit():
         return int(symbol, 0)
-    sym = bcc_symbol()
-    if bcc.bcc_resolve_symname(path.encode(), symbol.encode(), 0, -1, None,
-                               ct.byref(sym)) < 0:
+    libbcc = bcclib.libbcc()
+    sym = libbcc.bcc_symbol()
+    if libbcc.lib.bcc_resolve_symname(path.encode(), symbol.encode(), 0, -1, None,
+                                       ct.byref(sym)) < 0:
         raise OSError(0, f"cannot find symbol '{symbol}' in {path}")
     offset = int(sym.offset)
-    bcc.bcc_procutils_free(sym.module)
+    libbcc.lib.bcc_procutils_free(sym.module)
     return offset
+
+
+def function_symbols(path: str) -> list[str]:
+    """The names of the functions a uprobe can name in the ELF file `path` (symbol
+    tables and dynamic symbols, through bcc, as attaching resolves them); sorted."""
+    if not os.path.isfile(path):
+        raise OSError(0, f"no such file: {path}")
+    with open(path, "rb") as f:  # bcc finds no symbols in a non-ELF file, silently
+        if f.read(4) != b"\x7fELF":
+            raise OSError(0, f"{path} is not an ELF file")
+    names: set[str] = set()
+
+    def found(name: bytes, address: int) -> int:
+        names.add(name.decode("utf-8", errors="replace"))
+        return 0
+
+    # The same prototype as bcc.libbcc's argtypes (ctypes caches it by signature).
+    callback = ct.CFUNCTYPE(ct.c_int, ct.c_char_p, ct.c_ulonglong)(found)
+    if bcclib.libbcc().lib.bcc_foreach_function_symbol(path.encode(), callback) < 0:
+        raise OSError(0, f"cannot read the symbols of {path}")
+    return sorted(names)

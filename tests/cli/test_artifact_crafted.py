@@ -162,4 +162,4 @@ def test_the_banner_says_what_will_be_attached(tmp_path: Path, built: dict[str, 
     assert done.stdout == (
         f"kllvm: artifact of {script} (runs as root): may attach 1 program (p0_0) to "
         "1 event (syscalls:sys_enter_getpid), with 3 maps (kllvm_events, t0_counts, "
-        "c0_t0_counts).\nTracing... Hit Ctrl-C to end.\nn=0\n")
+        "c0_t0_counts).\nAttaching 1 probe to 1 event...\nTracing... Hit Ctrl-C to end.\nn=0\n")

@@ -215,6 +215,7 @@ def test_signal_finishes_the_run_properly(tmp_path: Path, signum: int) -> None:
     path.write_text("var u = table.new(0, 1)\nu[1] = 1\nu[2] = 2\n" + COUNT_SCRIPT)
     proc = spawn("run", str(path))
     assert proc.stdout is not None
+    assert proc.stdout.readline() == "Attaching 1 probe to 1 event...\n"
     assert proc.stdout.readline() == "Tracing... Hit Ctrl-C to end.\n"
     proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
@@ -251,8 +252,9 @@ def test_sigint_during_start_up_is_quiet(delay_ms: int) -> None:
     err = "".join(seen) + err
     assert "Traceback" not in err
     # 130 when interrupted before the run; a run that had started finishes properly.
+    started = "Attaching 1 probe to 1 event...\nTracing... Hit Ctrl-C to end.\n"
     assert (proc.returncode, out) in ((130, ""), (0, "end\n"),
-                                      (0, "Tracing... Hit Ctrl-C to end.\nend\n")), err[-2000:]
+                                      (0, started + "end\n")), err[-2000:]
 
 
 # -- bad options

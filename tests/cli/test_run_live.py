@@ -30,7 +30,8 @@ def test_run_prints_banner_output_and_trace_end(tmp_path: Path) -> None:
     path.write_text(SCRIPT)
     done = kllvm("run", str(path), "--", sys.executable, str(GETPIDS), "3")
     assert done.returncode == 0, done.stderr
-    assert done.stdout == ("Tracing... Hit Ctrl-C to end.\n" + "hello world\n" * 3 + "n=3\n")
+    assert done.stdout == ("Attaching 1 probe to 1 event...\nTracing... Hit Ctrl-C to end.\n"
+                           + "hello world\n" * 3 + "n=3\n")
 
 
 def test_duration_stops_a_quiet_run(tmp_path: Path) -> None:
@@ -128,9 +129,9 @@ def test_uprobe_one_liner_counts_the_commands_calls(uprobe_target: Path) -> None
     assert done.returncode == 0, done.stderr
     # The banner, the command's own line (it runs once the probes are attached), then
     # trace_end: 12 calls of work(1) .. work(12).
-    banner, own, result = done.stdout.splitlines()
-    assert (banner, own.endswith(" total=-1044"), result) == (
-        "Tracing... Hit Ctrl-C to end.", True, "12\t78")
+    attaching, banner, own, result = done.stdout.splitlines()
+    assert (attaching, banner, own.endswith(" total=-1044"), result) == (
+        "Attaching 1 probe to 1 event...", "Tracing... Hit Ctrl-C to end.", True, "12\t78")
 
 
 def test_kprobe_run_says_the_kernel_has_none(tmp_path: Path) -> None:
@@ -138,7 +139,7 @@ def test_kprobe_run_says_the_kernel_has_none(tmp_path: Path) -> None:
         pytest.skip("this kernel has kprobes")
     marker = tmp_path / "ran"
     done = kllvm("-e", "trace probe:do_sys_open { }", "--", "sh", "-c", f"touch {marker}")
-    assert (done.returncode, done.stdout) == (1, "")
+    assert (done.returncode, done.stdout) == (1, "Attaching 1 probe to 1 event...\n")
     assert done.stderr == ("kllvm: error: cannot attach to do_sys_open: this kernel has no "
                            "kprobes (CONFIG_KPROBES is not set)\n")
     # The `-- CMD` waited for the probes; it must not run once kllvm has given up (it
@@ -243,6 +244,7 @@ def test_output_reader_leaving_stops_the_run_quietly(tmp_path: Path) -> None:
                              sys.executable, str(GETPIDS), "100000000"], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"Attaching 1 probe to 1 event...\n"
     assert proc.stdout.readline() == b"Tracing... Hit Ctrl-C to end.\n"
     assert proc.stdout.readline() == b"a line\n"
     proc.stdout.close()

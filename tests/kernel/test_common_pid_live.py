@@ -93,6 +93,10 @@ def test_common_pid_is_the_emitting_thread(tmp_path: Path) -> None:
                                   str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)
         assert kllvm.stdout is not None
+        # The events: every sys_enter_get* (getpid among them) and task_rename, once each.
+        get = sum(line.startswith("syscalls:sys_enter_get") for line in
+                  Path("/sys/kernel/tracing/available_events").read_text().splitlines())
+        assert kllvm.stdout.readline() == f"Attaching 8 probes to {get + 1} events...\n"
         assert kllvm.stdout.readline() == "Tracing... Hit Ctrl-C to end.\n"
         child.stdin.write("go\n")
         child.stdin.flush()
