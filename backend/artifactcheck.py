@@ -105,7 +105,8 @@ def _layout(layout: str, strlen: int, *, record: bool) -> int:
 def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
     _require(lay.MIN_STRLEN <= manifest.strlen <= lay.MAX_STRLEN and manifest.strlen % 8 == 0,
              f"string capacity {manifest.strlen} is out of range")
-    for what in ("tables", "globals", "programs", "prints", "faults", "names", "events"):
+    for what in ("tables", "globals", "programs", "prints", "faults", "cuts", "names",
+                 "events"):
         _count(getattr(manifest, what), what)
     _tables(manifest, module)
     symbols: set[str] = set()
@@ -137,6 +138,9 @@ def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
             _layout(layout, manifest.strlen, record=True)
     for fault in manifest.faults:
         _require(0 <= fault.site < len(module.errors), f"fault site {fault.site} does not exist")
+    for cut in manifest.cuts:
+        _require(0 <= cut.site < len(module.errors), f"cut site {cut.site} does not exist")
+        _require(cut.what.isprintable() and len(cut.what) <= 80, "a cut site's text is bad")
     for name, data in manifest.events.items():
         _event(name, data)
 
@@ -327,6 +331,7 @@ def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> 
                  f"global {name[:40]!r} lies outside .bss")
     expected = {name: 8 for name in BSS_REQUIRED}
     expected[mf.DROPS] = 8 * len(manifest.tables)
+    expected[mf.CUTS] = 8 * len(manifest.cuts)
     for info in manifest.globals:
         expected[info.symbol] = lay.size_of(info.layout, manifest.strlen)
         if info.present is not None:
@@ -336,6 +341,7 @@ def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> 
             expected[name] = 8
     for name, size in expected.items():
         span = variables.get(name)
-        # kllvm_drops has at least one slot, even with no kernel tables.
-        fits = span is not None and (span[1] == size or (name == mf.DROPS and span[1] >= size))
+        # kllvm_drops and kllvm_cuts have at least one slot, even with none to count.
+        fits = span is not None and (span[1] == size or (name in (mf.DROPS, mf.CUTS)
+                                                         and span[1] >= size))
         _require(fits, f"global {name} is missing from .bss or has the wrong size")

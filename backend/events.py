@@ -107,7 +107,7 @@ def arg_field(fmt: EventFormat, index: int) -> Field | None:
 def field_type(f: Field | None, span: Span, where: str) -> Type:
     if f is None:
         return NIL
-    if f.is_char_array:
+    if f.is_char_array or f.is_data_loc_string:
         return STR
     if not f.is_array and not f.data_loc and f.size in (1, 2, 4, 8):
         return INT
@@ -116,7 +116,8 @@ def field_type(f: Field | None, span: Span, where: str) -> Type:
 
 
 def field_key(f: Field | None) -> tuple[object, ...] | None:
-    return None if f is None else (f.offset, f.size, f.signed, f.is_char_array)
+    return None if f is None else (f.offset, f.size, f.signed, f.is_char_array,
+                                   f.is_data_loc_string)
 
 
 @dataclass

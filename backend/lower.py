@@ -32,7 +32,7 @@ from backend.events import COMMON_PID, context_names, kernel_reach
 from backend.helpers import I8, I32, I64, VOIDP, Helper
 from backend.plan import Plan
 from backend.providers.base import NameIndex, ProgramSpec
-from backend.sites import Sites
+from backend.sites import MEMORY_STRINGS, Sites, context_cut
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
 from frontend.diagnostics import InternalError, Span
@@ -260,8 +260,7 @@ class ModuleLowering:
         count = 0
         for block in self.module.functions[function].blocks:
             for op in block.ops:
-                if isinstance(op, ops.TableGet | ops.LoadCell | ops.Context) \
-                        and _makes_string(op):
+                if _makes_string(op):
                     count += 1
                 elif isinstance(op, ops.Call):
                     callee = strip_opt(op.callee.type)
@@ -284,6 +283,13 @@ class ModuleLowering:
         found = self.sites.faults.get((error, message, fatal))
         if found is None:
             raise InternalError(f"the plan has no fault ({error}, {message!r}, {fatal})")
+        return found
+
+    def cut(self, error: int, what: str) -> int:
+        """The plan's index of a cut site."""
+        found = self.sites.cuts.get((error, what))
+        if found is None:
+            raise InternalError(f"the plan has no cut site ({error}, {what!r})")
         return found
 
     def print_site(self, kind: str, template: bytes, layouts: list[str]) -> int:
@@ -321,6 +327,9 @@ class ModuleLowering:
         self.sites = plan.sites
         self.manifest.prints = plan.sites.print_sites()
         self.manifest.faults = plan.sites.fault_list()
+        self.manifest.cuts = plan.sites.cut_list()
+        self.cuts = self.bpf.global_variable(mf.CUTS, ir.ArrayType(I64, max(len(plan.sites.cuts),
+                                                                          1)))
         self.manifest.names = list(plan.names)
         table = names_table(list(plan.names) or [""], self.strlen)
         self.names_var = self.bpf.rodata("kllvm_names", table.type, table).var
@@ -333,8 +342,12 @@ class ModuleLowering:
 _QUOTED = frozenset(b'"\\')  # printable, yet escaped in LLVM's c"..." strings
 
 
-def _makes_string(op: ops.TableGet | ops.LoadCell | ops.Context) -> bool:
+def _makes_string(op: ops.Op) -> bool:
     """Whether lowering `op` takes a string of the scratch map (`new_string`)."""
+    if isinstance(op, ops.CallBuiltin):
+        return op.name in MEMORY_STRINGS
+    if not isinstance(op, ops.TableGet | ops.LoadCell | ops.Context):
+        return False
     kind = type_kind(op.dest.type)
     if isinstance(kind, Static) or kind[0] != "str":
         return False
@@ -1222,6 +1235,36 @@ class ProgramLowering:
         self.record(kind, site, vals, layouts)
         return NIL
 
+    # -- strings from memory
+
+    def memory_string(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
+        """`user_string(addr)`, `kernel_string(addr)`: the NUL-terminated string at
+        `addr`, cut to the string capacity (and counted); a fault gives "" (the helper
+        zeroes the buffer), as ktap's partial or empty result."""
+        if len(args) != 1:
+            raise LowerError(op.span, f"{op.name}() takes one argument: an address")
+        addr = self.number(args[0], op.error, semantics.bad_argument(1), True)
+        user = op.name == "user_string"
+        ptr = self.new_string()
+        src = self.b.inttoptr(addr, VOIDP)
+        read_str = self.pb.probe_read_user_str if user else self.pb.probe_read_kernel_str
+        got = read_str(ptr, self.m.strlen, src)
+        self.count_cut(got, src, user, self.m.cut(op.error, MEMORY_STRINGS[op.name]))
+        return Val("str", ptr)
+
+    def count_cut(self, got: ir.Value, src: ir.Value, user: bool, index: int) -> None:
+        """Counts a string cut by a `probe_read_*_str` of the whole capacity that
+        returned `got`: it filled the buffer, and the source's byte where the buffer's
+        NUL went is not a NUL (a string of exactly strlen - 1 bytes fits)."""
+        b = self.b
+        with b.if_then(b.icmp_signed("==", got, i64(self.m.strlen)), likely=False):
+            last = self.pb.spill(ir.Constant(I8, 0))
+            read = self.pb.probe_read_user if user else self.pb.probe_read_kernel
+            read(last, 1, b.gep(src, [i64(self.m.strlen - 1)]))
+            with b.if_then(b.icmp_unsigned("!=", b.load(last), ir.Constant(I8, 0))):
+                self.pb.atomic_add(b.gep(self.m.cuts.var, [ir.Constant(I32, 0),
+                                                           ir.Constant(I32, index)]), 1)
+
     # -- event context
 
     def context(self, frame: Frame, op: ops.Context) -> None:
@@ -1282,8 +1325,28 @@ class ProgramLowering:
             ptr = self.new_string()
             size = min(f.size, self.m.strlen - 1)
             self.pb.probe_read_kernel(ptr, size, self.pb.ctx_address(f.offset))
+            if f.size > size:
+                # A NUL in the field at `size` (or before it) means nothing was cut.
+                src = self.pb.ctx_address(f.offset)
+                self.count_cut(i64(self.m.strlen), src, False,
+                               self.m.cut(op.error, context_cut(op.name)))
             return Val("str", ptr)
+        if f.is_data_loc_string:
+            return self.data_loc_string(f, op)
         return Val("int", self.ctx_int(f))
+
+    def data_loc_string(self, f: Field, op: ops.Context) -> Val:
+        """A `__data_loc char[]` field: a u32 whose low half is the string's offset in
+        the record (its high half the length, which a cut does not need)."""
+        b = self.b
+        loc = b.load(b.bitcast(b.gep(self.pb.ctx, [ir.Constant(I32, f.offset)]),
+                               I32.as_pointer()))
+        offset = b.zext(b.and_(loc, ir.Constant(I32, 0xFFFF)), I64)
+        src = b.inttoptr(b.add(b.ptrtoint(self.pb.opaque(self.pb.ctx), I64), offset), VOIDP)
+        ptr = self.new_string()
+        got = self.pb.probe_read_kernel_str(ptr, self.m.strlen, src)
+        self.count_cut(got, src, False, self.m.cut(op.error, context_cut(op.name)))
+        return Val("str", ptr)
 
     # -- loops and control flow
 
@@ -1346,6 +1409,8 @@ BUILTIN_EMITTERS: dict[str, BuiltinEmitter] = {
     "print": ProgramLowering.output,
     "printf": ProgramLowering.output,
     "exit": ProgramLowering.exit_,
+    "user_string": ProgramLowering.memory_string,
+    "kernel_string": ProgramLowering.memory_string,
     **{name: _clock(unit) for name, unit in TIME_UNITS.items()},
 }
 _LOW32 = i64(0xFFFFFFFF)

@@ -29,6 +29,7 @@ FATAL = "kllvm_fatal"  # 1 + the fault index of the first fatal error
 TARGET_PID = "kllvm_pid"
 LOST = "kllvm_lost"
 DROPS = "kllvm_drops"  # one u64 per kernel table
+CUTS = "kllvm_cuts"  # one u64 per cut site: strings the kernel cut to its capacity
 # CLOCK_REALTIME - CLOCK_MONOTONIC in ns, set by the runtime before attaching:
 # gettimeofday_ns() in a probe is bpf_ktime_get_ns() (monotonic) plus this.
 REALTIME_OFFSET = "kllvm_realtime"
@@ -112,6 +113,16 @@ class Fault:
 
 
 @dataclass
+class Cut:
+    """A place where kernel code makes a string that may not fit the string capacity (a
+    read from memory, a record's string field, a concatenation): how many were cut there
+    is counted in `CUTS` at the cut's index, and reported at the end with `what`."""
+
+    site: int  # the error site whose span the warning points at
+    what: str  # "read by user_string()", ...
+
+
+@dataclass
 class Manifest:
     """What the runtime needs about a compiled object; `kllvm build` saves it in artifacts."""
 
@@ -121,6 +132,7 @@ class Manifest:
     programs: list[ProgramInfo] = field(default_factory=list)
     prints: list[PrintSite] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    cuts: list[Cut] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # probename by cookie
     # argstr: the format (backend.argstr.EventDesc.to_json) of each printed event, by
     # probename

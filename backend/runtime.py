@@ -334,6 +334,12 @@ class Session:
         for op, cell in self.env.live_cells:
             if cell.cut_strings:
                 self.warn_cut(cell.cut_strings, f"variable '{op.global_name}'", op.span)
+        if mf.CUTS in self.bss.variables:
+            cuts_raw = self.bss.read(mf.CUTS)
+            for i, cut_site in enumerate(self.manifest.cuts):
+                count = int.from_bytes(cuts_raw[i * 8:i * 8 + 8], "little")
+                if count:
+                    self.warn_kernel_cut(count, cut_site)
         if self.malformed_records:
             sys.stderr.write(f"{self.source.name}: warning: {self.malformed_records} records "
                              "from the kernel matched nothing in the artifact's manifest and "
@@ -347,6 +353,13 @@ class Session:
         strings = "1 string" if count == 1 else f"{count} strings"
         message = (f"{strings} longer than {self.manifest.strlen - 1} bytes had to be cut "
                    f"to fit {what} in the kernel (--strlen sets the capacity)")
+        sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
+
+    def warn_kernel_cut(self, count: int, cut: mf.Cut) -> None:
+        strings = "1 string" if count == 1 else f"{count} strings"
+        message = (f"{strings} {cut.what} had to be cut to {self.manifest.strlen - 1} bytes "
+                   "(--strlen sets the capacity)")
+        span = self.module.errors[cut.site].span
         sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
 
     def close(self) -> None:

@@ -20,6 +20,17 @@ from ir import ops, semantics
 
 FaultKey = tuple[int, str, bool]  # error site, message, fatal
 PrintKey = tuple[str, str, tuple[str, ...]]  # kind, format (latin-1), layouts
+CutKey = tuple[int, str]  # error site, what is cut
+
+# The built-ins that read a NUL-terminated string from memory, and what a cut string
+# was read by, for the warning.
+MEMORY_STRINGS = {"user_string": "read by user_string()",
+                  "kernel_string": "read by kernel_string()"}
+
+
+def context_cut(name: str) -> str:
+    """What a string read from the event's field `name` (argN) is, for the warning."""
+    return f"read from {name}"
 
 
 @dataclass
@@ -28,12 +39,16 @@ class Sites:
 
     prints: dict[PrintKey, int] = field(default_factory=dict)
     faults: dict[FaultKey, int] = field(default_factory=dict)
+    cuts: dict[CutKey, int] = field(default_factory=dict)
 
     def print_sites(self) -> list[mf.PrintSite]:
         return [mf.PrintSite(kind, fmt, list(layouts)) for kind, fmt, layouts in self.prints]
 
     def fault_list(self) -> list[mf.Fault]:
         return [mf.Fault(*key) for key in self.faults]
+
+    def cut_list(self) -> list[mf.Cut]:
+        return [mf.Cut(*key) for key in self.cuts]
 
 
 @dataclass
@@ -58,6 +73,9 @@ class SiteWalk:
 
     def _fault(self, error: int, message: str, fatal: bool) -> None:
         self.sites.faults.setdefault((error, message, fatal), len(self.sites.faults))
+
+    def _cut(self, error: int, what: str) -> None:
+        self.sites.cuts.setdefault((error, what), len(self.sites.cuts))
 
     def _number(self, value: ops.Value, error: int, message: str, fatal: bool) -> None:
         if _nilable(value) is True:
@@ -95,6 +113,12 @@ class SiteWalk:
                     self._function(callee.function, argstr, stack)
             case ops.CallBuiltin() if op.name in ("print", "printf"):
                 self._print(op, argstr)
+            case ops.CallBuiltin() if op.name in MEMORY_STRINGS:
+                if op.args:
+                    self._number(op.args[0], op.error, semantics.bad_argument(1), True)
+                self._cut(op.error, MEMORY_STRINGS[op.name])
+            case ops.Context() if op.name.startswith("arg") and _kind(op.dest) == ("str", False):
+                self._cut(op.error, context_cut(op.name))
             case ops.LoopTick():
                 self._fault(op.error, semantics.LOOP_OVER_BUDGET, True)
             case ops.CheckNumber():
