@@ -117,3 +117,17 @@ def test_a_long_data_loc_string_is_cut_and_counted(tmp_path: Path,
     assert (status, out) == (0, f"{str(program)[:127]}\ttrue\n")
     assert ("script.kp:1:40: warning: 1 string read from arg0 had to be cut to 127 bytes"
             in capsys.readouterr().err)
+
+
+@pytest.mark.parametrize(("script", "message"), [
+    ('trace syscalls:sys_enter_openat { print(user_string("x")) }\n',
+     "1:41: error: wrong type of argument 1: the value is not a number"),
+    ("trace syscalls:sys_enter_openat { print(kernel_string()) }\n",
+     "1:41: error: kernel_string() takes one argument: an address"),
+    ("tick-1s { print(user_string(1)) }\n",
+     "1:17: error: 'user_string()' is not available in a tick body"),
+])
+def test_misused_memory_strings_are_compile_errors(tmp_path: Path, script: str, message: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(tmp_path, script, ["/bin/true"]) == (1, "")
+    assert f"script.kp:{message}" in capsys.readouterr().err
