@@ -126,6 +126,8 @@ def test_a_long_data_loc_string_is_cut_and_counted(tmp_path: Path,
      "1:41: error: kernel_string() takes one argument: an address"),
     ("tick-1s { print(user_string(1)) }\n",
      "1:17: error: 'user_string()' is not available in a tick body"),
+    ('trace syscalls:sys_enter_openat { printf("%d\\n", user_string(arg2)) }\n',
+     "1:35: error: printf: %d needs a number, but argument 2 is a string"),
 ])
 def test_misused_memory_strings_are_compile_errors(tmp_path: Path, script: str, message: str,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
