@@ -132,6 +132,7 @@ def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
     _programs(manifest, module)
     for site in manifest.prints:
         _require(site.kind in ("print", "printf"), f"unknown print kind {site.kind[:20]!r}")
+        _require(0 <= site.site < len(module.errors), f"print site {site.site} does not exist")
         _require(all(ord(c) < 256 for c in site.format), "a printf format is not latin-1")
         _count(site.layouts, "printed values")
         for layout in site.layouts:

@@ -292,9 +292,10 @@ class ModuleLowering:
             raise InternalError(f"the plan has no cut site ({error}, {what!r})")
         return found
 
-    def print_site(self, kind: str, template: bytes, layouts: list[str]) -> int:
+    def print_site(self, kind: str, template: bytes, layouts: list[str], error: int) -> int:
         """The plan's id of a print site."""
-        found = self.sites.prints.get((kind, template.decode("latin-1"), tuple(layouts)))
+        found = self.sites.prints.get((kind, template.decode("latin-1"), tuple(layouts),
+                                       error))
         if found is None:
             raise InternalError(f"the plan has no {kind} site {template[:40]!r} {layouts}")
         return found
@@ -1230,7 +1231,7 @@ class ProgramLowering:
                 continue
             layouts.append(f"opt:{arg.kind}" if arg.present is not None and arg.kind != "nil"
                            else arg.kind)
-        site = self.m.print_site(op.name, template, layouts)
+        site = self.m.print_site(op.name, template, layouts, op.error)
         kind = mf.RECORD_PRINT if op.name == "print" else mf.RECORD_PRINTF
         self.record(kind, site, vals, layouts)
         return NIL

@@ -101,6 +101,7 @@ class PrintSite:
     kind: str  # "print" or "printf"
     format: str  # printf's template, latin-1 (bytes 0..255 round-trip)
     layouts: list[str]
+    site: int  # the call's error site: where a formatting error is reported
 
 
 @dataclass

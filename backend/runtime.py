@@ -118,6 +118,8 @@ class Session:
         # Records that name no print site or fault of the manifest, or whose body does
         # not decode: only a damaged or crafted object sends them; counted, not trusted.
         self.malformed_records = 0
+        # Non-fatal errors by message and place: how many times each happened.
+        self.repeated_errors: dict[tuple[str, Span | None], int] = {}
         self.deadline: float | None = None
         self.fatal: KtapRuntimeError | None = None
         self.hurry = threading.Event()  # a second stop signal: end the command at once
@@ -224,7 +226,12 @@ class Session:
                 try:
                     self.out.write(fmt.ktap_printf(site.format.encode("latin-1"), args))
                 except KtapRuntimeError as e:
-                    self.report(e)
+                    # Formatting errors are fatal, as in the interpreter (Part B §5.6).
+                    e.span = e.span or self.module.errors[site.site].span
+                    if e.fatal:
+                        self.fatal = self.fatal or e
+                    else:
+                        self.report(e)
             case mf.RECORD_EXIT:
                 self.exit_seen = True
             case mf.RECORD_FAULT:
@@ -239,6 +246,14 @@ class Session:
                 raise ValueError(f"unknown record kind {kind}")
 
     def report(self, error: KtapRuntimeError) -> None:
+        """Prints a run-time error. A non-fatal one that happens on every event is
+        printed the first time and counted after (`warn_repeated_errors`)."""
+        if not error.fatal:
+            key = (error.message, error.span)
+            seen = self.repeated_errors.get(key, 0)
+            self.repeated_errors[key] = seen + 1
+            if seen:
+                return
         self.out.flush()
         if error.span is not None:
             sys.stderr.write(render(self.source, Diagnostic(error.span, error.message)))
@@ -340,6 +355,7 @@ class Session:
                 count = int.from_bytes(cuts_raw[i * 8:i * 8 + 8], "little")
                 if count:
                     self.warn_kernel_cut(count, cut_site)
+        self.warn_repeated_errors()
         if self.malformed_records:
             sys.stderr.write(f"{self.source.name}: warning: {self.malformed_records} records "
                              "from the kernel matched nothing in the artifact's manifest and "
@@ -354,6 +370,16 @@ class Session:
         message = (f"{strings} longer than {self.manifest.strlen - 1} bytes had to be cut "
                    f"to fit {what} in the kernel (--strlen sets the capacity)")
         sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
+
+    def warn_repeated_errors(self) -> None:
+        for (message, span), count in self.repeated_errors.items():
+            if count < 2:
+                continue
+            text = f"the error '{message}' happened {count} times (printed once)"
+            if span is not None:
+                sys.stderr.write(render(self.source, Diagnostic(span, text, "warning")))
+            else:
+                sys.stderr.write(f"{self.source.name}: warning: {text}\n")
 
     def warn_kernel_cut(self, count: int, cut: mf.Cut) -> None:
         strings = "1 string" if count == 1 else f"{count} strings"

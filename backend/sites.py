@@ -2,7 +2,7 @@
 
 Ids are given in the order lowering meets them (each program in plan order, its body's
 blocks and ops in order, a called function where it is called, as lowering inlines it),
-one per distinct (kind, format, layouts) print and (error site, message, fatality) fault,
+one per distinct (kind, format, layouts, call site) print and (error site, message, fatality) fault,
 so the manifest is the same for the same script. Whether an op can fail follows from the
 types alone, as in `backend.lower`: a value must be a number and is nil-able (or nil),
 a key may be nil, a divisor may be zero. What lowering refuses (a table printed, a
@@ -19,7 +19,8 @@ from frontend.types import FuncT, NilT, TableT, Type, strip_opt
 from ir import ops, semantics
 
 FaultKey = tuple[int, str, bool]  # error site, message, fatal
-PrintKey = tuple[str, str, tuple[str, ...]]  # kind, format (latin-1), layouts
+# kind, format (latin-1), layouts, the call's error site
+PrintKey = tuple[str, str, tuple[str, ...], int]
 CutKey = tuple[int, str]  # error site, what is cut
 
 # The built-ins that read a NUL-terminated string from memory, and what a cut string
@@ -42,7 +43,8 @@ class Sites:
     cuts: dict[CutKey, int] = field(default_factory=dict)
 
     def print_sites(self) -> list[mf.PrintSite]:
-        return [mf.PrintSite(kind, fmt, list(layouts)) for kind, fmt, layouts in self.prints]
+        return [mf.PrintSite(kind, fmt, list(layouts), site)
+                for kind, fmt, layouts, site in self.prints]
 
     def fault_list(self) -> list[mf.Fault]:
         return [mf.Fault(*key) for key in self.faults]
@@ -146,7 +148,7 @@ class SiteWalk:
             if layout is None:
                 return
             layouts.append(layout)
-        key = (op.name, template.decode("latin-1"), tuple(layouts))
+        key = (op.name, template.decode("latin-1"), tuple(layouts), op.error)
         self.sites.prints.setdefault(key, len(self.sites.prints))
 
 
