@@ -32,14 +32,14 @@ from backend.events import COMMON_PID, context_names, kernel_reach
 from backend.helpers import I8, I32, I64, VOIDP, Helper
 from backend.plan import Plan
 from backend.providers.base import NameIndex, ProgramSpec
-from backend.sites import MEMORY_STRINGS, Sites, context_cut
+from backend.sites import CONCAT_CUT, MEMORY_STRINGS, Sites, context_cut
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
 from frontend.diagnostics import InternalError, Span
 from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
 from ir import ops, semantics
-from ir.analysis import written_before_read
+from ir.analysis import concat_roots, written_before_read
 from ir.values import DEFAULT_TABLE_CAPACITY
 
 I1 = ir.IntType(1)
@@ -136,6 +136,7 @@ class ModuleLowering:
         self.globals: dict[str, tuple[mf.GlobalInfo, GlobalData, GlobalData | None]] = {}
         self.sites = Sites()  # the plan's
         self.adders: dict[int, ir.Function] = {}  # by table site (make_adder)
+        self.roots: dict[str, dict[ops.Concat, ops.Concat]] = {}  # (concat_root)
         self.formats: Mapping[tuple[str, str], EventDesc] = {}  # the plan's (argstr)
         self._declare_runtime()
 
@@ -181,9 +182,13 @@ class ModuleLowering:
             self._declare_global(global_decl)
         strings = max((self.string_slots(p.function) for p in self.module.probes
                        if p.kind.runs_in_kernel), default=0)
-        self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen
+        # A concatenation writes its right operand at a variable offset into its string
+        # with a variable size, whose sum the verifier cannot bound below 2 * strlen - 1:
+        # the entries then end with one spare string of room (`concat`).
+        spare = int(self.has_concat())
+        self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen - spare
         entries = max(1, -(-strings // self.strings_per_entry))
-        size = min(max(strings, 1), self.strings_per_entry) * self.strlen
+        size = (min(max(strings, 1), self.strings_per_entry) + spare) * self.strlen
         self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, size), entries, percpu=True)
         self.empty = self.literal(b"")
 
@@ -246,6 +251,19 @@ class ModuleLowering:
             found = self.bpf.rodata(f"kllvm_str{len(self.literals)}", self.str_type, init)
             self.literals[text] = found
         return found
+
+    def concat_root(self, function: ops.Function, op: ops.Concat) -> ops.Concat:
+        roots = self.roots.get(function.name)
+        if roots is None:
+            roots = self.roots[function.name] = concat_roots(function)
+        return roots[op]
+
+    def has_concat(self) -> bool:
+        """Whether kernel code concatenates strings."""
+        return any(isinstance(op, ops.Concat)
+                   for p in self.module.probes if p.kind.runs_in_kernel
+                   for name in kernel_reach(self.module, p.function)
+                   for block in self.module.functions[name].blocks for op in block.ops)
 
     def uses_execname(self, function: str) -> bool:
         return "execname" in context_names(self.module, kernel_reach(self.module, function))
@@ -347,6 +365,8 @@ def _makes_string(op: ops.Op) -> bool:
     """Whether lowering `op` takes a string of the scratch map (`new_string`)."""
     if isinstance(op, ops.CallBuiltin):
         return op.name in MEMORY_STRINGS
+    if isinstance(op, ops.Concat):
+        return True
     if not isinstance(op, ops.TableGet | ops.LoadCell | ops.Context):
         return False
     kind = type_kind(op.dest.type)
@@ -429,6 +449,7 @@ class ProgramLowering:
         self.loop_count = self.pb.alloca(I64, "loops")
         self.pb._allocas.store(i64(0), self.loop_count)
         self.name_source: NameIndex = 0  # set by the provider's prologue
+        self.cut_flags: dict[int, ir.AllocaInstr] = {}  # by id of a `..` root (`concat`)
 
     # -- entry
 
@@ -814,6 +835,8 @@ class ProgramLowering:
                 self.compare(frame, op)
             case ops.Not():
                 self.not_(frame, op)
+            case ops.Concat():
+                self.concat(frame, op)
             case ops.Negate():
                 self.negate(frame, op)
             case ops.LoadCell():
@@ -1235,6 +1258,58 @@ class ProgramLowering:
         kind = mf.RECORD_PRINT if op.name == "print" else mf.RECORD_PRINTF
         self.record(kind, site, vals, layouts)
         return NIL
+
+    # -- concatenation
+
+    def string_operand(self, val: Val | Static, op: ops.Concat) -> ir.Value:
+        """The i8* of a string operand of `..`, failing when it is nil."""
+        if isinstance(val, Static) or val.kind not in ("str", "nil"):
+            raise LowerError(op.span, f"{semantics.CONCAT_NON_STRING}: '..' takes strings")
+        if val.kind == "nil":
+            self.fail_if(ir.Constant(I1, 1), op.error, semantics.CONCAT_NON_STRING, True)
+            return self.m.empty.var.bitcast(VOIDP)
+        if val.present is not None:
+            self.fail_if(self.b.not_(val.present), op.error, semantics.CONCAT_NON_STRING, True)
+        assert val.value is not None
+        return val.value
+
+    def concat(self, frame: Frame, op: ops.Concat) -> None:
+        """`a .. b` into a new string: `a` copied whole (a kernel string always fits),
+        then as much of `b` as fits after it; a cut is counted. Both copies are
+        `probe_read_kernel_str`, whose result gives `a`'s length without a loop."""
+        b = self.b
+        left = self.string_operand(self.read(frame, op.left), op)
+        right = self.string_operand(self.read(frame, op.right), op)
+        strlen = self.m.strlen
+        dst = self.new_string()
+        got = self.pb.probe_read_kernel_str(dst, strlen, left)
+        # got is a's length with its NUL (1..strlen), or negative on a fault (never for a
+        # kernel string): the offset of b, bounded for the verifier.
+        offset = b.sub(got, i64(1))
+        offset = self.pb.opaque(b.select(b.icmp_unsigned("<", offset, i64(strlen)), offset,
+                                         i64(0)))
+        room = b.sub(i64(strlen), offset)
+        got = self.pb.probe_read_kernel_str(b.gep(dst, [offset]), room, right)
+        # A cut anywhere in `a .. b .. c` is one cut of the whole expression: each op
+        # of it raises its root's flag; the root counts it and lowers the flag.
+        root = self.m.concat_root(frame.function, op)
+        flag = self.cut_flags.get(id(root))
+        if flag is None:
+            flag = self.cut_flags[id(root)] = self.pb.alloca(I1, "cut")
+            self.pb._allocas.store(ir.Constant(I1, 0), flag)
+        with b.if_then(b.icmp_signed("==", got, room), likely=False):
+            # b filled the room: it was cut unless its byte where the NUL went is one.
+            last = self.pb.spill(ir.Constant(I8, 0))
+            self.pb.probe_read_kernel(last, 1, b.gep(right, [b.sub(room, i64(1))]))
+            with b.if_then(b.icmp_unsigned("!=", b.load(last), ir.Constant(I8, 0))):
+                b.store(ir.Constant(I1, 1), flag)
+        if root is op:
+            with b.if_then(b.load(flag), likely=False):
+                index = self.m.cut(op.error, CONCAT_CUT)
+                self.pb.atomic_add(b.gep(self.m.cuts.var, [ir.Constant(I32, 0),
+                                                           ir.Constant(I32, index)]), 1)
+                b.store(ir.Constant(I1, 0), flag)
+        self.write(frame, op.dest, Val("str", dst), op.span)
 
     # -- strings from memory
 

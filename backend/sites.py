@@ -17,6 +17,7 @@ from backend import layout as lay
 from backend import manifest as mf
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
 from ir import ops, semantics
+from ir.analysis import concat_roots
 
 FaultKey = tuple[int, str, bool]  # error site, message, fatal
 # kind, format (latin-1), layouts, the call's error site
@@ -27,6 +28,7 @@ CutKey = tuple[int, str]  # error site, what is cut
 # was read by, for the warning.
 MEMORY_STRINGS = {"user_string": "read by user_string()",
                   "kernel_string": "read by kernel_string()"}
+CONCAT_CUT = "made by '..'"
 
 
 def context_cut(name: str) -> str:
@@ -59,6 +61,7 @@ class SiteWalk:
 
     module: ops.Module
     sites: Sites = field(default_factory=Sites)
+    roots: dict[str, dict[ops.Concat, ops.Concat]] = field(default_factory=dict)
 
     def program(self, function: str, argstr: str | None) -> None:
         """`argstr`: the layout of the program's argstr record, None if it has none."""
@@ -98,6 +101,12 @@ class SiteWalk:
             case ops.Compare() if op.op not in ("==", "!="):
                 self._number(op.left, op.error, semantics.COMPARE_NON_NUMBER, True)
                 self._number(op.right, op.error, semantics.COMPARE_NON_NUMBER, True)
+            case ops.Concat():
+                for operand in (op.left, op.right):
+                    if _nilable(operand) is not False:
+                        self._fault(op.error, semantics.CONCAT_NON_STRING, True)
+                if self._concat_root(stack[-1], op) is op:
+                    self._cut(op.error, CONCAT_CUT)
             case ops.Negate():
                 self._number(op.operand, op.error, semantics.NEGATE_NON_NUMBER, True)
             case ops.AddCell():
@@ -127,6 +136,12 @@ class SiteWalk:
                 self._number(op.value, op.error, semantics.FOR_NON_NUMBER, True)
             case ops.Fail():
                 self._fault(op.error, self.module.errors[op.error].message, True)
+
+    def _concat_root(self, function: str, op: ops.Concat) -> ops.Concat:
+        roots = self.roots.get(function)
+        if roots is None:
+            roots = self.roots[function] = concat_roots(self.module.functions[function])
+        return roots[op]
 
     def _global_nilable(self, cell: ops.Register) -> bool:
         for decl in self.module.globals:

@@ -133,3 +133,49 @@ def test_misused_memory_strings_are_compile_errors(tmp_path: Path, script: str, 
                                                    capsys: pytest.CaptureFixture[str]) -> None:
     assert run(tmp_path, script, ["/bin/true"]) == (1, "")
     assert f"script.kp:{message}" in capsys.readouterr().err
+
+
+def test_concatenation_and_comparison_of_strings_from_memory(tmp_path: Path) -> None:
+    target = tmp_path / "joined.txt"
+    target.write_text("x\n")
+    script = f"""var same = 0
+var other = 0
+trace syscalls:sys_enter_openat {{
+  var line = execname .. ":" .. user_string(arg2)
+  if (line == "cat:{target}") {{ same += 1; print(line .. "!") }}
+  if (line != "cat:{target}") {{ other += 1 }}
+}}
+trace_end {{ print(same, other > 0) }}
+"""
+    status, out = run(tmp_path, script, ["/bin/cat", str(target)])
+    assert (status, out) == (0, f"cat:{target}!\n1\ttrue\n")
+
+
+def test_concatenation_is_cut_to_strlen_and_counted_once_per_expression(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # sys_enter_openat is 16 bytes: 10 + 16 + 10 do not fit 31 bytes, 9 + 16 + 6 do.
+    script = """trace syscalls:sys_enter_openat {
+  print("0123456789" .. probename .. "abcdefghij")
+  print("012345678" .. probename .. "abcdef")
+}
+"""
+    status, out = run(tmp_path, script, ["/bin/cat", "/dev/null"], "--strlen", "32")
+    lines = out.splitlines()
+    assert status == 0 and len(lines) >= 2
+    assert set(lines[0::2]) == {"0123456789sys_enter_openatabcde"}
+    assert set(lines[1::2]) == {"012345678sys_enter_openatabcdef"}
+    err = capsys.readouterr().err
+    assert err.count("warning") == 1, err
+    assert (f"script.kp:2:9: warning: {len(lines) // 2} strings made by '..' had to be cut to "
+            "31 bytes (--strlen sets the capacity)") in err
+
+
+def test_concatenating_nil_in_a_probe_is_fatal(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    script = """var t = {}
+t["x"] = "y"
+trace syscalls:sys_enter_openat { print(t[probename] .. "!") }
+trace_end { print("not reached") }
+"""
+    assert run(tmp_path, script, ["/bin/true"]) == (1, "")
+    assert "script.kp:3:41: error: cannot concat non-string" in capsys.readouterr().err
