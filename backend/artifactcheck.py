@@ -50,7 +50,7 @@ HASH, ARRAY, PERCPU_HASH, RINGBUF_TYPE = 1, 2, 5, 27
 
 # `.bss` variables the runtime always reads or writes, and those it may.
 BSS_REQUIRED = (mf.STOP, mf.FATAL, mf.TARGET_PID, mf.LOST)
-BSS_OPTIONAL = (mf.REALTIME_OFFSET, mf.SELF_PID)
+BSS_OPTIONAL = (mf.REALTIME_OFFSET, mf.SELF_PID, mf.ZERO)
 
 
 class CheckError(Exception):

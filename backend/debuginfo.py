@@ -277,6 +277,36 @@ class DebugInfo:
         fn.set_metadata("dbg", sp)
         return sp
 
+    def declaration(self, fn: ir.Function, ret: DIValue | None,
+                    args: Sequence[tuple[str, DIValue]]) -> None:
+        """A DISubprogram that declares an external function (a kfunc): BTFDebug
+        makes it an extern BTF FUNC in the `.ksyms` DATASEC, which libbpf resolves
+        against the kernel's BTF. Arguments are named, as for `subprogram`."""
+        fn_type = self._node(
+            "DISubroutineType",
+            {"types": self._tuple([ret, *(t for _, t in args)])},
+        )
+        sp = self._node(
+            "DISubprogram",
+            {
+                "name": fn.name,
+                "scope": self.file,
+                "file": self.file,
+                "type": fn_type,
+                "flags": ir.DIToken("DIFlagPrototyped"),
+                "spFlags": ir.DIToken("DISPFlagOptimized"),
+            },
+        )
+        variables = [
+            self._node(
+                "DILocalVariable",
+                {"name": name, "arg": i + 1, "scope": sp, "file": self.file, "type": ty},
+            )
+            for i, (name, ty) in enumerate(args)
+        ]
+        self._retained.append((sp, self._tuple(variables)))
+        fn.set_metadata("dbg", sp)
+
     def location(self, scope: DIValue, line: int, column: int = 0) -> DIValue:
         # BTF line info keeps 10 bits of column (LLVM masks the rest, and refuses a DILocation
         # column above 65535 outright): a wider column is recorded as 0, "unknown".

@@ -12,6 +12,10 @@ op). Every buffer is zero-padded, so equality and copies are whole-buffer word l
 
 Errors: an error record goes to the ring buffer; a fatal one also sets the stop flag
 (checked at every program entry) and the first fatal fault, then the program returns.
+
+Loops: ktap's budget of LOOP_LIMIT iterations per event is a numeric iterator (the
+kernel's bpf_iter_num kfuncs), so that the verifier checks a loop bounded by event data
+by its states converging instead of iteration by iteration (`loop_tick`).
 """
 
 from __future__ import annotations
@@ -151,6 +155,7 @@ class ModuleLowering:
         self.lost = b.global_variable(mf.LOST, I64)
         self.realtime = b.global_variable(mf.REALTIME_OFFSET, I64, signed=True)
         self.self_pid = b.global_variable(mf.SELF_PID, I64)
+        self.zero = b.global_variable(mf.ZERO, I64)
         kernel = [d for d in self.module.tables if d.kernel]
         self.drops = b.global_variable(mf.DROPS, ir.ArrayType(I64, max(len(kernel), 1)))
         capacities = self._table_capacities()
@@ -257,6 +262,11 @@ class ModuleLowering:
         if roots is None:
             roots = self.roots[function.name] = concat_roots(function)
         return roots[op]
+
+    def has_loops(self, function: str) -> bool:
+        """Whether a probe's `function` (or one it calls) loops (`loop_tick`)."""
+        return any(isinstance(op, ops.LoopTick) for name in kernel_reach(self.module, function)
+                   for block in self.module.functions[name].blocks for op in block.ops)
 
     def has_concat(self) -> bool:
         """Whether kernel code concatenates strings."""
@@ -446,8 +456,7 @@ class ProgramLowering:
                                                     line=spec.probe.decl.span.line)
         self.b = self.pb.ir
         self.next_slot = 0
-        self.loop_count = self.pb.alloca(I64, "loops")
-        self.pb._allocas.store(i64(0), self.loop_count)
+        self.loop_budget: ir.Value | None = None  # the iterator of `loop_tick`, i8*
         self.name_source: NameIndex = 0  # set by the provider's prologue
         self.cut_flags: dict[int, ir.AllocaInstr] = {}  # by id of a `..` root (`concat`)
 
@@ -487,6 +496,8 @@ class ProgramLowering:
             if self.m.null_checks:
                 self.return_if(self.pb.is_null(scratch))
             self.scratch.append(b.bitcast(scratch, VOIDP))
+        if self.m.has_loops(self.spec.probe.decl.function):
+            self.start_loop_budget()
         # execname cannot change during an event: one copy serves every use.
         self.execname: ir.Value | None = None
         if self.m.uses_execname(self.spec.probe.decl.function):
@@ -1426,12 +1437,34 @@ class ProgramLowering:
 
     # -- loops and control flow
 
+    def start_loop_budget(self) -> None:
+        """ktap's loop budget as a numeric iterator over LOOP_LIMIT values, made once per
+        event and destroyed at every return: the verifier checks a loop that takes one
+        value per iteration by its states converging, so a loop bounded by event data
+        passes within the whole budget (a counter of our own would make the verifier
+        follow the loop iteration by iteration)."""
+        kfuncs = self.m.bpf.iter_num_kfuncs()
+        it = self.b.bitcast(self.pb.alloca(ir.ArrayType(I64, 1), "loop_budget"), VOIDP)
+        self.b.call(kfuncs.new, [it, ir.Constant(I32, 0), ir.Constant(I32, semantics.LOOP_LIMIT)])
+        self.loop_budget = it
+        self.pb.before_return = lambda: self.b.call(kfuncs.destroy, [it]) and None
+
     def loop_tick(self, frame: Frame, op: ops.LoopTick) -> None:
+        assert self.loop_budget is not None, "has_loops missed a loop"
         b = self.b
-        count = b.add(b.load(self.loop_count), i64(1))
-        b.store(count, self.loop_count)
-        self.fail_if(b.icmp_signed(">", count, i64(semantics.LOOP_LIMIT)), op.error,
-                     semantics.LOOP_OVER_BUDGET, True)
+        value = b.call(self.m.bpf.iter_num_kfuncs().next, [self.loop_budget])
+        self.fail_if(self.pb.is_null(value), op.error, semantics.LOOP_OVER_BUDGET, True)
+        # The verifier sees that a loop's iterations repeat only when the numbers they
+        # carry are not known exactly: a counter compared with a constant in the body
+        # (`if (i == 5)`) would make each iteration a new state. The numbers that may
+        # live across blocks get a zero added that only the run knows (kllvm_zero), so
+        # their values stay unknown to the verifier; nothing in a probe body needs them
+        # bounded (table keys, printed values and globals take any number).
+        zero = b.load(self.m.zero.var)
+        for reg, slot in frame.slots.items():
+            if (isinstance(slot, Slot) and slot.kind == "int" and slot.value is not None
+                    and reg not in frame.written_first):
+                b.store(b.add(b.load(slot.value), zero), slot.value)
 
     def check_number(self, frame: Frame, op: ops.CheckNumber) -> None:
         self.number(self.read(frame, op.value), op.error, semantics.FOR_NON_NUMBER, True)

@@ -34,6 +34,8 @@ CUTS = "kllvm_cuts"  # one u64 per cut site: strings the kernel cut to its capac
 # gettimeofday_ns() in a probe is bpf_ktime_get_ns() (monotonic) plus this.
 REALTIME_OFFSET = "kllvm_realtime"
 SELF_PID = "kllvm_self"  # kllvm's own pid: its events are not traced
+# Always 0, and never written: a number the verifier cannot know (`ProgramLowering.loop_tick`).
+ZERO = "kllvm_zero"
 
 
 @dataclass
