@@ -120,6 +120,21 @@ def field_key(f: Field | None) -> tuple[object, ...] | None:
                                    f.is_data_loc_string)
 
 
+@dataclass(frozen=True)
+class MemoryFetch:
+    """A kprobe/uprobe fetch arg that reads memory, e.g. `+8(%di):u32`, `+0(%si):string`:
+    from the address in `register`, for each of `offsets` (innermost first) add it, and
+    read a u64 there to go on with, except at the last: read `size` bytes (a number)
+    or the string there. With no offsets, a string is read at the register's value."""
+
+    register: Field
+    offsets: tuple[int, ...]
+    size: int
+    signed: bool
+    string: bool
+    user: bool  # user memory (uprobes; `+u0(...)` and `:ustring` in kprobes)
+
+
 @dataclass
 class EventGroup:
     """Events served by one program: the same offsets and types for what it reads."""
@@ -133,6 +148,8 @@ class EventGroup:
     syscalls: dict[int, tuple[str, str]] = field(default_factory=dict)
     # The events are attached as raw tracepoints: the program reads no record.
     raw_tracepoints: bool = False
+    # The argN that read memory (kprobes and uprobes); their `args` entry is the register.
+    fetches: dict[int, MemoryFetch] = field(default_factory=dict)
 
 
 @dataclass

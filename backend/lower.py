@@ -32,7 +32,7 @@ from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
 from backend.bpfabi import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder, Spill
-from backend.events import COMMON_PID, context_names, kernel_reach
+from backend.events import COMMON_PID, MemoryFetch, context_names, kernel_reach
 from backend.helpers import I8, I32, I64, VOIDP, Helper
 from backend.plan import Plan
 from backend.providers.base import NameIndex, ProgramSpec
@@ -1408,6 +1408,8 @@ class ProgramLowering:
         f = group.args[index]
         if f is None:
             return NIL
+        if (fetch := group.fetches.get(index)) is not None:
+            return self.memory_fetch(fetch, op)
         if f.is_char_array:
             ptr = self.new_string()
             size = min(f.size, self.m.strlen - 1)
@@ -1421,6 +1423,34 @@ class ProgramLowering:
         if f.is_data_loc_string:
             return self.data_loc_string(f, op)
         return Val("int", self.ctx_int(f))
+
+    def memory_fetch(self, fetch: MemoryFetch, op: ops.Context) -> Val:
+        """A kprobe/uprobe fetch arg that reads memory (backend.events.MemoryFetch); a
+        read that faults gives 0 (a string: "")."""
+        b = self.b
+        value = self.ctx_int(fetch.register)
+        read = self.pb.probe_read_user if fetch.user else self.pb.probe_read_kernel
+        for i, offset in enumerate(fetch.offsets):
+            address = b.add(value, i64(offset))
+            last = i == len(fetch.offsets) - 1
+            if last and fetch.string:
+                value = address
+                break
+            word = self.pb.spill(i64(0), Spill.VALUE)
+            read(b.bitcast(word, VOIDP), fetch.size if last else 8,
+                 b.inttoptr(address, VOIDP))
+            value = b.load(word)
+            if last and fetch.size < 8:
+                narrow = b.trunc(value, ir.IntType(fetch.size * 8))
+                value = b.sext(narrow, I64) if fetch.signed else b.zext(narrow, I64)
+        if not fetch.string:
+            return Val("int", value)
+        ptr = self.new_string()
+        src = b.inttoptr(value, VOIDP)
+        read_str = self.pb.probe_read_user_str if fetch.user else self.pb.probe_read_kernel_str
+        got = read_str(ptr, self.m.strlen, src)
+        self.count_cut(got, src, fetch.user, self.m.cut(op.error, context_cut(op.name)))
+        return Val("str", ptr)
 
     def data_loc_string(self, f: Field, op: ops.Context) -> Val:
         """A `__data_loc char[]` field: a u32 whose low half is the string's offset in

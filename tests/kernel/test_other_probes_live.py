@@ -168,9 +168,14 @@ def test_uprobe_failures_stop_before_the_command_runs(tmp_path: Path, target: Pa
 
 
 @pytest.mark.parametrize(("eventdef", "message"), [
-    ("work x=+8(%di) { print(arg1) }",
-     "fetch argument '+8(%di)' is not supported yet: use a register (%di) or $retval"),
-    ("work x=%di:string { print(arg1) }", "fetch type ':string' is not supported yet"),
+    ("work x=@sym { print(arg1) }",
+     "fetch argument '@sym' is not supported yet: use a register (%di) or $retval"),
+    ("work x=+8(%di):float { print(arg1) }", "fetch type ':float' is not supported yet"),
+    ("work x=+8(+0(%zz)) { print(arg1) }", "unknown register '%zz'"),
+    ("work x=+8(%di) /x > 1/ { print(arg1) }",
+     "'x' reads memory: filters can only test registers yet"),
+    ("work x=" + "+8(" * 9 + "%di" + ")" * 9 + " { print(arg1) }",
+     "dereferences more than 8 times"),
     ("work x=%xyz { print(arg1) }", "unknown register '%xyz'"),
     ("work x=%di /y > 1/ { print(arg1) }",
      "unknown field 'y' in the filter: probe:TARGET:work has only __probe_ip, x"),
@@ -184,6 +189,17 @@ def test_uprobe_compile_errors(target: Path, eventdef: str, message: str) -> Non
         driver.compile_script(source)
     assert message.replace("TARGET", str(target)) in error.value.rendered
     assert error.value.rendered.startswith("u.kp:1:")
+
+
+def test_uprobe_memory_fetch_args(tmp_path: Path, target: Path) -> None:
+    # visit(name, &pair) with pair = {long a = -5, int b = 70000, const char *label}.
+    fetches = ["name=+0(%di):string", "a=+0(%si):s64", "b=+8(%si):s32",
+               "label=+0(+16(%si)):string", "same=%di:ustring", "low=+8(%si):u8"]
+    script = (f"trace probe:{target}:visit {' '.join(fetches)} {{\n"
+              "  print(arg1, arg2, arg3, arg4, arg5, arg6)\n}\n")
+    status, out = run(tmp_path, script, str(target), "1", "a-name")
+    # 70000 is 0x11170: its low byte is 0x70.
+    assert (status, out) == (0, "a-name\t-5\t70000\ta-name\ta-name\t112\n")
 
 
 # -- profile-N
@@ -254,6 +270,7 @@ trace probe:do_sys_openat2 dfd=%di:s32 filename=%si flags=%dx:u32 /dfd == -100 &
   opens[execname] += arg1 + arg3; n += 1
 }
 trace probe:do_sys_openat2%return fd=$retval:s32 { print(probename, arg1, arg2) }
+trace probe:do_sys_openat2 name=+0(%si):ustring mode=+8(%dx):u64 { print(arg1, arg2) }
 trace_end { print(n) }
 """
 
@@ -264,12 +281,13 @@ def test_kprobes_compile_and_pass_the_verifier() -> None:
     attach = [(a.kind, a.target, a.retprobe) for p in build.manifest.programs
               for a in p.attach]
     assert attach == [("kprobe", "do_sys_open", False), ("kprobe", "do_sys_openat2", False),
-                      ("kprobe", "do_sys_openat2", True)]
+                      ("kprobe", "do_sys_openat2", True), ("kprobe", "do_sys_openat2", False)]
     obj = BPFObject.open(build.object, "k")
     try:
         obj.load()  # every program through the kernel's verifier, as kprobe programs
         assert sorted(p.section for p in obj.programs()) == [
-            "kprobe/do_sys_open", "kprobe/do_sys_openat2", "kretprobe/do_sys_openat2"]
+            "kprobe/do_sys_open", "kprobe/do_sys_openat2", "kprobe/do_sys_openat2",
+            "kretprobe/do_sys_openat2"]
         assert all(p.fd > 0 for p in obj.programs())
         assert obj.warnings == []
     finally:
