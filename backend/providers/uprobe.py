@@ -7,6 +7,7 @@ from __future__ import annotations
 import ctypes as ct
 import os
 import re
+import shutil
 
 from backend.events import ProbeEvents, ProviderError
 from backend.manifest import AttachKind, AttachPoint
@@ -73,12 +74,32 @@ class Uprobes:
 UPROBE = Uprobes()
 
 
+def existing_alternative(path: str) -> str | None:
+    """A file that `path`, which does not exist, probably meant: the library of the same
+    name the dynamic linker finds (`/lib/libc.so.6` → `/lib/x86_64-linux-gnu/libc.so.6`),
+    or the program of the same name on PATH."""
+    from bcc.libbcc import lib as bcc
+    base = os.path.basename(path)
+    library = re.fullmatch(r"lib(.+?)\.so(\.[0-9.]*)?", base)
+    found: str | None = None
+    if library is not None:
+        result = bcc.bcc_procutils_which_so(library[1].encode(), 0)
+        if result:
+            text = ct.cast(result, ct.c_char_p).value
+            bcc.bcc_procutils_free(result)
+            found = text.decode(errors="replace") if text else None
+    elif base:
+        found = shutil.which(base)
+    return found if found and found != path and os.path.isfile(found) else None
+
+
 def resolve_uprobe(path: str, symbol: str) -> int:
     """The file offset of `symbol` in `path`, through bcc's symbol resolution."""
     from bcc.libbcc import bcc_symbol
     from bcc.libbcc import lib as bcc
     if not os.path.isfile(path):  # bcc would only say that the symbol is missing
-        raise OSError(0, f"no such file: {path}")
+        found = existing_alternative(path)
+        raise OSError(0, f"no such file: {path}" + (f" (there is {found})" if found else ""))
     if symbol.startswith("0x") or symbol.isdigit():
         return int(symbol, 0)
     sym = bcc_symbol()

@@ -167,6 +167,18 @@ def test_uprobe_failures_stop_before_the_command_runs(tmp_path: Path, target: Pa
         assert no_child_left() and not marker.exists()
 
 
+def test_a_missing_library_path_names_the_one_that_exists(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cache = subprocess.run(["ldconfig", "-p"], check=True, capture_output=True,
+                           text=True).stdout
+    libc = found(r"^\s+libc\.so\.6 \(.*x86-64.*\) => (\S+)$", cache)
+    missing = tmp_path / "lib" / "libc.so.6"
+    status, _ = run(tmp_path, f"trace probe:{missing}:malloc {{ print(1) }}\n", "true")
+    assert status == 1
+    assert capsys.readouterr().err == (f"kllvm: error: cannot attach to {missing}:malloc: "
+                                       f"no such file: {missing} (there is {libc})\n")
+
+
 @pytest.mark.parametrize(("eventdef", "message"), [
     ("work x=@sym { print(arg1) }",
      "fetch argument '@sym' is not supported yet: use a register (%di) or $retval"),
