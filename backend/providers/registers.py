@@ -163,10 +163,11 @@ def register_group(spec: KprobeSpec | UprobeSpec, indices: list[int],
 
 
 def expand(module: ops.Module, decl: ops.ProbeDecl,
-           target: Callable[[FunctionSpec], str]) -> ProbeEvents:
+           targets: Callable[[FunctionSpec], list[tuple[FunctionSpec, str]]]) -> ProbeEvents:
     """A probe on kernel and user functions: one program per spec, each with the
-    registers its argN and filter read; `target` gives each spec's attach target (and
-    refuses what its provider cannot attach)."""
+    registers its argN and filter read; `targets` gives the specs a spec stands for (a
+    uprobe symbol glob: one per matched symbol) with their attach targets, and refuses
+    what its provider cannot attach."""
     eventdef = decl.eventdef
     assert eventdef is not None
     result = ProbeEvents(decl)
@@ -180,9 +181,12 @@ def expand(module: ops.Module, decl: ops.ProbeDecl,
     indices = [i for i in arg_indices(names) if i < MAX_ARG]
     compares = record_compares(filter_fields(eventdef.filter))
     first_type: dict[int, tuple[Type, str]] = {}
-    for spec in eventdef.specs:
-        assert isinstance(spec, KprobeSpec | UprobeSpec)
-        result.others.append((spec, target(spec)))
+    concrete = []
+    for written in eventdef.specs:
+        assert isinstance(written, KprobeSpec | UprobeSpec)
+        concrete += targets(written)
+    for spec, target in concrete:
+        result.others.append((spec, target))
         group = register_group(spec, indices, compares)
         result.other_groups.append(group)
         where = probe_location(spec)

@@ -5,6 +5,8 @@ program per probed user function, reading argN and filter fields from registers
 from __future__ import annotations
 
 import ctypes as ct
+import dataclasses
+import fnmatch
 import os
 import re
 import shutil
@@ -26,15 +28,27 @@ from frontend.eventdef import UprobeSpec
 class Uprobes:
     attach_kinds: tuple[AttachKind, ...] = (AttachKind.UPROBE,)
 
-    def target(self, spec: UprobeSpec) -> str:
-        """The attach target of a spec (its expansion: registers.expand)."""
-        if isinstance(spec.symbol_or_offset, str) \
-                and any(c in spec.symbol_or_offset for c in "*?["):
-            # Attaching resolves one symbol; without this the glob would be looked
-            # up as a name and reported as missing.
-            raise ProviderError(spec.span, "symbol globs in user-space probes are not "
-                                           "supported yet: name one symbol")
-        return spec.path
+    def targets(self, spec: UprobeSpec) -> list[tuple[UprobeSpec, str]]:
+        """The specs a spec stands for and their attach targets (its expansion:
+        registers.expand): a symbol glob, one per function symbol of the binary it
+        matches, in name order."""
+        glob = spec.symbol_or_offset
+        if not (isinstance(glob, str) and any(c in glob for c in "*?[")):
+            return [(spec, spec.path)]
+        try:
+            symbols = function_symbols(spec.path)
+        except OSError as e:
+            raise ProviderError(spec.span, f"cannot read {spec.path}: {e.strerror}") from None
+        matched = sorted(name for name in symbols if fnmatch.fnmatchcase(name, glob))
+        if not matched:
+            raise ProviderError(spec.span, f"no function symbol of {spec.path} matches "
+                                           f"'{glob}'")
+        if len(matched) > MAX_GLOB_SYMBOLS:
+            raise ProviderError(spec.span, f"'{glob}' matches {len(matched)} functions of "
+                                           f"{spec.path}: at most {MAX_GLOB_SYMBOLS} can be "
+                                           "probed at once")
+        return [(dataclasses.replace(spec, symbol_or_offset=name), spec.path)
+                for name in matched]
 
     def plan(self, probe: ProbeEvents, names: NameTable) -> list[ProgramSpec]:
         specs = []
@@ -72,6 +86,27 @@ class Uprobes:
 
 
 UPROBE = Uprobes()
+
+
+MAX_GLOB_SYMBOLS = 1000  # one program each
+
+
+def function_symbols(path: str) -> set[str]:
+    """The function symbols of the ELF file `path`, through bcc."""
+    from bcc.libbcc import _SYM_CB_TYPE
+    from bcc.libbcc import lib as bcc
+    if not os.path.isfile(path):
+        found = existing_alternative(path)
+        raise OSError(0, "no such file" + (f" (there is {found})" if found else ""))
+    names: set[str] = set()
+
+    def collect(name: bytes, address: int) -> int:
+        names.add(name.decode(errors="replace"))
+        return 0
+
+    if bcc.bcc_foreach_function_symbol(path.encode(), _SYM_CB_TYPE(collect)) < 0:
+        raise OSError(0, "not an ELF file with symbols")
+    return names
 
 
 def existing_alternative(path: str) -> str | None:

@@ -193,7 +193,7 @@ def test_a_missing_library_path_names_the_one_that_exists(
      "unknown field 'y' in the filter: probe:TARGET:work has only __probe_ip, x"),
     ("work%return { print(arg0) }", "arg0 (__probe_func) of a return probe is not available"),
     ("work { print(argstr) }", "argstr is only available in tracepoint probes"),
-    ("wor* { print(1) }", "symbol globs in user-space probes are not supported yet"),
+    ("zz* { print(1) }", "no function symbol of TARGET matches 'zz*'"),
 ])
 def test_uprobe_compile_errors(target: Path, eventdef: str, message: str) -> None:
     source = Source("u.kp", f"trace probe:{target}:{eventdef}\n")
@@ -201,6 +201,15 @@ def test_uprobe_compile_errors(target: Path, eventdef: str, message: str) -> Non
         driver.compile_script(source)
     assert message.replace("TARGET", str(target)) in error.value.rendered
     assert error.value.rendered.startswith("u.kp:1:")
+
+
+def test_uprobe_symbol_globs_probe_every_matching_function(tmp_path: Path,
+                                                            target: Path) -> None:
+    script = f"""var n = {{}}
+trace probe:{target}:[vw]*[kt], probe:{target}:visi? {{ n[probename] += 1 }}
+trace_end {{ printf("%d %d\\n", n["visit"], n["work"]) }}
+"""
+    assert run(tmp_path, script, str(target), "6", "name") == (0, "2 6\n")
 
 
 def test_uprobe_memory_fetch_args(tmp_path: Path, target: Path) -> None:
