@@ -20,7 +20,7 @@ from backend.clock import realtime_offset
 from backend.command import STOP_SIGNALS, CommandError, TracedCommand, check_runnable
 from backend.layout import LayoutError
 from backend.loader import BPFObject, GlobalSection, LoadError, Program, possible_cpus
-from backend.providers.base import Detach
+from backend.providers.base import Detach, MultiAttacher
 from backend.providers.registry import ATTACHERS
 from backend.providers.tick import Timers
 from backend.ringbuf import RingBuffer
@@ -36,6 +36,7 @@ POLL_MS = 100
 RECORDS_PER_STOP_CHECK = 4096
 DETACH_THREADS = 256
 DETACH_NOTICE = 100  # more attachments than this: tell the user that stopping takes time
+REFUSED_LISTED = 10  # attach points the kernel refused that are named one by one
 
 
 class SessionError(Exception):
@@ -130,7 +131,18 @@ class Session:
 
     # -- setup
 
+    def multi_attacher(self, info: mf.ProgramInfo) -> MultiAttacher | None:
+        """The attacher that attaches all of `info`'s points with one link, if any."""
+        attacher: object = ATTACHERS[info.attach[0].kind] if info.attach else None
+        if (isinstance(attacher, MultiAttacher) and len({p.kind for p in info.attach}) == 1
+                and attacher.multi(info.attach)):
+            return attacher
+        return None
+
     def load(self) -> None:
+        for info in self.manifest.programs:
+            if (attacher := self.multi_attacher(info)) is not None:
+                attacher.prepare(self.obj.program(info.name))
         for table in self.manifest.tables:
             if table.slots is not None:
                 self.obj.set_max_entries(table.slots, SLOTS_PER_CPU * possible_cpus())
@@ -185,6 +197,16 @@ class Session:
             if info.probe not in wanted:
                 continue
             program = self.obj.program(info.name)
+            if (multi := self.multi_attacher(info)) is not None:
+                try:
+                    refused = multi.attach_multi(program, info.attach, self.links,
+                                                 self.traced_pid())
+                except OSError as e:
+                    raise SessionError(f"cannot attach to {info.attach[0].target} and "
+                                       f"{len(info.attach) - 1} more: "
+                                       f"{e.strerror or e}") from None
+                self.warn_refused(refused)
+                continue
             attached = 0
             failures: list[str] = []
             for point in info.attach:
@@ -199,6 +221,22 @@ class Session:
                 raise SessionError(failures[0])
             for failure in failures:
                 sys.stderr.write(f"kllvm: warning: {failure}\n")
+
+    def traced_pid(self) -> int:
+        """The process the run traces (-- CMD, -p PID), or -1 for every process."""
+        if self.command is not None:
+            return self.command.pid
+        return self.options.pid if self.options.pid is not None else -1
+
+    @staticmethod
+    def warn_refused(failures: list[str]) -> None:
+        """Attach points the kernel refused, where others of the program attached: a few
+        are listed, the rest counted."""
+        for failure in failures[:REFUSED_LISTED]:
+            sys.stderr.write(f"kllvm: warning: {failure}\n")
+        if len(failures) > REFUSED_LISTED:
+            sys.stderr.write(f"kllvm: warning: {len(failures) - REFUSED_LISTED} more "
+                             "attach points were refused\n")
 
     def attach_point(self, program: Program, point: mf.AttachPoint) -> None:
         ATTACHERS[point.kind].attach(program, point, self.links)

@@ -20,7 +20,6 @@ from backend.providers.base import (
     NameIndex,
     NameTable,
     ProgramSpec,
-    single_name,
 )
 from frontend.eventdef import UprobeSpec
 
@@ -51,21 +50,30 @@ class Uprobes:
                 for name in matched]
 
     def plan(self, probe: ProbeEvents, names: NameTable) -> list[ProgramSpec]:
-        specs = []
+        """One program per written spec: the symbols a glob matched (`targets`, which
+        keeps the written spec's span and fetch args) share it, each attached with its
+        probename index as the cookie."""
+        programs: dict[tuple[object, ...], ProgramSpec] = {}
         for index, (spec, _) in enumerate(probe.others):
             if not isinstance(spec, UprobeSpec):
                 continue
             ret = spec.is_return
             target = f"{spec.path}:{spec.symbol_or_offset}"
             cookie = names.index(("ret_" if ret else "") + str(spec.symbol_or_offset))
-            specs.append(ProgramSpec(
+            point = AttachPoint(AttachKind.UPROBE, target, cookie, ret)
+            written = (spec.span, spec.path, ret, spec.fetchargs)
+            if written in programs:
+                program = programs[written]
+                program.attach.append(point)
+                program.name_index = None  # several probenames: by the attach cookie
+                continue
+            programs[written] = ProgramSpec(
                 f"p{probe.decl.id}_uprobe{index}", "uretprobe" if ret else "uprobe", probe,
-                probe.other_groups[index], [AttachPoint(AttachKind.UPROBE, target, cookie, ret)],
-                cookie, self))
-        return specs
+                probe.other_groups[index], [point], cookie, self)
+        return list(programs.values())
 
     def prologue(self, spec: ProgramSpec, emit: Emitter) -> NameIndex:
-        return single_name(spec)
+        return spec.name_index if spec.name_index is not None else emit.attach_cookie
 
     def sections(self, kind: AttachKind) -> tuple[str, ...]:
         return ("uprobe", "uretprobe")
@@ -79,16 +87,51 @@ class Uprobes:
             return f"bad uprobe offset {symbol[:30]!r}"
         return None
 
+    def multi(self, points: list[AttachPoint]) -> bool:
+        return len(points) > 1  # a symbol glob's matches
+
+    def prepare(self, program: Attachable) -> None:
+        program.set_uprobe_multi()
+
+    def attach_multi(self, program: Attachable, points: list[AttachPoint],
+                     links: list[Detach], pid: int) -> list[str]:
+        """One link for all of `points`; when the kernel refuses some offsets (an
+        instruction a uprobe cannot replace: ENOTSUPP), the points are split in halves
+        until the refused ones are found, and those are returned as failures. With a
+        `pid`, the kernel puts the breakpoints in that process only."""
+        path = points[0].target.rsplit(":", 1)[0]
+        offsets = resolve_uprobes(path, [p.target.rsplit(":", 1)[1] for p in points])
+        failures: list[str] = []
+        pending = [(points, offsets)]
+        while pending:
+            some, where = pending.pop()
+            try:
+                links.append(program.attach_uprobe_multi(path, where, [p.cookie for p in some],
+                                                         some[0].retprobe, pid))
+            except OSError as e:
+                if len(some) == 1:
+                    why = (f"{NOT_PROBED} (error {ENOTSUPP})" if e.errno == ENOTSUPP
+                           else e.strerror or str(e))
+                    failures.append(f"cannot attach to {some[0].target}: {why}")
+                    continue
+                half = len(some) // 2
+                pending += [(some[half:], where[half:]), (some[:half], where[:half])]
+        if len(failures) == len(points):
+            raise OSError(0, failures[0].split(": ", 1)[1])
+        return failures
+
     def attach(self, program: Attachable, point: AttachPoint, links: list[Detach]) -> None:
         path, symbol = point.target.rsplit(":", 1)
         offset = resolve_uprobe(path, symbol)
-        links.append(program.attach_uprobe(path, offset, -1, point.retprobe))
+        links.append(program.attach_uprobe(path, offset, -1, point.retprobe, point.cookie))
 
 
 UPROBE = Uprobes()
 
 
-MAX_GLOB_SYMBOLS = 1000  # one program each
+MAX_GLOB_SYMBOLS = 10000  # attachments of one program
+ENOTSUPP = 524  # the kernel's own errno, which has no name in user space
+NOT_PROBED = "the kernel cannot put a uprobe on its first instruction"
 
 
 def function_symbols(path: str) -> set[str]:
@@ -126,6 +169,11 @@ def existing_alternative(path: str) -> str | None:
     elif base:
         found = shutil.which(base)
     return found if found and found != path and os.path.isfile(found) else None
+
+
+def resolve_uprobes(path: str, symbols: list[str]) -> list[int]:
+    """The file offsets of `symbols` in `path` (`resolve_uprobe`), all or an OSError."""
+    return [resolve_uprobe(path, symbol) for symbol in symbols]
 
 
 def resolve_uprobe(path: str, symbol: str) -> int:
