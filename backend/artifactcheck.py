@@ -51,7 +51,7 @@ HASH, ARRAY, PERCPU_HASH, RINGBUF_TYPE = 1, 2, 5, 27
 
 # `.bss` variables the runtime always reads or writes, and those it may.
 BSS_REQUIRED = (mf.STOP, mf.FATAL, mf.TARGET_PID, mf.LOST)
-BSS_OPTIONAL = (mf.REALTIME_OFFSET, mf.SELF_PID)
+BSS_OPTIONAL = (mf.REALTIME_OFFSET, mf.SELF_PID, mf.ZERO)
 
 
 class CheckError(Exception):
@@ -112,7 +112,8 @@ def _layout(layout: str, strlen: int, *, record: bool) -> int:
 def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
     _require(lay.MIN_STRLEN <= manifest.strlen <= lay.MAX_STRLEN and manifest.strlen % 8 == 0,
              f"string capacity {manifest.strlen} is out of range")
-    for what in ("tables", "globals", "programs", "prints", "faults", "names", "events"):
+    for what in ("tables", "globals", "programs", "prints", "faults", "cuts", "names",
+                 "events"):
         _count(getattr(manifest, what), what)
     _tables(manifest, module)
     symbols: set[str] = set()
@@ -138,12 +139,16 @@ def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
     _programs(manifest, module)
     for site in manifest.prints:
         _require(site.kind in ("print", "printf"), f"unknown print kind {site.kind[:20]!r}")
+        _require(0 <= site.site < len(module.errors), f"print site {site.site} does not exist")
         _require(all(ord(c) < 256 for c in site.format), "a printf format is not latin-1")
         _count(site.layouts, "printed values")
         for layout in site.layouts:
             _layout(layout, manifest.strlen, record=True)
     for fault in manifest.faults:
         _require(0 <= fault.site < len(module.errors), f"fault site {fault.site} does not exist")
+    for cut in manifest.cuts:
+        _require(0 <= cut.site < len(module.errors), f"cut site {cut.site} does not exist")
+        _require(cut.what.isprintable() and len(cut.what) <= 80, "a cut site's text is bad")
     for name, data in manifest.events.items():
         _event(name, data)
 
@@ -334,6 +339,7 @@ def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> 
                  f"global {name[:40]!r} lies outside .bss")
     expected = {name: 8 for name in BSS_REQUIRED}
     expected[mf.DROPS] = 8 * len(manifest.tables)
+    expected[mf.CUTS] = 8 * len(manifest.cuts)
     for info in manifest.globals:
         expected[info.symbol] = lay.size_of(info.layout, manifest.strlen)
         if info.present is not None:
@@ -343,6 +349,7 @@ def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> 
             expected[name] = 8
     for name, size in expected.items():
         span = variables.get(name)
-        # kllvm_drops has at least one slot, even with no kernel tables.
-        fits = span is not None and (span[1] == size or (name == mf.DROPS and span[1] >= size))
+        # kllvm_drops and kllvm_cuts have at least one slot, even with none to count.
+        fits = span is not None and (span[1] == size or (name in (mf.DROPS, mf.CUTS)
+                                                         and span[1] >= size))
         _require(fits, f"global {name} is missing from .bss or has the wrong size")

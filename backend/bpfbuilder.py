@@ -8,7 +8,7 @@ ordinary arithmetic and control flow. Helper ids appear nowhere else.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import TypeAlias
@@ -17,7 +17,7 @@ from llvmlite import ir
 
 from backend import bpftarget
 from backend.bpfabi import BPF_NOEXIST
-from backend.debuginfo import DebugInfo, MapField
+from backend.debuginfo import DebugInfo, DIValue, MapField
 from backend.helpers import I8, I32, I64, VOIDP, Helper
 
 LICENSE = "GPL"  # GPL-only helpers (probe_read_*, get_stackid, ...) need it.
@@ -72,12 +72,32 @@ class GlobalData:
 KeyOrSize: TypeAlias = ir.Type | int
 
 
+@dataclass(frozen=True)
+class IterNum:
+    """The numeric iterator's kfuncs (`BPFModule.iter_num_kfuncs`)."""
+
+    new: ir.Function  # (it, start, end) -> 0 or -errno
+    next: ir.Function  # (it) -> int*, NULL when exhausted
+    destroy: ir.Function  # (it)
+
+
 class Spill(Enum):
     """The stack slots that hold values for helpers taking pointers: a map key and a map
     value can be needed by the same call, so they never share a slot."""
 
     KEY = "key"
     VALUE = "value"
+
+
+class KfuncDeclaration(ir.Function):  # type: ignore[misc]  # llvmlite is untyped
+    """An external kernel function, called like a helper and resolved by libbpf through
+    BTF. llvmlite prints a declaration's `!dbg` after its prototype, which LLVM only
+    accepts right after `declare`."""
+
+    def descr_prototype(self, buf: list[str]) -> None:
+        args = ", ".join(str(a) for a in self.args)
+        buf.append(f"declare {self._stringify_metadata()} {self.return_value} "
+                   f'{self.get_reference()}({args}) section "{self.section}"\n')
 
 
 class BPFModule:
@@ -98,6 +118,7 @@ class BPFModule:
         self.programs: dict[str, ProgramBuilder] = {}
         self._passthrough: dict[str, ir.Function] = {}
         self._passthrough_calls = 0
+        self._iter_num: IterNum | None = None
         self._license()
 
     def _license(self) -> None:
@@ -196,6 +217,33 @@ class BPFModule:
         """
         return self._declare_global(name, ".rodata", ty, init, signed, line)
 
+    # -- kernel functions -----------------------------------------------------------
+
+    def iter_num_kfuncs(self) -> IterNum:
+        """The numeric iterator's kfuncs (kernel 6.4+: bpf_iter_num_new, _next and
+        _destroy), declared once. The verifier checks a loop that calls `next` each
+        iteration by its states converging, not iteration by iteration."""
+        if self._iter_num is None:
+            debug = self.debug
+            u64 = debug.basic_type("unsigned long long", 64, False)
+            it = debug.pointer(debug.struct("bpf_iter_num", [("__opaque", u64, 64, 0)], 64))
+            int_ty = debug.basic_type("int", 32, True)
+
+            def kfunc(name: str, ret: ir.Type, ret_di: DIValue | None,
+                      params: list[tuple[str, ir.Type, DIValue]]) -> ir.Function:
+                fn = KfuncDeclaration(self.module, ir.FunctionType(ret, [t for _, t, _ in params]),
+                                      name)
+                fn.section = ".ksyms"
+                debug.declaration(fn, ret_di, [(n, di) for n, _, di in params])
+                return fn
+
+            self._iter_num = IterNum(
+                kfunc("bpf_iter_num_new", I32, int_ty,
+                      [("it", VOIDP, it), ("start", I32, int_ty), ("end", I32, int_ty)]),
+                kfunc("bpf_iter_num_next", VOIDP, debug.pointer(int_ty), [("it", VOIDP, it)]),
+                kfunc("bpf_iter_num_destroy", ir.VoidType(), None, [("it", VOIDP, it)]))
+        return self._iter_num
+
     # -- programs ---------------------------------------------------------------
 
     def program(self, name: str, section: str, *, line: int = 0,
@@ -276,6 +324,9 @@ class ProgramBuilder:
         self._allocas = ir.IRBuilder(entry)
         self._allocas.position_before(self._allocas.branch(body))
         self._spills: dict[tuple[Spill, str], ir.AllocaInstr] = {}
+        # Emitted before every return from here on (`ret`): releases what the program
+        # holds, which the verifier requires.
+        self.before_return: Callable[[], None] | None = None
         self.ir = ir.IRBuilder(body)
         self._script_location = debug.location(self.subprogram, line)
         self.set_location(line)
@@ -476,6 +527,9 @@ class ProgramBuilder:
 
     def ret(self, value: int = 0) -> None:
         """Return from the program. Tracing programs return 0: a non-zero return
-        also pushes every event through perf's own tracepoint path, at a cost."""
+        also pushes every event through perf's own tracepoint path, at a cost.
+        `before_return` (an iterator's destroy) runs first."""
+        if self.before_return is not None:
+            self.before_return()
         self.ir.ret(ir.Constant(I32, value))
 

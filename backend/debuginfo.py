@@ -278,6 +278,36 @@ class DebugInfo:
         fn.set_metadata("dbg", sp)
         return sp
 
+    def declaration(self, fn: ir.Function, ret: DIValue | None,
+                    args: Sequence[tuple[str, DIValue]]) -> None:
+        """A DISubprogram that declares an external function (a kfunc): BTFDebug
+        makes it an extern BTF FUNC in the `.ksyms` DATASEC, which libbpf resolves
+        against the kernel's BTF. Arguments are named, as for `subprogram`."""
+        fn_type = self._node(
+            "DISubroutineType",
+            {"types": self._tuple([ret, *(t for _, t in args)])},
+        )
+        sp = self._node(
+            "DISubprogram",
+            {
+                "name": fn.name,
+                "scope": self.file,
+                "file": self.file,
+                "type": fn_type,
+                "flags": ir.DIToken("DIFlagPrototyped"),
+                "spFlags": ir.DIToken("DISPFlagOptimized"),
+            },
+        )
+        variables = [
+            self._node(
+                "DILocalVariable",
+                {"name": name, "arg": i + 1, "scope": sp, "file": self.file, "type": ty},
+            )
+            for i, (name, ty) in enumerate(args)
+        ]
+        self._retained.append((sp, self._tuple(variables)))
+        fn.set_metadata("dbg", sp)
+
     def tapset_scope(self, path: str, source: str | None) -> DIValue:
         """The scope of lines in the tapset `path`: a subprogram of that file, which code
         from the tapset is located in as inlined (`location(..., inlined_at=...)`): BTF

@@ -105,9 +105,9 @@ def arg_field(fmt: EventFormat, index: int) -> Field | None:
 
 
 def ktap_type(f: Field) -> Type | None:
-    """The type `argN` gives for field `f`: a string for a char array, a number for an
-    integer of 1 to 8 bytes; None for what kllvm cannot read yet."""
-    if f.is_char_array:
+    """The type `argN` gives for field `f`: a string for a char array or a `__data_loc`
+    string, a number for an integer of 1 to 8 bytes; None for what kllvm cannot read yet."""
+    if f.is_char_array or f.is_data_loc_string:
         return STR
     if not f.is_array and not f.data_loc and f.size in (1, 2, 4, 8):
         return INT
@@ -125,7 +125,23 @@ def field_type(f: Field | None, span: Span, where: str) -> Type:
 
 
 def field_key(f: Field | None) -> tuple[object, ...] | None:
-    return None if f is None else (f.offset, f.size, f.signed, f.is_char_array)
+    return None if f is None else (f.offset, f.size, f.signed, f.is_char_array,
+                                   f.is_data_loc_string)
+
+
+@dataclass(frozen=True)
+class MemoryFetch:
+    """A kprobe/uprobe fetch arg that reads memory, e.g. `+8(%di):u32`, `+0(%si):string`:
+    from the address in `register`, for each of `offsets` (innermost first) add it, and
+    read a u64 there to go on with, except at the last: read `size` bytes (a number)
+    or the string there. With no offsets, a string is read at the register's value."""
+
+    register: Field
+    offsets: tuple[int, ...]
+    size: int
+    signed: bool
+    string: bool
+    user: bool  # user memory (uprobes; `+u0(...)` and `:ustring` in kprobes)
 
 
 @dataclass
@@ -141,6 +157,8 @@ class EventGroup:
     syscalls: dict[int, tuple[str, str]] = field(default_factory=dict)
     # The events are attached as raw tracepoints: the program reads no record.
     raw_tracepoints: bool = False
+    # The argN that read memory (kprobes and uprobes); their `args` entry is the register.
+    fetches: dict[int, MemoryFetch] = field(default_factory=dict)
 
 
 @dataclass

@@ -12,6 +12,10 @@ op). Every buffer is zero-padded, so equality and copies are whole-buffer word l
 
 Errors: an error record goes to the ring buffer; a fatal one also sets the stop flag
 (checked at every program entry) and the first fatal fault, then the program returns.
+
+Loops: ktap's budget of LOOP_LIMIT iterations per event is a numeric iterator (the
+kernel's bpf_iter_num kfuncs), so that the verifier checks a loop bounded by event data
+by its states converging instead of iteration by iteration (`loop_tick`).
 """
 
 from __future__ import annotations
@@ -28,18 +32,18 @@ from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
 from backend.bpfabi import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder, Spill
-from backend.events import COMMON_PID, context_names, kernel_reach
+from backend.events import COMMON_PID, MemoryFetch, context_names, kernel_reach
 from backend.helpers import I8, I32, I64, VOIDP, Helper
 from backend.plan import Plan
 from backend.providers.base import NameIndex, ProgramSpec
-from backend.sites import Sites
+from backend.sites import CONCAT_CUT, MEMORY_STRINGS, Sites, context_cut
 from backend.slots import COUNT, HASH_MULTIPLIER, KEY, SLOT_BITS, SLOT_FIELDS, SLOTS_PER_CPU, USED
 from backend.tracefs import Field
 from frontend.diagnostics import InternalError, Span
 from frontend.eventdef import FilterAnd, FilterCompare, FilterOr
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
 from ir import ops, semantics
-from ir.analysis import written_before_read
+from ir.analysis import concat_roots, written_before_read
 from ir.values import DEFAULT_TABLE_CAPACITY
 
 I1 = ir.IntType(1)
@@ -136,6 +140,7 @@ class ModuleLowering:
         self.globals: dict[str, tuple[mf.GlobalInfo, GlobalData, GlobalData | None]] = {}
         self.sites = Sites()  # the plan's
         self.adders: dict[int, ir.Function] = {}  # by table site (make_adder)
+        self.roots: dict[str, dict[ops.Concat, ops.Concat]] = {}  # (concat_root)
         self.formats: Mapping[tuple[str, str], EventDesc] = {}  # the plan's (argstr)
         self._declare_runtime()
 
@@ -150,6 +155,7 @@ class ModuleLowering:
         self.lost = b.global_variable(mf.LOST, I64)
         self.realtime = b.global_variable(mf.REALTIME_OFFSET, I64, signed=True)
         self.self_pid = b.global_variable(mf.SELF_PID, I64)
+        self.zero = b.global_variable(mf.ZERO, I64)
         kernel = [d for d in self.module.tables if d.kernel]
         self.drops = b.global_variable(mf.DROPS, ir.ArrayType(I64, max(len(kernel), 1)))
         capacities = self._table_capacities()
@@ -181,9 +187,13 @@ class ModuleLowering:
             self._declare_global(global_decl)
         strings = max((self.string_slots(p.function) for p in self.module.probes
                        if p.kind.runs_in_kernel), default=0)
-        self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen
+        # A concatenation writes its right operand at a variable offset into its string
+        # with a variable size, whose sum the verifier cannot bound below 2 * strlen - 1:
+        # the entries then end with one spare string of room (`concat`).
+        spare = int(self.has_concat())
+        self.strings_per_entry = SCRATCH_ENTRY_BYTES // self.strlen - spare
         entries = max(1, -(-strings // self.strings_per_entry))
-        size = min(max(strings, 1), self.strings_per_entry) * self.strlen
+        size = (min(max(strings, 1), self.strings_per_entry) + spare) * self.strlen
         self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, size), entries, percpu=True)
         self.empty = self.literal(b"")
 
@@ -247,6 +257,24 @@ class ModuleLowering:
             self.literals[text] = found
         return found
 
+    def concat_root(self, function: ops.Function, op: ops.Concat) -> ops.Concat:
+        roots = self.roots.get(function.name)
+        if roots is None:
+            roots = self.roots[function.name] = concat_roots(function)
+        return roots[op]
+
+    def has_loops(self, function: str) -> bool:
+        """Whether a probe's `function` (or one it calls) loops (`loop_tick`)."""
+        return any(isinstance(op, ops.LoopTick) for name in kernel_reach(self.module, function)
+                   for block in self.module.functions[name].blocks for op in block.ops)
+
+    def has_concat(self) -> bool:
+        """Whether kernel code concatenates strings."""
+        return any(isinstance(op, ops.Concat)
+                   for p in self.module.probes if p.kind.runs_in_kernel
+                   for name in kernel_reach(self.module, p.function)
+                   for block in self.module.functions[name].blocks for op in block.ops)
+
     def uses_execname(self, function: str) -> bool:
         return "execname" in context_names(self.module, kernel_reach(self.module, function))
 
@@ -260,8 +288,7 @@ class ModuleLowering:
         count = 0
         for block in self.module.functions[function].blocks:
             for op in block.ops:
-                if isinstance(op, ops.TableGet | ops.LoadCell | ops.Context) \
-                        and _makes_string(op):
+                if _makes_string(op):
                     count += 1
                 elif isinstance(op, ops.Call):
                     callee = strip_opt(op.callee.type)
@@ -286,9 +313,17 @@ class ModuleLowering:
             raise InternalError(f"the plan has no fault ({error}, {message!r}, {fatal})")
         return found
 
-    def print_site(self, kind: str, template: bytes, layouts: list[str]) -> int:
+    def cut(self, error: int, what: str) -> int:
+        """The plan's index of a cut site."""
+        found = self.sites.cuts.get((error, what))
+        if found is None:
+            raise InternalError(f"the plan has no cut site ({error}, {what!r})")
+        return found
+
+    def print_site(self, kind: str, template: bytes, layouts: list[str], error: int) -> int:
         """The plan's id of a print site."""
-        found = self.sites.prints.get((kind, template.decode("latin-1"), tuple(layouts)))
+        found = self.sites.prints.get((kind, template.decode("latin-1"), tuple(layouts),
+                                       error))
         if found is None:
             raise InternalError(f"the plan has no {kind} site {template[:40]!r} {layouts}")
         return found
@@ -321,6 +356,9 @@ class ModuleLowering:
         self.sites = plan.sites
         self.manifest.prints = plan.sites.print_sites()
         self.manifest.faults = plan.sites.fault_list()
+        self.manifest.cuts = plan.sites.cut_list()
+        self.cuts = self.bpf.global_variable(mf.CUTS, ir.ArrayType(I64, max(len(plan.sites.cuts),
+                                                                          1)))
         self.manifest.names = list(plan.names)
         table = names_table(list(plan.names) or [""], self.strlen)
         self.names_var = self.bpf.rodata("kllvm_names", table.type, table).var
@@ -333,8 +371,14 @@ class ModuleLowering:
 _QUOTED = frozenset(b'"\\')  # printable, yet escaped in LLVM's c"..." strings
 
 
-def _makes_string(op: ops.TableGet | ops.LoadCell | ops.Context) -> bool:
+def _makes_string(op: ops.Op) -> bool:
     """Whether lowering `op` takes a string of the scratch map (`new_string`)."""
+    if isinstance(op, ops.CallBuiltin):
+        return op.name in MEMORY_STRINGS
+    if isinstance(op, ops.Concat):
+        return True
+    if not isinstance(op, ops.TableGet | ops.LoadCell | ops.Context):
+        return False
     kind = type_kind(op.dest.type)
     if isinstance(kind, Static) or kind[0] != "str":
         return False
@@ -412,9 +456,9 @@ class ProgramLowering:
                                                     line=spec.probe.decl.span.line)
         self.b = self.pb.ir
         self.next_slot = 0
-        self.loop_count = self.pb.alloca(I64, "loops")
-        self.pb._allocas.store(i64(0), self.loop_count)
+        self.loop_budget: ir.Value | None = None  # the iterator of `loop_tick`, i8*
         self.name_source: NameIndex = 0  # set by the provider's prologue
+        self.cut_flags: dict[int, ir.AllocaInstr] = {}  # by id of a `..` root (`concat`)
 
     # -- entry
 
@@ -452,6 +496,8 @@ class ProgramLowering:
             if self.m.null_checks:
                 self.return_if(self.pb.is_null(scratch))
             self.scratch.append(b.bitcast(scratch, VOIDP))
+        if self.m.has_loops(self.spec.probe.decl.function):
+            self.start_loop_budget()
         # execname cannot change during an event: one copy serves every use.
         self.execname: ir.Value | None = None
         if self.m.uses_execname(self.spec.probe.decl.function):
@@ -800,6 +846,8 @@ class ProgramLowering:
                 self.compare(frame, op)
             case ops.Not():
                 self.not_(frame, op)
+            case ops.Concat():
+                self.concat(frame, op)
             case ops.Negate():
                 self.negate(frame, op)
             case ops.LoadCell():
@@ -1217,10 +1265,92 @@ class ProgramLowering:
                 continue
             layouts.append(f"opt:{arg.kind}" if arg.present is not None and arg.kind != "nil"
                            else arg.kind)
-        site = self.m.print_site(op.name, template, layouts)
+        site = self.m.print_site(op.name, template, layouts, op.error)
         kind = mf.RECORD_PRINT if op.name == "print" else mf.RECORD_PRINTF
         self.record(kind, site, vals, layouts)
         return NIL
+
+    # -- concatenation
+
+    def string_operand(self, val: Val | Static, op: ops.Concat) -> ir.Value:
+        """The i8* of a string operand of `..`, failing when it is nil."""
+        if isinstance(val, Static) or val.kind not in ("str", "nil"):
+            raise LowerError(op.span, f"{semantics.CONCAT_NON_STRING}: '..' takes strings")
+        if val.kind == "nil":
+            self.fail_if(ir.Constant(I1, 1), op.error, semantics.CONCAT_NON_STRING, True)
+            return self.m.empty.var.bitcast(VOIDP)
+        if val.present is not None:
+            self.fail_if(self.b.not_(val.present), op.error, semantics.CONCAT_NON_STRING, True)
+        assert val.value is not None
+        return val.value
+
+    def concat(self, frame: Frame, op: ops.Concat) -> None:
+        """`a .. b` into a new string: `a` copied whole (a kernel string always fits),
+        then as much of `b` as fits after it; a cut is counted. Both copies are
+        `probe_read_kernel_str`, whose result gives `a`'s length without a loop."""
+        b = self.b
+        left = self.string_operand(self.read(frame, op.left), op)
+        right = self.string_operand(self.read(frame, op.right), op)
+        strlen = self.m.strlen
+        dst = self.new_string()
+        got = self.pb.probe_read_kernel_str(dst, strlen, left)
+        # got is a's length with its NUL (1..strlen), or negative on a fault (never for a
+        # kernel string): the offset of b, bounded for the verifier.
+        offset = b.sub(got, i64(1))
+        offset = self.pb.opaque(b.select(b.icmp_unsigned("<", offset, i64(strlen)), offset,
+                                         i64(0)))
+        room = b.sub(i64(strlen), offset)
+        got = self.pb.probe_read_kernel_str(b.gep(dst, [offset]), room, right)
+        # A cut anywhere in `a .. b .. c` is one cut of the whole expression: each op
+        # of it raises its root's flag; the root counts it and lowers the flag.
+        root = self.m.concat_root(frame.function, op)
+        flag = self.cut_flags.get(id(root))
+        if flag is None:
+            flag = self.cut_flags[id(root)] = self.pb.alloca(I1, "cut")
+            self.pb._allocas.store(ir.Constant(I1, 0), flag)
+        with b.if_then(b.icmp_signed("==", got, room), likely=False):
+            # b filled the room: it was cut unless its byte where the NUL went is one.
+            last = self.pb.spill(ir.Constant(I8, 0))
+            self.pb.probe_read_kernel(last, 1, b.gep(right, [b.sub(room, i64(1))]))
+            with b.if_then(b.icmp_unsigned("!=", b.load(last), ir.Constant(I8, 0))):
+                b.store(ir.Constant(I1, 1), flag)
+        if root is op:
+            with b.if_then(b.load(flag), likely=False):
+                index = self.m.cut(op.error, CONCAT_CUT)
+                self.pb.atomic_add(b.gep(self.m.cuts.var, [ir.Constant(I32, 0),
+                                                           ir.Constant(I32, index)]), 1)
+                b.store(ir.Constant(I1, 0), flag)
+        self.write(frame, op.dest, Val("str", dst), op.span)
+
+    # -- strings from memory
+
+    def memory_string(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
+        """`user_string(addr)`, `kernel_string(addr)`: the NUL-terminated string at
+        `addr`, cut to the string capacity (and counted); a fault gives "" (the helper
+        zeroes the buffer), as ktap's partial or empty result."""
+        if len(args) != 1:
+            raise LowerError(op.span, f"{op.name}() takes one argument: an address")
+        addr = self.number(args[0], op.error, semantics.bad_argument(1), True)
+        user = op.name == "user_string"
+        ptr = self.new_string()
+        src = self.b.inttoptr(addr, VOIDP)
+        read_str = self.pb.probe_read_user_str if user else self.pb.probe_read_kernel_str
+        got = read_str(ptr, self.m.strlen, src)
+        self.count_cut(got, src, user, self.m.cut(op.error, MEMORY_STRINGS[op.name]))
+        return Val("str", ptr)
+
+    def count_cut(self, got: ir.Value, src: ir.Value, user: bool, index: int) -> None:
+        """Counts a string cut by a `probe_read_*_str` of the whole capacity that
+        returned `got`: it filled the buffer, and the source's byte where the buffer's
+        NUL went is not a NUL (a string of exactly strlen - 1 bytes fits)."""
+        b = self.b
+        with b.if_then(b.icmp_signed("==", got, i64(self.m.strlen)), likely=False):
+            last = self.pb.spill(ir.Constant(I8, 0))
+            read = self.pb.probe_read_user if user else self.pb.probe_read_kernel
+            read(last, 1, b.gep(src, [i64(self.m.strlen - 1)]))
+            with b.if_then(b.icmp_unsigned("!=", b.load(last), ir.Constant(I8, 0))):
+                self.pb.atomic_add(b.gep(self.m.cuts.var, [ir.Constant(I32, 0),
+                                                           ir.Constant(I32, index)]), 1)
 
     # -- event context
 
@@ -1278,21 +1408,93 @@ class ProgramLowering:
         f = group.args[index]
         if f is None:
             return NIL
+        if (fetch := group.fetches.get(index)) is not None:
+            return self.memory_fetch(fetch, op)
         if f.is_char_array:
             ptr = self.new_string()
             size = min(f.size, self.m.strlen - 1)
             self.pb.probe_read_kernel(ptr, size, self.pb.ctx_address(f.offset))
+            if f.size > size:
+                # A NUL in the field at `size` (or before it) means nothing was cut.
+                src = self.pb.ctx_address(f.offset)
+                self.count_cut(i64(self.m.strlen), src, False,
+                               self.m.cut(op.error, context_cut(op.name)))
             return Val("str", ptr)
+        if f.is_data_loc_string:
+            return self.data_loc_string(f, op)
         return Val("int", self.ctx_int(f))
+
+    def memory_fetch(self, fetch: MemoryFetch, op: ops.Context) -> Val:
+        """A kprobe/uprobe fetch arg that reads memory (backend.events.MemoryFetch); a
+        read that faults gives 0 (a string: "")."""
+        b = self.b
+        value = self.ctx_int(fetch.register)
+        read = self.pb.probe_read_user if fetch.user else self.pb.probe_read_kernel
+        for i, offset in enumerate(fetch.offsets):
+            address = b.add(value, i64(offset))
+            last = i == len(fetch.offsets) - 1
+            if last and fetch.string:
+                value = address
+                break
+            word = self.pb.spill(i64(0), Spill.VALUE)
+            read(b.bitcast(word, VOIDP), fetch.size if last else 8,
+                 b.inttoptr(address, VOIDP))
+            value = b.load(word)
+            if last and fetch.size < 8:
+                narrow = b.trunc(value, ir.IntType(fetch.size * 8))
+                value = b.sext(narrow, I64) if fetch.signed else b.zext(narrow, I64)
+        if not fetch.string:
+            return Val("int", value)
+        ptr = self.new_string()
+        src = b.inttoptr(value, VOIDP)
+        read_str = self.pb.probe_read_user_str if fetch.user else self.pb.probe_read_kernel_str
+        got = read_str(ptr, self.m.strlen, src)
+        self.count_cut(got, src, fetch.user, self.m.cut(op.error, context_cut(op.name)))
+        return Val("str", ptr)
+
+    def data_loc_string(self, f: Field, op: ops.Context) -> Val:
+        """A `__data_loc char[]` field: a u32 whose low half is the string's offset in
+        the record (its high half the length, which a cut does not need)."""
+        b = self.b
+        loc = b.load(b.bitcast(b.gep(self.pb.ctx, [ir.Constant(I32, f.offset)]),
+                               I32.as_pointer()))
+        offset = b.zext(b.and_(loc, ir.Constant(I32, 0xFFFF)), I64)
+        src = b.inttoptr(b.add(b.ptrtoint(self.pb.opaque(self.pb.ctx), I64), offset), VOIDP)
+        ptr = self.new_string()
+        got = self.pb.probe_read_kernel_str(ptr, self.m.strlen, src)
+        self.count_cut(got, src, False, self.m.cut(op.error, context_cut(op.name)))
+        return Val("str", ptr)
 
     # -- loops and control flow
 
+    def start_loop_budget(self) -> None:
+        """ktap's loop budget as a numeric iterator over LOOP_LIMIT values, made once per
+        event and destroyed at every return: the verifier checks a loop that takes one
+        value per iteration by its states converging, so a loop bounded by event data
+        passes within the whole budget (a counter of our own would make the verifier
+        follow the loop iteration by iteration)."""
+        kfuncs = self.m.bpf.iter_num_kfuncs()
+        it = self.b.bitcast(self.pb.alloca(ir.ArrayType(I64, 1), "loop_budget"), VOIDP)
+        self.b.call(kfuncs.new, [it, ir.Constant(I32, 0), ir.Constant(I32, semantics.LOOP_LIMIT)])
+        self.loop_budget = it
+        self.pb.before_return = lambda: self.b.call(kfuncs.destroy, [it]) and None
+
     def loop_tick(self, frame: Frame, op: ops.LoopTick) -> None:
+        assert self.loop_budget is not None, "has_loops missed a loop"
         b = self.b
-        count = b.add(b.load(self.loop_count), i64(1))
-        b.store(count, self.loop_count)
-        self.fail_if(b.icmp_signed(">", count, i64(semantics.LOOP_LIMIT)), op.error,
-                     semantics.LOOP_OVER_BUDGET, True)
+        value = b.call(self.m.bpf.iter_num_kfuncs().next, [self.loop_budget])
+        self.fail_if(self.pb.is_null(value), op.error, semantics.LOOP_OVER_BUDGET, True)
+        # The verifier sees that a loop's iterations repeat only when the numbers they
+        # carry are not known exactly: a counter compared with a constant in the body
+        # (`if (i == 5)`) would make each iteration a new state. The numbers that may
+        # live across blocks get a zero added that only the run knows (kllvm_zero), so
+        # their values stay unknown to the verifier; nothing in a probe body needs them
+        # bounded (table keys, printed values and globals take any number).
+        zero = b.load(self.m.zero.var)
+        for reg, slot in frame.slots.items():
+            if (isinstance(slot, Slot) and slot.kind == "int" and slot.value is not None
+                    and reg not in frame.written_first):
+                b.store(b.add(b.load(slot.value), zero), slot.value)
 
     def check_number(self, frame: Frame, op: ops.CheckNumber) -> None:
         self.number(self.read(frame, op.value), op.error, semantics.FOR_NON_NUMBER, True)
@@ -1346,6 +1548,8 @@ BUILTIN_EMITTERS: dict[str, BuiltinEmitter] = {
     "print": ProgramLowering.output,
     "printf": ProgramLowering.output,
     "exit": ProgramLowering.exit_,
+    "user_string": ProgramLowering.memory_string,
+    "kernel_string": ProgramLowering.memory_string,
     **{name: _clock(unit) for name, unit in TIME_UNITS.items()},
 }
 _LOW32 = i64(0xFFFFFFFF)

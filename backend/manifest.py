@@ -29,10 +29,13 @@ FATAL = "kllvm_fatal"  # 1 + the fault index of the first fatal error
 TARGET_PID = "kllvm_pid"
 LOST = "kllvm_lost"
 DROPS = "kllvm_drops"  # one u64 per kernel table
+CUTS = "kllvm_cuts"  # one u64 per cut site: strings the kernel cut to its capacity
 # CLOCK_REALTIME - CLOCK_MONOTONIC in ns, set by the runtime before attaching:
 # gettimeofday_ns() in a probe is bpf_ktime_get_ns() (monotonic) plus this.
 REALTIME_OFFSET = "kllvm_realtime"
 SELF_PID = "kllvm_self"  # kllvm's own pid: its events are not traced
+# Always 0, and never written: a number the verifier cannot know (`ProgramLowering.loop_tick`).
+ZERO = "kllvm_zero"
 
 
 # repr=False throughout: a generated __repr__ per class costs start-up time, and the
@@ -102,6 +105,7 @@ class PrintSite:
     kind: str  # "print" or "printf"
     format: str  # printf's template, latin-1 (bytes 0..255 round-trip)
     layouts: list[str]
+    site: int  # the call's error site: where a formatting error is reported
 
 
 @dataclass(repr=False)
@@ -114,6 +118,16 @@ class Fault:
 
 
 @dataclass(repr=False)
+class Cut:
+    """A place where kernel code makes a string that may not fit the string capacity (a
+    read from memory, a record's string field, a concatenation): how many were cut there
+    is counted in `CUTS` at the cut's index, and reported at the end with `what`."""
+
+    site: int  # the error site whose span the warning points at
+    what: str  # "read by user_string()", ...
+
+
+@dataclass(repr=False)
 class Manifest:
     """What the runtime needs about a compiled object; `kllvm build` saves it in artifacts."""
 
@@ -123,6 +137,7 @@ class Manifest:
     programs: list[ProgramInfo] = field(default_factory=list)
     prints: list[PrintSite] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
+    cuts: list[Cut] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # probename by cookie
     # argstr: the format (backend.argstr.EventDesc.to_json) of each printed event, by
     # probename

@@ -26,7 +26,7 @@ from backend.command import (
 )
 from backend.layout import LayoutError
 from backend.loader import BPFObject, GlobalSection, LoadError, Program, possible_cpus
-from backend.providers.base import Detach
+from backend.providers.base import Detach, MultiAttacher
 from backend.providers.registry import ATTACHERS
 from backend.providers.tick import Timers
 from backend.ringbuf import RingBuffer
@@ -43,6 +43,7 @@ POLL_MS = 100
 RECORDS_PER_STOP_CHECK = 4096
 DETACH_THREADS = 256
 DETACH_NOTICE = 100  # more attachments than this: tell the user that stopping takes time
+REFUSED_LISTED = 10  # attach points the kernel refused that are named one by one
 
 
 class SessionError(Exception):
@@ -127,6 +128,8 @@ class Session:
         # Records that name no print site or fault of the manifest, or whose body does
         # not decode: only a damaged or crafted object sends them; counted, not trusted.
         self.malformed_records = 0
+        # Non-fatal errors by message and place: how many times each happened.
+        self.repeated_errors: dict[tuple[str, Span | None], int] = {}
         self.deadline: float | None = None
         self.fatal: KtapRuntimeError | None = None
         self.hurry = threading.Event()  # a second stop signal: end the command at once
@@ -139,7 +142,18 @@ class Session:
 
     # -- setup
 
+    def multi_attacher(self, info: mf.ProgramInfo) -> MultiAttacher | None:
+        """The attacher that attaches all of `info`'s points with one link, if any."""
+        attacher: object = ATTACHERS[info.attach[0].kind] if info.attach else None
+        if (isinstance(attacher, MultiAttacher) and len({p.kind for p in info.attach}) == 1
+                and attacher.multi(info.attach)):
+            return attacher
+        return None
+
     def load(self) -> None:
+        for info in self.manifest.programs:
+            if (attacher := self.multi_attacher(info)) is not None:
+                attacher.prepare(self.obj.program(info.name))
         for table in self.manifest.tables:
             if table.slots is not None:
                 self.obj.set_max_entries(table.slots, SLOTS_PER_CPU * possible_cpus())
@@ -199,6 +213,16 @@ class Session:
             if info.probe not in wanted:
                 continue
             program = self.obj.program(info.name)
+            if (multi := self.multi_attacher(info)) is not None:
+                try:
+                    refused = multi.attach_multi(program, info.attach, self.links,
+                                                 self.traced_pid())
+                except OSError as e:
+                    raise SessionError(f"cannot attach to {info.attach[0].target} and "
+                                       f"{len(info.attach) - 1} more: "
+                                       f"{e.strerror or e}") from None
+                self.warn_refused(refused)
+                continue
             attached = 0
             failures: list[str] = []
             for point in info.attach:
@@ -213,6 +237,21 @@ class Session:
                 raise SessionError(failures[0])
             for failure in failures:
                 self.output.message("warning", failure)
+
+    def traced_pid(self) -> int:
+        """The process the run traces (-- CMD, -p PID), or -1 for every process."""
+        if self.command is not None:
+            return self.command.pid
+        return self.options.pid if self.options.pid is not None else -1
+
+    def warn_refused(self, failures: list[str]) -> None:
+        """Attach points the kernel refused, where others of the program attached: a few
+        are listed, the rest counted."""
+        for failure in failures[:REFUSED_LISTED]:
+            self.output.message("warning", failure)
+        if len(failures) > REFUSED_LISTED:
+            self.output.message("warning", f"{len(failures) - REFUSED_LISTED} more attach "
+                                "points were refused")
 
     def attach_point(self, program: Program, point: mf.AttachPoint) -> None:
         ATTACHERS[point.kind].attach(program, point, self.links)
@@ -240,7 +279,12 @@ class Session:
                 try:
                     self.output.printf(fmt.ktap_printf(site.format.encode("latin-1"), args))
                 except KtapRuntimeError as e:
-                    self.report(e)
+                    # Formatting errors are fatal, as in the interpreter (Part B §5.6).
+                    e.span = e.span or self.module.errors[site.site].span
+                    if e.fatal:
+                        self.fatal = self.fatal or e
+                    else:
+                        self.report(e)
             case mf.RECORD_EXIT:
                 self.exit_seen = True
             case mf.RECORD_FAULT:
@@ -255,6 +299,14 @@ class Session:
                 raise ValueError(f"unknown record kind {kind}")
 
     def report(self, error: KtapRuntimeError) -> None:
+        """Prints a run-time error. A non-fatal one that happens on every event is
+        printed the first time and counted after (`warn_repeated_errors`)."""
+        if not error.fatal:
+            key = (error.message, error.span)
+            seen = self.repeated_errors.get(key, 0)
+            self.repeated_errors[key] = seen + 1
+            if seen:
+                return
         if error.span is not None:
             self.output.diagnostic(self.source, Diagnostic(error.span, error.message))
         else:
@@ -355,6 +407,13 @@ class Session:
         for op, cell in self.env.live_cells:
             if cell.cut_strings:
                 self.warn_cut(cell.cut_strings, f"variable '{op.global_name}'", op.span)
+        if mf.CUTS in self.bss.variables:
+            cuts_raw = self.bss.read(mf.CUTS)
+            for i, cut_site in enumerate(self.manifest.cuts):
+                count = int.from_bytes(cuts_raw[i * 8:i * 8 + 8], "little")
+                if count:
+                    self.warn_kernel_cut(count, cut_site)
+        self.warn_repeated_errors()
         if self.malformed_records:
             self.output.message("warning", f"{self.malformed_records} records from the "
                                 "kernel matched nothing in the artifact's manifest and were "
@@ -368,6 +427,23 @@ class Session:
         strings = "1 string" if count == 1 else f"{count} strings"
         message = (f"{strings} longer than {self.manifest.strlen - 1} bytes had to be cut "
                    f"to fit {what} in the kernel (--strlen sets the capacity)")
+        self.output.diagnostic(self.source, Diagnostic(span, message, "warning"))
+
+    def warn_repeated_errors(self) -> None:
+        for (message, span), count in self.repeated_errors.items():
+            if count < 2:
+                continue
+            text = f"the error '{message}' happened {count} times (printed once)"
+            if span is not None:
+                self.output.diagnostic(self.source, Diagnostic(span, text, "warning"))
+            else:
+                self.output.message("warning", text, self.source.name)
+
+    def warn_kernel_cut(self, count: int, cut: mf.Cut) -> None:
+        strings = "1 string" if count == 1 else f"{count} strings"
+        message = (f"{strings} {cut.what} had to be cut to {self.manifest.strlen - 1} bytes "
+                   "(--strlen sets the capacity)")
+        span = self.module.errors[cut.site].span
         self.output.diagnostic(self.source, Diagnostic(span, message, "warning"))
 
     def close(self) -> None:

@@ -2,7 +2,7 @@
 
 Ids are given in the order lowering meets them (each program in plan order, its body's
 blocks and ops in order, a called function where it is called, as lowering inlines it),
-one per distinct (kind, format, layouts) print and (error site, message, fatality) fault,
+one per distinct (kind, format, layouts, call site) print and (error site, message, fatality) fault,
 so the manifest is the same for the same script. Whether an op can fail follows from the
 types alone, as in `backend.lower`: a value must be a number and is nil-able (or nil),
 a key may be nil, a divisor may be zero. What lowering refuses (a table printed, a
@@ -17,9 +17,23 @@ from backend import layout as lay
 from backend import manifest as mf
 from frontend.types import FuncT, NilT, TableT, Type, strip_opt
 from ir import ops, semantics
+from ir.analysis import concat_roots
 
 FaultKey = tuple[int, str, bool]  # error site, message, fatal
-PrintKey = tuple[str, str, tuple[str, ...]]  # kind, format (latin-1), layouts
+# kind, format (latin-1), layouts, the call's error site
+PrintKey = tuple[str, str, tuple[str, ...], int]
+CutKey = tuple[int, str]  # error site, what is cut
+
+# The built-ins that read a NUL-terminated string from memory, and what a cut string
+# was read by, for the warning.
+MEMORY_STRINGS = {"user_string": "read by user_string()",
+                  "kernel_string": "read by kernel_string()"}
+CONCAT_CUT = "made by '..'"
+
+
+def context_cut(name: str) -> str:
+    """What a string read from the event's field `name` (argN) is, for the warning."""
+    return f"read from {name}"
 
 
 @dataclass
@@ -28,12 +42,17 @@ class Sites:
 
     prints: dict[PrintKey, int] = field(default_factory=dict)
     faults: dict[FaultKey, int] = field(default_factory=dict)
+    cuts: dict[CutKey, int] = field(default_factory=dict)
 
     def print_sites(self) -> list[mf.PrintSite]:
-        return [mf.PrintSite(kind, fmt, list(layouts)) for kind, fmt, layouts in self.prints]
+        return [mf.PrintSite(kind, fmt, list(layouts), site)
+                for kind, fmt, layouts, site in self.prints]
 
     def fault_list(self) -> list[mf.Fault]:
         return [mf.Fault(*key) for key in self.faults]
+
+    def cut_list(self) -> list[mf.Cut]:
+        return [mf.Cut(*key) for key in self.cuts]
 
 
 @dataclass
@@ -42,6 +61,7 @@ class SiteWalk:
 
     module: ops.Module
     sites: Sites = field(default_factory=Sites)
+    roots: dict[str, dict[ops.Concat, ops.Concat]] = field(default_factory=dict)
 
     def program(self, function: str, argstr: str | None) -> None:
         """`argstr`: the layout of the program's argstr record, None if it has none."""
@@ -58,6 +78,9 @@ class SiteWalk:
 
     def _fault(self, error: int, message: str, fatal: bool) -> None:
         self.sites.faults.setdefault((error, message, fatal), len(self.sites.faults))
+
+    def _cut(self, error: int, what: str) -> None:
+        self.sites.cuts.setdefault((error, what), len(self.sites.cuts))
 
     def _number(self, value: ops.Value, error: int, message: str, fatal: bool) -> None:
         if _nilable(value) is True:
@@ -78,6 +101,12 @@ class SiteWalk:
             case ops.Compare() if op.op not in ("==", "!="):
                 self._number(op.left, op.error, semantics.COMPARE_NON_NUMBER, True)
                 self._number(op.right, op.error, semantics.COMPARE_NON_NUMBER, True)
+            case ops.Concat():
+                for operand in (op.left, op.right):
+                    if _nilable(operand) is not False:
+                        self._fault(op.error, semantics.CONCAT_NON_STRING, True)
+                if self._concat_root(stack[-1], op) is op:
+                    self._cut(op.error, CONCAT_CUT)
             case ops.Negate():
                 self._number(op.operand, op.error, semantics.NEGATE_NON_NUMBER, True)
             case ops.AddCell():
@@ -95,12 +124,24 @@ class SiteWalk:
                     self._function(callee.function, argstr, stack)
             case ops.CallBuiltin() if op.name in ("print", "printf"):
                 self._print(op, argstr)
+            case ops.CallBuiltin() if op.name in MEMORY_STRINGS:
+                if op.args:
+                    self._number(op.args[0], op.error, semantics.bad_argument(1), True)
+                self._cut(op.error, MEMORY_STRINGS[op.name])
+            case ops.Context() if op.name.startswith("arg") and _kind(op.dest) == ("str", False):
+                self._cut(op.error, context_cut(op.name))
             case ops.LoopTick():
                 self._fault(op.error, semantics.LOOP_OVER_BUDGET, True)
             case ops.CheckNumber():
                 self._number(op.value, op.error, semantics.FOR_NON_NUMBER, True)
             case ops.Fail():
                 self._fault(op.error, self.module.errors[op.error].message, True)
+
+    def _concat_root(self, function: str, op: ops.Concat) -> ops.Concat:
+        roots = self.roots.get(function)
+        if roots is None:
+            roots = self.roots[function] = concat_roots(self.module.functions[function])
+        return roots[op]
 
     def _global_nilable(self, cell: ops.Register) -> bool:
         for decl in self.module.globals:
@@ -122,7 +163,7 @@ class SiteWalk:
             if layout is None:
                 return
             layouts.append(layout)
-        key = (op.name, template.decode("latin-1"), tuple(layouts))
+        key = (op.name, template.decode("latin-1"), tuple(layouts), op.error)
         self.sites.prints.setdefault(key, len(self.sites.prints))
 
 

@@ -194,6 +194,12 @@ class Field:
         return self.is_array and not self.data_loc and base == "char"
 
     @property
+    def is_data_loc_string(self) -> bool:
+        """`__data_loc char[] name`: a string kept after the record's fixed fields."""
+        base = self.type.removeprefix("__data_loc").split("[", 1)[0]
+        return self.data_loc and base.replace("const ", "").strip() == "char"
+
+    @property
     def is_common(self) -> bool:
         return self.name.startswith("common_")
 

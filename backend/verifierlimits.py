@@ -13,9 +13,8 @@ import re
 LIMITS = [
     (re.compile(r"The sequence of \d+ jumps is too complex"),
      "the verifier follows each path of the program and gives up after 8192 pending "
-     "branches; a loop whose end depends on values only known at run time (a global, a "
-     "table, an event field) is followed iteration by iteration up to the loop limit: "
-     "bound the loop by a local counter and a constant"),
+     "branches; a loop whose iterations it cannot see repeat is followed iteration by "
+     "iteration: shorten the loop, or split the probe body into several probes"),
     (re.compile(r"BPF program is too large\. Processed \d+ insn"),
      "the verifier gives up after following 1,000,000 instructions along all paths of the "
      "program: shorten loops, or split the probe body into several probes on the event"),

@@ -86,7 +86,8 @@ REGISTRY: tuple[Builtin, ...] = (
     _fn("gettimeofday_ms", _B, INT), _fn("gettimeofday_s", _B, INT),
     # kernel context that kllvm does not compile yet
     _fn("stack", _N, STACK, event_only=True),
-    _fn("kernel_string", _N, STR), _fn("user_string", _N, STR),
+    # strings from memory: a NUL-terminated string at an address, cut to --strlen
+    _fn("kernel_string", _K, STR, event_only=True), _fn("user_string", _K, STR, event_only=True),
     _fn("stringof", _N, STR), _fn("ipof", _N, INT), _fn("curr_taskinfo", _N, INT),
     _fn("in_iowait", _N, INT), _fn("in_interrupt", _N, INT),
     _fn("net.ip_sock_saddr", _N, ANY), _fn("net.ip_sock_daddr", _N, ANY),

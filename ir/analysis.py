@@ -23,3 +23,25 @@ def written_before_read(function: ops.Function) -> frozenset[ops.Register]:
                 written.add(register)
                 written_first.add(register)
     return frozenset(written_first - read_unwritten)
+
+
+def concat_roots(function: ops.Function) -> dict[ops.Concat, ops.Concat]:
+    """Each `..` of `function` and the outermost `..` of its expression (`a .. b .. c`
+    is two ops, the inner one's result used only by the outer one): a string cut in
+    the expression is one cut, reported at the whole expression."""
+    uses: dict[ops.Register, list[ops.Op]] = {}
+    concats: list[ops.Concat] = []
+    for block in function.blocks:
+        for op in block.ops:
+            for value in op_uses(op):
+                if isinstance(value, ops.Register):
+                    uses.setdefault(value, []).append(op)
+            if isinstance(op, ops.Concat):
+                concats.append(op)
+    roots: dict[ops.Concat, ops.Concat] = {}
+    for op in concats:
+        root = op
+        while len(users := uses.get(root.dest, [])) == 1 and isinstance(users[0], ops.Concat):
+            root = users[0]
+        roots[op] = root
+    return roots

@@ -219,6 +219,26 @@ def _convert(spec: _Spec, value: object, argn: int, resolve_symbol: SymbolResolv
     raise KtapRuntimeError(f"invalid option '%{conversion}' to 'format'")
 
 
+NUMBER_CONVERSIONS = frozenset("diuoxXcp")
+STRING_CONVERSIONS = frozenset("s")
+
+
+def printf_conversions(fmt: bytes) -> list[str]:
+    """The conversion letters of `fmt`, one per value it takes, parsed as `ktap_printf`
+    parses them; a format it would refuse raises KtapRuntimeError with its message."""
+    letters = []
+    pos = 0
+    while (percent := fmt.find(b"%", pos)) >= 0:
+        if fmt[percent + 1 : percent + 2] == b"%":
+            pos = percent + 2
+            continue
+        spec, pos = _scan_spec(fmt, percent + 1)
+        if spec.conversion not in NUMBER_CONVERSIONS | STRING_CONVERSIONS:
+            raise KtapRuntimeError(f"invalid option '%{spec.conversion}' to 'format'")
+        letters.append(spec.conversion)
+    return letters
+
+
 def ktap_printf(
     fmt: bytes, args: Sequence[object], resolve_symbol: SymbolResolver | None = None
 ) -> bytes:

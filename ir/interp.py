@@ -19,8 +19,10 @@ Decisions (see Part A and Part B §5 of the language reference):
   `ExitRequest`. Every error carries the span of the failing op's error site.
 * Calls nest at most `MAX_CALL_DEPTH` frames deep (the entry closure is frame 1), then
   fail with `stack overflow`. ktap's limit was a 120-slot value stack, which no frame
-  count reproduces; 200 frames keeps well inside Python's own recursion limit. Tail calls
-  are ordinary calls here.
+  count reproduces; 200 frames keeps well inside Python's own recursion limit.
+* Tail calls are proper, as in ktap (Lua's CALLT): `return f(x)` of a closure returns a
+  `TailCall` instead of calling, and whoever called the returning function runs it in
+  that function's frame (`_run_tail_calls`), so the depth does not grow.
 * The loop budget (`LOOP_LIMIT` ticks) is shared by one invocation and every call it makes,
   as ktap's counter lived in the one `ktap_execute` run that executed nested calls too.
 * `upvalue += n` follows ktap's UINCV: both the variable and `n` must be numbers, else the
@@ -429,6 +431,14 @@ def _add_cell(cell: CellLike, delta: object, span: Span) -> None:
     cell.value = wrap_int64(old + delta)
 
 
+@dataclass(frozen=True, slots=True)
+class TailCall:
+    """`return f(args)` of a closure: the call its caller makes in the returning frame."""
+
+    closure: Closure
+    args: tuple[object, ...]
+
+
 def _not_table(verb: str, value: object, span: Span) -> KtapRuntimeError:
     return KtapRuntimeError(f"{verb} non-table value ({type_name(value)})", span)
 
@@ -719,12 +729,18 @@ class _Translator:
     def check_number(self, op: ops.CheckNumber) -> None:
         self.type_guard(int, [op.value], f"E(FOR_NON_NUMBER, {self.span(op.error)})")
 
-    def call(self, op: ops.Call) -> None:
+    def call(self, op: ops.Call, tail: bool = False) -> None:
+        """A call; `tail`: its result is returned at once (`return f(x)`), so a closure
+        is not called here but handed to the caller as a `TailCall`."""
         d, f, s = self.local(op.dest), self.value(op.callee), self.span(op.error)
         args = "".join(f", {self.value(a)}" for a in op.args)
         self.line(f"if type({f}) is CLOSURE:")
-        self.line(f"    if _depth >= {MAX_CALL_DEPTH}: raise E(STACK_OVERFLOW, {s})")
-        self.line(f"    {d} = F[{f}.function_name]({f}.cells, _depth + 1, _inv{args})")
+        if tail:
+            self.line(f"    return TAIL({f}, ({args.removeprefix(', ')}{',' if args else ''}))")
+        else:
+            self.line(f"    if _depth >= {MAX_CALL_DEPTH}: raise E(STACK_OVERFLOW, {s})")
+            self.line(f"    {d} = F[{f}.function_name]({f}.cells, _depth + 1, _inv{args})")
+            self.line(f"    if type({d}) is TAIL: {d} = RUN_TAIL({d}, _depth + 1, _inv)")
         self.line(f"elif type({f}) is BUILTIN:")
         self.indent += 1
         self.call_guarded(f"{d} = {f}.call({args.removeprefix(', ')})", op.error)
@@ -802,7 +818,12 @@ class _Translator:
     # -- the whole function
 
     def block(self, block: ops.BasicBlock) -> None:
-        for op in block.ops:
+        for index, op in enumerate(block.ops):
+            following = block.ops[index + 1] if index + 1 < len(block.ops) else None
+            if (isinstance(op, ops.Call) and isinstance(following, ops.Return)
+                    and following.value is op.dest):
+                self.call(op, tail=True)
+                continue
             self.op(op)
             if isinstance(op, ops.Terminator):
                 return
@@ -898,6 +919,8 @@ class Interpreter:
             "TV": TableValue,
             "KT": KtapTable,
             "CLOSURE": Closure,
+            "TAIL": TailCall,
+            "RUN_TAIL": self._run_tail_calls,
             "BUILTIN": BuiltinFunction,
             "WRAP": wrap_int64,
             "DIVIDE": _divide,
@@ -927,18 +950,32 @@ class Interpreter:
 
     def run_main(self) -> None:
         """Runs the main chunk. Raises `KtapRuntimeError` or `ExitRequest`."""
-        self._functions[self.module.main]((), 1, [0])
+        inv = [0]
+        result = self._functions[self.module.main]((), 1, inv)
+        if type(result) is TailCall:
+            self._run_tail_calls(result, 1, inv)
 
     def call(self, closure: object, args: Sequence[object] = ()) -> object:
         """Calls a ktap function value, e.g. a probe body, `trace_end` or `tick` closure,
         as one fresh invocation with its own loop budget."""
         if type(closure) is Closure:
-            return self._functions[closure.function_name](closure.cells, 1, [0], *args)
+            inv = [0]
+            result = self._functions[closure.function_name](closure.cells, 1, inv, *args)
+            return self._run_tail_calls(result, 1, inv) if type(result) is TailCall else result
         if type(closure) is BuiltinFunction:
             return closure.call(*args)
         raise KtapRuntimeError(CALL_NON_FUNCTION)
 
     # -- services for the generated code
+
+    def _run_tail_calls(self, result: object, depth: int, inv: list[int]) -> object:
+        """Runs the tail calls a function returned, one after another in its frame (at
+        its `depth`), until one returns a value."""
+        while type(result) is TailCall:
+            closure = result.closure
+            result = self._functions[closure.function_name](closure.cells, depth, inv,
+                                                            *result.args)
+        return result
 
     def table_decl(self, site: int) -> ops.TableDecl:
         return self._tables[site]

@@ -28,6 +28,11 @@ LOOP_OVER_BUDGET = f"loop execute count exceed max limit({LOOP_LIMIT})"
 INVALID_EVENT_CONTEXT = "invalid event context"
 
 
+def bad_argument(index: int) -> str:
+    """A built-in given a value of the wrong type as its argument `index` (from 1)."""
+    return f"wrong type of argument {index}"
+
+
 def table_capacity(narr: int, nrec: int) -> int:
     """`table.new(narr, nrec)` holds narr + nrec entries; (0, 0) is the default (§7)."""
     capacity = max(narr, 0) + max(nrec, 0)

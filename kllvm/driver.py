@@ -49,6 +49,7 @@ from ir.checks import check_module
 from ir.infer import ArgTypes, Solution, apply, infer
 from ir.lower_ast import lower
 from ir.placement import place
+from ir.printcheck import check_prints
 from ir.verify import verify_module
 from kllvm import BUNDLED_TAPSETS
 
@@ -213,6 +214,7 @@ def _check(state: State) -> None:
     assert state.solution is not None
     sink = state.sink()
     check_module(state.typed, state.solution, sink)
+    check_prints(state.typed, sink)
     _gate(sink)
 
 

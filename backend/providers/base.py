@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from backend.events import EventGroup, ProbeEvents
 from backend.manifest import AttachKind, AttachPoint
@@ -104,7 +104,31 @@ class Attachable(Protocol):
     def attach_raw_tracepoint_cookie(self, event: str, cookie: int) -> Detach: ...
 
     def attach_uprobe(self, path: str, offset: int, pid: int = -1,
-                      retprobe: bool = False) -> Detach: ...
+                      retprobe: bool = False, cookie: int = 0) -> Detach: ...
+
+    def set_uprobe_multi(self) -> None: ...
+
+    def attach_uprobe_multi(self, path: str, offsets: list[int], cookies: list[int],
+                            retprobe: bool = False, pid: int = -1) -> Detach: ...
+
+
+@runtime_checkable
+class MultiAttacher(Protocol):
+    """An attacher that can attach all of a program's points with one link (uprobes:
+    detaching one link per point costs the kernel ~0.1 s each). Which programs do is
+    decided before the object loads (`prepare`), since it changes how they load."""
+
+    def multi(self, points: list[AttachPoint]) -> bool:
+        """Whether a program with these points attaches them all at once."""
+
+    def prepare(self, program: Attachable) -> None:
+        """Sets up a program that `multi` said yes to; before the object loads."""
+
+    def attach_multi(self, program: Attachable, points: list[AttachPoint],
+                     links: list[Detach], pid: int) -> list[str]:
+        """Attaches the points with one link (or a few), in process `pid` only (-1: all);
+        returns the points it could not attach, as messages; raises OSError when it
+        attached none."""
 
 
 class Attacher(Protocol):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from backend.events import (
     MAX_ARG,
     EventGroup,
+    MemoryFetch,
     ProbeEvents,
     ProviderError,
     agree_on_type,
@@ -26,7 +27,7 @@ from backend.events import (
 from backend.tracefs import Field
 from frontend.diagnostics import Span
 from frontend.eventdef import FetchArg, FilterCompare, KprobeSpec, UprobeSpec
-from frontend.types import INT, NIL, Type
+from frontend.types import INT, NIL, STR, Type
 from ir import ops
 from ir.printer import probe_location
 
@@ -44,6 +45,12 @@ PT_REGS_X86_64 = {
 FETCH_TYPES = {f"{k}{bits}": (bits // 8, k == "s")
                for k in "usx" for bits in (8, 16, 32, 64)}
 _FETCH = re.compile(r"(?P<where>%[a-z0-9_]+|\$retval)(?::(?P<type>\w+))?")
+# `+OFFS(FETCH)`, `-OFFS(FETCH)`, `+uOFFS(FETCH)` (user memory in a kprobe).
+_MEMORY = re.compile(r"(?P<sign>[+-])(?P<user>u?)(?P<offset>0x[0-9a-fA-F]+|[0-9]+)"
+                     r"\((?P<inner>.*)\)")
+_REGISTER = re.compile(r"%[a-z0-9_]+|\$retval")
+MAX_DEREFS = 8
+STRING_TYPES = ("string", "ustring")
 
 
 def _register(name: str, reg: str, span: Span, size: int = 8,
@@ -55,21 +62,51 @@ def _register(name: str, reg: str, span: Span, size: int = 8,
                  signed, None, False, False)
 
 
-def _fetch_field(arg: FetchArg, position: int) -> Field:
-    """The register a fetch arg names, e.g. `size=%di`, `r=$retval:s32`. Memory fetches
-    (`+8(%di)`, `@addr`, `$stack`) and string types are not compiled yet: saying so beats
-    reading something else."""
+def _memory_fetch(arg: FetchArg, name: str, uprobe: bool) -> Field | MemoryFetch:
+    """A fetch arg that reads memory (`+8(%di):u32`, `+0(+16(%si)):string`) or a string
+    at a register's address (`%di:string`)."""
+    where, colon, type_ = arg.fetch.rpartition(":")
+    if not colon or ")" in type_:
+        where, type_ = arg.fetch, "u64"
+    string = type_ in STRING_TYPES
+    if not string and type_ not in FETCH_TYPES:
+        raise ProviderError(arg.span, f"fetch type ':{type_}' is not supported yet: use "
+                                      "u8..u64, s8..s64, x8..x64, string or ustring")
+    offsets: list[int] = []
+    user = uprobe or type_ == "ustring"
+    while (m := _MEMORY.fullmatch(where)) is not None:
+        offset = int(m["offset"], 0)
+        offsets.append(-offset if m["sign"] == "-" else offset)
+        user = user or bool(m["user"])
+        where = m["inner"]
+        if len(offsets) > MAX_DEREFS:
+            raise ProviderError(arg.span, f"fetch argument '{arg.fetch}' dereferences more "
+                                          f"than {MAX_DEREFS} times")
+    if _REGISTER.fullmatch(where) is None or (not offsets and not string):
+        raise ProviderError(arg.span, f"fetch argument '{arg.fetch}' is not supported yet: "
+                                      "use a register (%di) or $retval, memory at an offset "
+                                      "from one (+8(%di), nested), with an optional type "
+                                      "such as :s32 or :string")
+    reg = "ax" if where == "$retval" else where[1:]
+    size, signed = (8, False) if string else FETCH_TYPES[type_]
+    return MemoryFetch(_register(name, reg, arg.span), tuple(reversed(offsets)), size,
+                       signed, string, user)
+
+
+def _fetch_field(arg: FetchArg, position: int, uprobe: bool) -> Field | MemoryFetch:
+    """The register a fetch arg names, e.g. `size=%di`, `r=$retval:s32`, or the memory
+    it reads (`_memory_fetch`). `@addr` and `$stack` are not compiled yet: saying so
+    beats reading something else."""
     name = arg.name or f"arg{position}"  # the kernel's name for an unnamed fetch arg
     m = _FETCH.fullmatch(arg.fetch)
-    if m is None:
-        raise ProviderError(arg.span, f"fetch argument '{arg.fetch}' is not supported yet: "
-                                      "use a register (%di) or $retval, with an optional "
-                                      "type such as :s32")
+    if m is None or m["type"] in STRING_TYPES:
+        return _memory_fetch(arg, name, uprobe)
     size, signed = 8, False
     if m["type"] is not None:
         if m["type"] not in FETCH_TYPES:
             raise ProviderError(arg.span, f"fetch type ':{m['type']}' is not supported yet: "
-                                          "use u8..u64, s8..s64 or x8..x64")
+                                          "use u8..u64, s8..s64, x8..x64, string or "
+                                          "ustring")
         size, signed = FETCH_TYPES[m["type"]]
     reg = "ax" if m["where"] == "$retval" else m["where"][1:]
     return _register(name, reg, arg.span, size, signed)
@@ -95,9 +132,18 @@ def register_group(spec: KprobeSpec | UprobeSpec, indices: list[int],
         fields["__probe_ip"] = _register("__probe_ip", "ip", spec.span)
         by_index[0] = fields["__probe_ip"]
         first = 1
+    fetches: dict[int, MemoryFetch] = {}
     for position, arg in enumerate(spec.fetchargs, 1):
-        f = _fetch_field(arg, position)
-        fields[f.name] = by_index[first + position - 1] = f
+        fetched = _fetch_field(arg, position, isinstance(spec, UprobeSpec))
+        index = first + position - 1
+        if isinstance(fetched, MemoryFetch):
+            fetches[index] = fetched
+            fetched = fetched.register
+            if any(c.field == fetched.name for c in compares):
+                compare = next(c for c in compares if c.field == fetched.name)
+                raise ProviderError(compare.span, f"'{fetched.name}' reads memory: filters "
+                                                  "can only test registers yet")
+        fields[fetched.name] = by_index[index] = fetched
     args: dict[int, Field | None] = {}
     for index in indices:
         if spec.is_return and index == 0:
@@ -112,14 +158,16 @@ def register_group(spec: KprobeSpec | UprobeSpec, indices: list[int],
                 f"unknown field '{compare.field}' in the filter: {probe_location(spec)} has "
                 f"only {', '.join(fields)}"))
         used[compare.field] = fields[compare.field]
-    return EventGroup([], args, used)
+    return EventGroup([], args, used,
+                      fetches={i: f for i, f in fetches.items() if i in args})
 
 
 def expand(module: ops.Module, decl: ops.ProbeDecl,
-           target: Callable[[FunctionSpec], str]) -> ProbeEvents:
+           targets: Callable[[FunctionSpec], list[tuple[FunctionSpec, str]]]) -> ProbeEvents:
     """A probe on kernel and user functions: one program per spec, each with the
-    registers its argN and filter read; `target` gives each spec's attach target (and
-    refuses what its provider cannot attach)."""
+    registers its argN and filter read; `targets` gives the specs a spec stands for (a
+    uprobe symbol glob: one per matched symbol) with their attach targets, and refuses
+    what its provider cannot attach."""
     eventdef = decl.eventdef
     assert eventdef is not None
     result = ProbeEvents(decl)
@@ -133,14 +181,18 @@ def expand(module: ops.Module, decl: ops.ProbeDecl,
     indices = [i for i in arg_indices(names) if i < MAX_ARG]
     compares = record_compares(filter_fields(eventdef.filter))
     first_type: dict[int, tuple[Type, str]] = {}
-    for spec in eventdef.specs:
-        assert isinstance(spec, KprobeSpec | UprobeSpec)
-        result.others.append((spec, target(spec)))
+    concrete = []
+    for written in eventdef.specs:
+        assert isinstance(written, KprobeSpec | UprobeSpec)
+        concrete += targets(written)
+    for spec, target in concrete:
+        result.others.append((spec, target))
         group = register_group(spec, indices, compares)
         result.other_groups.append(group)
         where = probe_location(spec)
         for index in indices:
-            agree_on_type(first_type, index, INT if group.args[index] is not None else NIL,
-                          where, eventdef.span)
+            fetch = group.fetches.get(index)
+            t = NIL if group.args[index] is None else STR if fetch and fetch.string else INT
+            agree_on_type(first_type, index, t, where, eventdef.span)
     result.arg_types = {i: t for i, (t, _) in first_type.items()}
     return result

@@ -24,8 +24,11 @@ ATTACHERS: dict[AttachKind, Attacher] = {
 assert set(ATTACHERS) == set(AttachKind), "an attach kind without a provider"
 
 
-def function_target(spec: KprobeSpec | UprobeSpec) -> str:
-    return KPROBE.target(spec) if isinstance(spec, KprobeSpec) else UPROBE.target(spec)
+def function_targets(spec: KprobeSpec | UprobeSpec
+                     ) -> list[tuple[KprobeSpec | UprobeSpec, str]]:
+    if isinstance(spec, KprobeSpec):
+        return [(spec, KPROBE.target(spec))]
+    return list(UPROBE.targets(spec))
 
 
 def probe_events(module: ops.Module, decl: ops.ProbeDecl,
@@ -37,7 +40,7 @@ def probe_events(module: ops.Module, decl: ops.ProbeDecl,
     eventdef = decl.eventdef
     assert eventdef is not None
     if all(isinstance(s, KprobeSpec | UprobeSpec) for s in eventdef.specs):
-        return registers.expand(module, decl, function_target)
+        return registers.expand(module, decl, function_targets)
     for spec in eventdef.specs:
         if not isinstance(spec, TracepointSpec):
             raise ProviderError(spec.span, "this kind of event cannot be mixed with "

@@ -122,10 +122,11 @@ def test_plan_numbers_print_sites_and_faults_from_types() -> None:
         (3, "divide 0 arith operation", True),
     ]
     # The argstr record is the same size in both programs: one layout.
-    assert [(p.kind, p.format, p.layouts) for p in manifest.prints] == [
-        ("printf", "%d %s\n", ["int", "argstr:16"]),
-        ("print", "", ["int", "int"]),
-        ("print", "", ["argstr:16", "opt:int"]),
+    assert [(p.kind, p.format, p.layouts, errors[p.site].span.line)
+            for p in manifest.prints] == [
+        ("printf", "%d %s\n", ["int", "argstr:16"], 9),
+        ("print", "", ["int", "int"], 6),
+        ("print", "", ["argstr:16", "opt:int"], 11),
     ]
 
 
