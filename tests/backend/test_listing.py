@@ -42,7 +42,7 @@ def test_fields_skip_the_common_header_and_count_from_arg0() -> None:
     (event,) = list_events("uprobes:myprobe", True, catalog())
     assert event == ListedEvent("uprobes:myprobe", (
         ListedField(0, "__probe_ip", "unsigned long", "number"),
-        ListedField(1, "name", "__data_loc char[]", None)))
+        ListedField(1, "name", "__data_loc char[]", "string")))
 
 
 def test_an_unreadable_format_is_said_not_fatal() -> None:
