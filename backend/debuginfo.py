@@ -244,10 +244,6 @@ class DebugInfo:
         operands deeply. The link is therefore added only while printing, see
         `finalized`.
         """
-        fn_type = self._node(
-            "DISubroutineType",
-            {"types": self._tuple([ret, *(t for _, t in args)])},
-        )
         sp = self._node(
             "DISubprogram",
             {
@@ -255,7 +251,7 @@ class DebugInfo:
                 "scope": self.file,
                 "file": self.file,
                 "line": line,
-                "type": fn_type,
+                "type": self._signature(ret, args),
                 "scopeLine": line,
                 "flags": ir.DIToken("DIFlagPrototyped"),
                 # A static function's BTF says so; the verifier then checks its
@@ -266,16 +262,7 @@ class DebugInfo:
             },
             distinct=True,
         )
-        variables = [
-            self._node(
-                "DILocalVariable",
-                {"name": name, "arg": i + 1, "scope": sp, "file": self.file,
-                 "line": line, "type": ty},
-            )
-            for i, (name, ty) in enumerate(args)
-        ]
-        self._retained.append((sp, self._tuple(variables)))
-        fn.set_metadata("dbg", sp)
+        self._name_arguments(fn, sp, args, {"line": line})
         return sp
 
     def declaration(self, fn: ir.Function, ret: DIValue | None,
@@ -283,25 +270,32 @@ class DebugInfo:
         """A DISubprogram that declares an external function (a kfunc): BTFDebug
         makes it an extern BTF FUNC in the `.ksyms` DATASEC, which libbpf resolves
         against the kernel's BTF. Arguments are named, as for `subprogram`."""
-        fn_type = self._node(
-            "DISubroutineType",
-            {"types": self._tuple([ret, *(t for _, t in args)])},
-        )
         sp = self._node(
             "DISubprogram",
             {
                 "name": fn.name,
                 "scope": self.file,
                 "file": self.file,
-                "type": fn_type,
+                "type": self._signature(ret, args),
                 "flags": ir.DIToken("DIFlagPrototyped"),
                 "spFlags": ir.DIToken("DISPFlagOptimized"),
             },
         )
+        self._name_arguments(fn, sp, args, {})
+
+    def _signature(self, ret: DIValue | None, args: Sequence[tuple[str, DIValue]]) -> DIValue:
+        return self._node("DISubroutineType",
+                          {"types": self._tuple([ret, *(t for _, t in args)])})
+
+    def _name_arguments(self, fn: ir.Function, sp: DIValue,
+                        args: Sequence[tuple[str, DIValue]], extra: dict[str, object]) -> None:
+        """The arguments' DILocalVariables, kept as `sp`'s retained nodes (see
+        `finalized`), and `sp` attached to `fn`."""
         variables = [
             self._node(
                 "DILocalVariable",
-                {"name": name, "arg": i + 1, "scope": sp, "file": self.file, "type": ty},
+                {"name": name, "arg": i + 1, "scope": sp, "file": self.file, **extra,
+                 "type": ty},
             )
             for i, (name, ty) in enumerate(args)
         ]

@@ -6,6 +6,8 @@ information on the node objects themselves.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from frontend.builtins import CONTEXT_NAMES
@@ -322,3 +324,24 @@ class Chunk(Node):
     """The root: the script's top-level statements, the main chunk."""
 
     body: Block
+
+
+def children(node: Node) -> list[Node]:
+    """The nodes directly under `node`, in field order."""
+    found: list[Node] = []
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, Node):
+            found.append(value)
+        elif isinstance(value, list):
+            found.extend(item for item in value if isinstance(item, Node))
+    return found
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node under `node`, itself first (iteratively: trees may be deep)."""
+    stack: list[Node] = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(children(current))

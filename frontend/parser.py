@@ -13,7 +13,6 @@ certain (skipping tokens until the LALR state accepts one) mostly produces follo
 from __future__ import annotations
 
 import bisect
-import dataclasses
 import functools
 
 from lark import Lark, Token, Tree
@@ -279,17 +278,6 @@ def _check_nesting(chunk: ast.Chunk, sink: DiagnosticSink) -> None:
         if level > MAX_SYNTAX_LEVELS:
             sink.error(node.span, "chunk has too many syntax levels", hints=(_NESTING_HINT,))
             return
-        for child in _children(node):
+        for child in ast.children(node):
             flat = isinstance(child, ast.Block | ast.IfClause | ast.TableField)
             stack.append((child, level if flat else level + 1))
-
-
-def _children(node: ast.Node) -> list[ast.Node]:
-    children: list[ast.Node] = []
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        if isinstance(value, ast.Node):
-            children.append(value)
-        elif isinstance(value, list):
-            children.extend(item for item in value if isinstance(item, ast.Node))
-    return children

@@ -17,7 +17,7 @@ others first, then the script's: ordinary top-level functions and variables from
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -151,7 +151,7 @@ def _library_references(block: ast.Block, source: Source) -> dict[str, list[ast.
     """`lib.member` expressions whose `lib` the code does not declare, by library."""
     names_of = _unbound_names(block, source)
     found: dict[str, list[ast.Index]] = {}
-    for node in _walk(block):
+    for node in ast.walk(block):
         if (isinstance(node, ast.Index) and isinstance(node.obj, ast.Name)
                 and id(node.obj) in names_of and isinstance(node.key, ast.String)
                 and _is_name(node.key.value)):
@@ -164,7 +164,7 @@ def _unbound_names(block: ast.Block, source: Source) -> set[int]:
     the linked chunk is resolved again, for real)."""
     chunk = ast.Chunk(block.span, block)
     resolution = resolve(chunk, DiagnosticSink(source))
-    return {id(node) for node in _walk(block)
+    return {id(node) for node in ast.walk(block)
             if isinstance(node, ast.Name) and node not in resolution.bindings}
 
 
@@ -210,7 +210,7 @@ def _rename_members(library: str, source: Source, statements: list[ast.Stmt],
                     sink: DiagnosticSink) -> _Tapset | None:
     """The tapset's top-level names, and every use of them in it, renamed `library.name`."""
     # The tapsets it uses are declared ahead, so that resolving it alone finds them.
-    used = sorted({node.name for node in _walk(ast.Block(Span(1, 1, 1, 1), statements))
+    used = sorted({node.name for node in ast.walk(ast.Block(Span(1, 1, 1, 1), statements))
                    if isinstance(node, ast.Name) and "." in node.name})
     ahead = ast.Local(Span(1, 1, 1, 1), used, [Span(1, 1, 1, 1)] * len(used), [])
     body = ast.Block(Span(1, 1, 1, 1), [ahead, *statements])
@@ -221,7 +221,7 @@ def _rename_members(library: str, source: Source, statements: list[ast.Stmt],
         return None
     toplevel = _toplevel_symbols(statements, resolution)
     members = frozenset(symbol.name for symbol in toplevel)
-    for node in _walk(body):
+    for node in ast.walk(body):
         if isinstance(node, ast.Name) and resolution.bindings.get(node) in toplevel:
             node.name = f"{library}.{node.name}"
     for stmt in statements:
@@ -240,7 +240,7 @@ def _toplevel_symbols(statements: list[ast.Stmt], resolution: Resolution) -> set
 
 def _mark_file(chunk: ast.Chunk, path: str) -> None:
     """Every span of the tapset's nodes names its file."""
-    for node in _walk(chunk):
+    for node in ast.walk(chunk):
         for field in dataclasses.fields(node):
             value = getattr(node, field.name)
             if isinstance(value, Span):
@@ -249,25 +249,11 @@ def _mark_file(chunk: ast.Chunk, path: str) -> None:
                 setattr(node, field.name, [dataclasses.replace(s, file=path) for s in value])
 
 
-def _walk(node: ast.Node) -> Iterator[ast.Node]:
-    """Every node under `node`, itself first."""
-    stack: list[ast.Node] = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        for field in dataclasses.fields(current):
-            value = getattr(current, field.name)
-            if isinstance(value, ast.Node):
-                stack.append(value)
-            elif isinstance(value, list):
-                stack.extend(v for v in value if isinstance(v, ast.Node))
-
-
 def _replace_references(stmt: ast.Stmt, renames: dict[int, str]) -> ast.Stmt:
     """`stmt` with each renamed `lib.member` (an Index) replaced by the Name `lib.member`."""
     if not renames:
         return stmt
-    for node in _walk(stmt):
+    for node in ast.walk(stmt):
         for field in dataclasses.fields(node):
             value = getattr(node, field.name)
             if isinstance(value, ast.Index) and id(value) in renames:
