@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from frontend import ast, trusted
+from frontend import ast, builtins, trusted
 from frontend.diagnostics import Diagnostic, DiagnosticSink, Source, Span
 from frontend.parser import parse
 from frontend.scope import Resolution, Symbol, resolve
@@ -149,12 +149,17 @@ def _errors(sink: DiagnosticSink) -> int:
 
 def _library_references(block: ast.Block, source: Source) -> dict[str, list[ast.Index]]:
     """`lib.member` expressions whose `lib` the code does not declare, by library."""
+    candidates = [node for node in ast.walk(block)
+                  if isinstance(node, ast.Index) and isinstance(node.obj, ast.Name)
+                  and node.obj.name not in builtins.GLOBALS
+                  and isinstance(node.key, ast.String) and _is_name(node.key.value)]
+    if not candidates:
+        return {}  # the common case: no second resolution of the script
     names_of = _unbound_names(block, source)
     found: dict[str, list[ast.Index]] = {}
-    for node in ast.walk(block):
-        if (isinstance(node, ast.Index) and isinstance(node.obj, ast.Name)
-                and id(node.obj) in names_of and isinstance(node.key, ast.String)
-                and _is_name(node.key.value)):
+    for node in candidates:
+        assert isinstance(node.obj, ast.Name)
+        if id(node.obj) in names_of:
             found.setdefault(node.obj.name, []).append(node)
     return found
 
