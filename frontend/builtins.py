@@ -54,7 +54,9 @@ class Builtin:
     result: Type | EventArg
     library: str | None = None
     event_only: bool = False  # needs an event: refused in tick bodies, which have none
-    registers_probe: bool = False  # ktap's function-style probe registration (unsupported)
+    # ktap's function-style probe registration: as a statement it is the probe statement it
+    # stands for (frontend.registration); as a value it is refused when called.
+    registers_probe: bool = False
 
     @property
     def member(self) -> str:
@@ -95,8 +97,9 @@ REGISTRY: tuple[Builtin, ...] = (
     _fn("ansi.clear_screen", _U, ANY), _fn("ansi.set_color", _U, ANY),
     _fn("ansi.set_color2", _U, ANY), _fn("ansi.set_color3", _U, ANY),
     _fn("ansi.reset_color", _U, ANY), _fn("ansi.new_line", _U, ANY),
-    # ktap's function-style probe registration: kllvm has trace, tick and trace_end
+    # ktap's function-style probe registration (frontend.registration)
     _fn("kdebug.kprobe", _U, ANY, registers_probe=True),
+    _fn("kdebug.kretprobe", _U, ANY, registers_probe=True),
     _fn("kdebug.trace_by_id", _U, ANY, registers_probe=True),
     _fn("kdebug.trace_end", _U, ANY, registers_probe=True),
     _fn("kdebug.tracepoint", _U, ANY, registers_probe=True),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import singledispatchmethod
 
-from frontend import ast, builtins
+from frontend import ast, builtins, registration
 from frontend.diagnostics import DiagnosticSink, Span
 
 
@@ -83,6 +83,8 @@ class Resolution:
     params: dict[ast.FunctionExpr, list[Symbol]] = field(default_factory=dict)
     scopes: dict[ast.Node, FunctionScope] = field(default_factory=dict)  # body owner → scope
     uses: dict[Symbol, list[tuple[ast.Name, FunctionScope]]] = field(default_factory=dict)
+    # `kdebug.kprobe("f", function () {...})` and friends: the statement each stands for.
+    registrations: dict[ast.CallStmt, ast.Stmt] = field(default_factory=dict)
     main: FunctionScope | None = None
 
     def binding(self, name: ast.Name) -> Binding:
@@ -203,6 +205,14 @@ class _Resolver:
 
     @stmt.register
     def _(self, node: ast.CallStmt) -> None:
+        found = registration.called(node.call) if isinstance(node.call, ast.Call) else None
+        if found is not None and self.lookup(found[0].name) is None:
+            self.use(found[0])  # binds the library, as the call would
+            statement = registration.statement_for(found[1], node, self.sink)
+            if statement is not None:
+                self.result.registrations[node] = statement
+                self.stmt(statement)
+            return
         self.expr(node.call)
 
     @stmt.register
