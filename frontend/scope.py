@@ -99,6 +99,7 @@ class _Resolver:
         self.function: FunctionScope | None = None
         self.loop_depth = 0
         self.counter = 0
+        self.called_as: dict[ast.Stmt, str] = {}  # a registration call's statement: its name
 
     # -- helpers
 
@@ -211,6 +212,7 @@ class _Resolver:
             statement = registration.statement_for(found[1], node, self.sink)
             if statement is not None:
                 self.result.registrations[node] = statement
+                self.called_as[statement] = found[1]
                 self.stmt(statement)
             return
         self.expr(node.call)
@@ -290,12 +292,26 @@ class _Resolver:
 
     @stmt.register
     def _(self, node: ast.Trace) -> None:
+        self.registered_late(node, "trace")
         self.body_function(ScopeKind.TRACE, node, node.body, "probe")
 
     @stmt.register
     def _(self, node: ast.Timer) -> None:
+        self.registered_late(node, node.kind)
         kind = ScopeKind.PROFILE if node.kind == "profile" else ScopeKind.TICK
         self.body_function(kind, node, node.body, node.kind)
+
+    def registered_late(self, node: ast.Stmt, what: str) -> None:
+        """ktap arms probes only while the main chunk runs ("only can be called in
+        RUNNING state"): one written in trace_end or a tick body would never fire. (One
+        in a function is checked when it runs: ir.interp; in a probe body: ir.checks.)"""
+        assert self.function is not None
+        if self.function.kind in (ScopeKind.TRACE_END, ScopeKind.TICK):
+            where = "trace_end" if self.function.kind == ScopeKind.TRACE_END else "a tick body"
+            what = self.called_as.get(node, what)
+            self.sink.error(node.span, f"'{what}' cannot be registered in {where}",
+                            hints=("probes and timers are registered by the main chunk, "
+                                   "before tracing starts",))
 
     @stmt.register
     def _(self, node: ast.TraceEnd) -> None:

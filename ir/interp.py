@@ -764,7 +764,8 @@ class _Translator:
 
     def register_probe(self, op: ops.RegisterProbe) -> None:
         probe = self.constant(self.interp.module.probes[op.probe], "PROBE")
-        self.line(f"REGISTER_PROBE({probe}, {self.local(op.closure)})")
+        span = self.constant(op.span, "SPAN")
+        self.line(f"REGISTER_PROBE({probe}, {self.local(op.closure)}, {span})")
 
     def register_trace_end(self, op: ops.RegisterTraceEnd) -> None:
         self.line(f"SET_TRACE_END({self.local(op.closure)})")
@@ -871,6 +872,7 @@ class Interpreter:
         self.env = env if env is not None else RuntimeEnv()
         self._tables = {decl.site: decl for decl in module.tables}
         self._builtin_values: dict[str, object] = {}
+        self._in_main = False  # probes may be registered only while the main chunk runs
         self._functions: dict[str, CompiledFunction] = {}
         self.sources: dict[str, str] = {}  # the generated Python, for debugging
         shared = self._shared_namespace()
@@ -907,7 +909,7 @@ class Interpreter:
             "NEW_TABLE": self._new_table,
             "MAKE_CELL": env.make_cell,
             "CONTEXT": env.context,
-            "REGISTER_PROBE": env.register_probe,
+            "REGISTER_PROBE": self._register_probe,
             "SET_TRACE_END": env.set_trace_end,
             "ARITH": ARITH_NON_NUMBER,
             "COMPARE": COMPARE_NON_NUMBER,
@@ -926,7 +928,11 @@ class Interpreter:
 
     def run_main(self) -> None:
         """Runs the main chunk. Raises `KtapRuntimeError` or `ExitRequest`."""
-        self._functions[self.module.main]((), 1, [0])
+        self._in_main = True
+        try:
+            self._functions[self.module.main]((), 1, [0])
+        finally:
+            self._in_main = False
 
     def call(self, closure: object, args: Sequence[object] = ()) -> object:
         """Calls a ktap function value, e.g. a probe body, `trace_end` or `tick` closure,
@@ -938,6 +944,15 @@ class Interpreter:
         raise KtapRuntimeError(CALL_NON_FUNCTION)
 
     # -- services for the generated code
+
+    def _register_probe(self, decl: ops.ProbeDecl, closure: Closure, span: Span) -> None:
+        # A probe statement in a function that trace_end or a tick body calls: ktap's
+        # "only can be called in RUNNING state" (the ones written in those bodies are
+        # compile errors, frontend.scope).
+        if not self._in_main:
+            raise KtapRuntimeError(f"'{decl.kind}' can only be registered while the main "
+                                   "chunk runs, not in trace_end or a tick body", span)
+        self.env.register_probe(decl, closure)
 
     def table_decl(self, site: int) -> ops.TableDecl:
         return self._tables[site]
