@@ -22,8 +22,9 @@ from frontend.diagnostics import Source
 from ir import ops
 
 MAGIC = "kllvm-artifact"
-VERSION = 4  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson);
-# 4: ProbeDecl.kind and AttachPoint.kind are enums (ir.ops.ProbeKind, manifest.AttachKind)
+VERSION = 5  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson);
+# 4: ProbeDecl.kind and AttachPoint.kind are enums (ir.ops.ProbeKind, manifest.AttachKind);
+# 5: stack maps (Manifest.stacks) and stack types
 PARTS = ("script", "manifest", "object", "module")
 MAX_SIZE = 256 << 20  # bytes of JSON; `trace *:*` makes under 1 MiB
 BANNER_NAMES = 4  # names shown per list in the banner before "..."

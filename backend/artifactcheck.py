@@ -46,7 +46,8 @@ MAX_REPORT = 8000
 U64_MAX = (1 << 64) - 1
 
 # Map types (linux/bpf.h).
-HASH, ARRAY, PERCPU_HASH, RINGBUF_TYPE = 1, 2, 5, 27
+HASH, ARRAY, PERCPU_HASH, STACK_TRACE, RINGBUF_TYPE = 1, 2, 5, 7, 27
+STACK_FRAMES = 127  # a stack map's value: PERF_MAX_STACK_DEPTH u64 addresses
 
 # `.bss` variables the runtime always reads or writes, and those it may.
 BSS_REQUIRED = (mf.STOP, mf.FATAL, mf.TARGET_PID, mf.LOST)
@@ -97,7 +98,7 @@ def _layout(layout: str, strlen: int, *, record: bool) -> int:
         _require(re.fullmatch(r"argstr:[0-9]{1,5}", layout) is not None
                  and int(layout[7:]) <= argstr.MAX_RECORD, f"bad layout {layout[:40]!r}")
     else:
-        _require(lay.base(layout) in ("int", "bool", "str") or layout == "nil",
+        _require(lay.base(layout) in ("int", "bool", "str", "stack", "ustack") or layout == "nil",
                  f"unknown layout {layout[:40]!r}")
     return lay.size_of(layout, strlen)
 
@@ -108,6 +109,7 @@ def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
     for what in ("tables", "globals", "programs", "prints", "faults", "names", "events"):
         _count(getattr(manifest, what), what)
     _tables(manifest, module)
+    _stacks(manifest)
     symbols: set[str] = set()
     # The runtime backs these cells of the main chunk with the kernel's globals.
     cells = {op.dest.name for block in module.functions[module.main].blocks
@@ -166,6 +168,22 @@ def _tables(manifest: mf.Manifest, module: ops.Module) -> None:
     # The runtime gives each kernel table its map, and only those.
     kernel = {decl.site for decl in module.tables if decl.kernel}
     _require(sites == kernel, "its tables are not the IR's kernel tables")
+
+
+def _stacks(manifest: mf.Manifest) -> None:
+    kinds: set[bool] = set()
+    for info in manifest.stacks:
+        _require(info.user not in kinds, "two stack maps of one kind")
+        kinds.add(info.user)
+        _identifier(info.map, "map")
+        _require(1 <= info.entries <= MAX_CAPACITY, f"stack map of {info.entries} entries")
+        _require((info.pids is not None) == info.user,
+                 "a process map belongs to user stacks, and only to them")
+        if info.pids is not None:
+            _identifier(info.pids, "map")
+    names = [n for i in manifest.stacks for n in (i.map, i.pids) if n is not None]
+    names += [n for t in manifest.tables for n in (t.map, t.slots) if n is not None]
+    _require(len(names) == len(set(names)), "a map serves two purposes")
 
 
 def _programs(manifest: mf.Manifest, module: ops.Module) -> None:
@@ -313,6 +331,10 @@ def _object_maps(manifest: mf.Manifest, maps: dict[str, Map]) -> None:
         if table.slots is not None:
             slots = _map(maps, table.slots, ARRAY, 4, SLOT.size, SLOTS_PER_CPU)
             _require(bool(slots.flags & BPF_F_MMAPABLE), f"map {table.slots} is not mmapable")
+    for info in manifest.stacks:
+        _map(maps, info.map, STACK_TRACE, 4, 8 * STACK_FRAMES, info.entries)
+        if info.pids is not None:
+            _map(maps, info.pids, HASH, 4, 8, mf.STACK_PID_ENTRIES)
 
 
 def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> None:
@@ -331,6 +353,8 @@ def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> 
         expected[info.symbol] = lay.size_of(info.layout, manifest.strlen)
         if info.present is not None:
             expected[info.present] = 8
+    if manifest.stacks:
+        expected[mf.STACK_LOST] = 8 * 2 * len(mf.STACK_LOSSES)
     for name in BSS_OPTIONAL:
         if name in variables:
             expected[name] = 8

@@ -33,6 +33,11 @@ DROPS = "kllvm_drops"  # one u64 per kernel table
 # gettimeofday_ns() in a probe is bpf_ktime_get_ns() (monotonic) plus this.
 REALTIME_OFFSET = "kllvm_realtime"
 SELF_PID = "kllvm_self"  # kllvm's own pid: its events are not traced
+# Stack ids bpf_get_stackid could not give, by (user, why): STACK_LOSSES[i] names slot i of
+# this .bss array (kernel slots, then user slots). Present when a probe takes stacks.
+STACK_LOST = "kllvm_stacklost"
+STACK_LOSSES = ("collision", "full", "none")  # -EEXIST, -ENOMEM, anything else (-EFAULT)
+STACK_PID_ENTRIES = 4096  # the processes whose user stacks user space symbolises
 
 
 @dataclass
@@ -94,6 +99,18 @@ class ProgramInfo:
 
 
 @dataclass
+class StackMapInfo:
+    """The stack map of `stack()` (user=False) or `ustack()` (user=True); for user
+    stacks also the map in which probes list the processes whose stacks they took, so
+    that user space reads their memory maps while they live."""
+
+    user: bool
+    map: str
+    entries: int
+    pids: str | None = None
+
+
+@dataclass
 class PrintSite:
     """A `print`/`printf` call in a probe: how the runtime decodes and formats its records."""
 
@@ -122,6 +139,7 @@ class Manifest:
     prints: list[PrintSite] = field(default_factory=list)
     faults: list[Fault] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # probename by cookie
+    stacks: list[StackMapInfo] = field(default_factory=list)
     # argstr: the format (backend.argstr.EventDesc.to_json) of each printed event, by
     # probename
     events: dict[str, list[Any]] = field(default_factory=dict)

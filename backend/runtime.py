@@ -18,13 +18,14 @@ from backend import manifest as mf
 from backend import mapfail, verifierlimits
 from backend.clock import realtime_offset
 from backend.command import STOP_SIGNALS, CommandError, TracedCommand, check_runnable
-from backend.layout import LayoutError
+from backend.layout import LayoutError, StackRef
 from backend.loader import BPFObject, GlobalSection, LoadError, Program, possible_cpus
 from backend.providers.base import Detach
 from backend.providers.registry import ATTACHERS
 from backend.providers.tick import Timers
 from backend.ringbuf import RingBuffer
 from backend.slots import SLOTS_PER_CPU, CounterSlots
+from backend.stacks import Stacks
 from backend.tables import GlobalCell, MapTable
 from backend.tracefs import TracefsError, ensure_tracefs
 from frontend.diagnostics import Diagnostic, Source, Span, render
@@ -34,6 +35,7 @@ from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable, full_ta
 
 POLL_MS = 100
 RECORDS_PER_STOP_CHECK = 4096
+PRINTED_CACHE = 4096  # print records remembered with their text
 DETACH_THREADS = 256
 DETACH_NOTICE = 100  # more attachments than this: tell the user that stopping takes time
 
@@ -74,6 +76,7 @@ class LiveEnv(RuntimeEnv):
         self.kernel_globals: dict[str, mf.GlobalInfo] = {g.cell: g for g in manifest.globals}
         self.live_tables: list[MapTable] = []
         self.live_cells: list[tuple[ops.MakeCell, GlobalCell]] = []
+        self.stacks: Stacks | None = None  # once loaded
         self._cell_ops: dict[str, ops.MakeCell] = {}
 
     def bind_cells(self, module: ops.Module) -> None:
@@ -88,7 +91,7 @@ class LiveEnv(RuntimeEnv):
         if info is None:
             return super().make_table(decl, capacity)
         slots = None if info.slots is None else CounterSlots(self.obj.mapped_array(info.slots))
-        table = MapTable(self.obj.map(info.map), info, self.manifest.strlen, slots)
+        table = MapTable(self.obj.map(info.map), info, self.manifest.strlen, slots, self.stacks)
         self.live_tables.append(table)
         return table
 
@@ -115,6 +118,7 @@ class Session:
         self.stop_requested = threading.Event()
         self.exit_seen = False
         self.records = 0
+        self.printed: dict[tuple[int, bytes], bytes] = {}
         # Records that name no print site or fault of the manifest, or whose body does
         # not decode: only a damaged or crafted object sends them; counted, not trusted.
         self.malformed_records = 0
@@ -144,6 +148,9 @@ class Session:
             self.bss.write_int(mf.REALTIME_OFFSET, realtime_offset(), signed=True)
         if mf.SELF_PID in self.bss.variables:
             self.bss.write_int(mf.SELF_PID, os.getpid())
+        maps = {name: self.obj.map(name) for info in self.manifest.stacks
+                for name in (info.map, info.pids) if name is not None}
+        self.stacks = self.env.stacks = Stacks.of(self.manifest.stacks, maps, self.bss)
 
     def verifier_message(self, error: LoadError) -> str:
         """The rejection against the script line: the last source line the kernel's
@@ -216,8 +223,17 @@ class Session:
     def handle_record(self, kind: int, ident: int, body: bytes) -> None:
         match kind:
             case mf.RECORD_PRINT:
-                site = self.manifest.prints[ident]
-                self.out.write(fmt.format_print(self.manifest.decode(site.layouts, body)))
+                # The same record prints the same text: a flood of `print(stack())` is
+                # mostly repeats, formatted once.
+                text = self.printed.get((ident, body))
+                if text is None:
+                    site = self.manifest.prints[ident]
+                    text = fmt.format_print(self.symbolised(
+                        self.manifest.decode(site.layouts, body)))
+                    if len(self.printed) >= PRINTED_CACHE:
+                        self.printed.clear()
+                    self.printed[(ident, body)] = text
+                self.out.write(text)
             case mf.RECORD_PRINTF:
                 site = self.manifest.prints[ident]
                 args = self.manifest.decode(site.layouts, body)
@@ -237,6 +253,13 @@ class Session:
                     self.report(error)
             case _:
                 raise ValueError(f"unknown record kind {kind}")
+
+    def symbolised(self, values: list[object]) -> list[object]:
+        """A record's stacks (backend.stacks), named while their processes live."""
+        if self.stacks is None:
+            return values
+        stacks = self.stacks
+        return [stacks.value(v) if isinstance(v, StackRef) else v for v in values]
 
     def report(self, error: KtapRuntimeError) -> None:
         self.out.flush()
@@ -272,6 +295,8 @@ class Session:
         timers = Timers(ticks, time.monotonic())
         while not self.should_stop(deadline):
             ring.poll(timers.timeout_ms(time.monotonic(), POLL_MS))
+            if self.stacks is not None:
+                self.stacks.watch()
             for closure in timers.due(time.monotonic()):
                 self.out.flush()
                 try:
@@ -342,6 +367,9 @@ class Session:
         if lost:
             sys.stderr.write(f"{self.source.name}: warning: {lost} output records were lost "
                              "(the ring buffer was full)\n")
+        if self.stacks is not None:
+            for line in self.stacks.warnings(self.source.name):
+                sys.stderr.write(line)
 
     def warn_cut(self, count: int, what: str, span: Span) -> None:
         strings = "1 string" if count == 1 else f"{count} strings"

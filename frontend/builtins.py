@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from frontend.types import ANY, ARGSTR, INT, NIL, STACK, STR, Type
+from frontend.types import ANY, ARGSTR, INT, NIL, STACK, STR, USTACK, Type
 
 
 class Kind(Enum):
@@ -86,8 +86,9 @@ REGISTRY: tuple[Builtin, ...] = (
     _fn("num_cpus", _U, INT), _fn("arch", _U, STR), _fn("kernel_v", _U, STR),
     _fn("gettimeofday_ns", _B, INT), _fn("gettimeofday_us", _B, INT),
     _fn("gettimeofday_ms", _B, INT), _fn("gettimeofday_s", _B, INT),
+    # stacks: ids in BPF stack maps, symbolised in user space (backend.stacks)
+    _fn("stack", _K, STACK, event_only=True), _fn("ustack", _K, USTACK, event_only=True),
     # kernel context that kllvm does not compile yet
-    _fn("stack", _N, STACK, event_only=True),
     _fn("kernel_string", _N, STR), _fn("user_string", _N, STR),
     _fn("stringof", _N, STR), _fn("ipof", _N, INT), _fn("curr_taskinfo", _N, INT),
     _fn("in_iowait", _N, INT), _fn("in_interrupt", _N, INT),
