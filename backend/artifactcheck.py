@@ -197,9 +197,15 @@ def _programs(manifest: mf.Manifest, module: ops.Module) -> None:
                  f"probe {program.probe} does not exist")
         _require(bool(program.attach), f"program {program.name} attaches nowhere")
         points += len(program.attach)
+        _require(program.samples is None
+                 or all(a.kind is mf.AttachKind.PERF for a in program.attach),
+                 f"program {program.name} counts samples but is no profile timer")
         _require(points <= MAX_ITEMS, "too many attach points")
         for point in program.attach:
             _attach_point(point)
+    timed = [p.samples for p in manifest.programs if p.samples is not None]
+    _require(sorted(timed) == list(range(len(timed))),
+             "profile sample counters are not numbered 0, 1, ...")
 
 
 def _attach_point(point: mf.AttachPoint) -> None:
@@ -355,6 +361,9 @@ def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> 
             expected[info.present] = 8
     if manifest.stacks:
         expected[mf.STACK_LOST] = 8 * 2 * len(mf.STACK_LOSSES)
+    timed = sum(p.samples is not None for p in manifest.programs)
+    if timed:
+        expected[mf.SAMPLES] = 8 * timed
     for name in BSS_OPTIONAL:
         if name in variables:
             expected[name] = 8

@@ -353,10 +353,17 @@ class ModuleLowering:
         self.manifest.names = list(plan.names)
         table = names_table(list(plan.names) or [""], self.strlen)
         self.names_var = self.bpf.rodata("kllvm_names", table.type, table).var
+        # Profile programs count their samples, so that throttling by the kernel shows.
+        timed = [spec.name for spec in plan.programs
+                 if spec.probe.decl.kind is ops.ProbeKind.PROFILE]
+        self.sample_index = {name: i for i, name in enumerate(timed)}
+        if timed:
+            self.samples = self.bpf.global_variable(mf.SAMPLES, ir.ArrayType(I64, len(timed)))
         for spec in plan.programs:
             ProgramLowering(self, spec).lower()
             self.manifest.programs.append(mf.ProgramInfo(spec.name, spec.probe.decl.id,
-                                                         spec.attach))
+                                                         spec.attach,
+                                                         self.sample_index.get(spec.name)))
 
 
 _QUOTED = frozenset(b'"\\')  # printable, yet escaped in LLVM's c"..." strings
@@ -459,6 +466,10 @@ class ProgramLowering:
     def prologue(self) -> None:
         b = self.b
         self.return_if(b.icmp_unsigned("!=", b.load(self.m.stop.var), i64(0)))
+        sample = self.m.sample_index.get(self.spec.name)
+        if sample is not None:  # every sample, whichever process it interrupts
+            self.pb.atomic_add(b.gep(self.m.samples.var, [ir.Constant(I32, 0),
+                                                         ir.Constant(I32, sample)]), 1)
         target = b.load(self.m.target_pid.var)
         # One helper call per event: pid and tid reuse it.
         self.pid_tgid = self.pb.get_current_pid_tgid()

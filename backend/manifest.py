@@ -35,6 +35,7 @@ REALTIME_OFFSET = "kllvm_realtime"
 SELF_PID = "kllvm_self"  # kllvm's own pid: its events are not traced
 # Stack ids bpf_get_stackid could not give, by (user, why): STACK_LOSSES[i] names slot i of
 # this .bss array (kernel slots, then user slots). Present when a probe takes stacks.
+SAMPLES = "kllvm_samples"  # one u64 per profile program: the samples it took
 STACK_LOST = "kllvm_stacklost"
 STACK_LOSSES = ("collision", "full", "none")  # -EEXIST, -ENOMEM, anything else (-EFAULT)
 STACK_PID_ENTRIES = 4096  # the processes whose user stacks user space symbolises
@@ -96,6 +97,7 @@ class ProgramInfo:
     name: str
     probe: int
     attach: list[AttachPoint] = field(default_factory=list)
+    samples: int | None = None  # a profile program's slot in SAMPLES
 
 
 @dataclass

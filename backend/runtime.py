@@ -119,6 +119,7 @@ class Session:
         self.exit_seen = False
         self.records = 0
         self.printed: dict[tuple[int, bytes], bytes] = {}
+        self.started = self.stopped = 0.0  # tracing's span, for profile timers' rates
         # Records that name no print site or fault of the manifest, or whose body does
         # not decode: only a damaged or crafted object sends them; counted, not trusted.
         self.malformed_records = 0
@@ -293,8 +294,12 @@ class Session:
                     if self.options.duration is not None else None)
         self.deadline = deadline
         timers = Timers(ticks, time.monotonic())
+        self.started = time.monotonic()
         while not self.should_stop(deadline):
-            ring.poll(timers.timeout_ms(time.monotonic(), POLL_MS))
+            now = time.monotonic()
+            # Wake at the deadline, not up to a poll later: timers fire until then.
+            limit = POLL_MS if deadline is None else min(POLL_MS, int((deadline - now) * 1000) + 1)
+            ring.poll(timers.timeout_ms(now, max(limit, 0)))
             if self.stacks is not None:
                 self.stacks.watch()
             for closure in timers.due(time.monotonic()):
@@ -308,6 +313,7 @@ class Session:
                         self.fatal = e  # reported once, by _finish
                     else:
                         self.report(e)
+        self.stopped = time.monotonic()
 
     def kernel_fatal(self) -> KtapRuntimeError | None:
         """A fatal kernel error whose record was lost still stops the run."""
@@ -370,6 +376,33 @@ class Session:
         if self.stacks is not None:
             for line in self.stacks.warnings(self.source.name):
                 sys.stderr.write(line)
+        self.warn_throttled()
+
+    def warn_throttled(self) -> None:
+        """A profile timer that took far fewer samples than its period asks for: the
+        kernel throttles perf events above kernel.perf_event_max_sample_rate (which it
+        lowers itself when sampling takes too long)."""
+        seconds = self.stopped - self.started
+        if mf.SAMPLES not in self.bss.variables or seconds <= 0:
+            return
+        counts = self.bss.read(mf.SAMPLES)
+        cpus = os.cpu_count() or 1  # a perf event on each (backend.providers.profile)
+        for program in self.manifest.programs:
+            if program.samples is None:
+                continue
+            taken = int.from_bytes(counts[8 * program.samples:8 * program.samples + 8], "little")
+            period_ns = int(program.attach[0].target)
+            asked = seconds * 1e9 / period_ns * cpus
+            # Each CPU may lose a period at the start and one at the end.
+            if taken >= 0.9 * asked - 2 * cpus:
+                continue
+            rate = _max_sample_rate()
+            limit = f" (kernel.perf_event_max_sample_rate is now {rate})" if rate else ""
+            message = (f"the profile timer took {taken} samples in {seconds:.2f} s on "
+                       f"{cpus} CPUs, {100 * taken / asked:.0f}% of the {asked:.0f} its "
+                       f"period asks for: the kernel throttled it{limit}")
+            span = self.module.probes[program.probe].span
+            sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
 
     def warn_cut(self, count: int, what: str, span: Span) -> None:
         strings = "1 string" if count == 1 else f"{count} strings"
@@ -495,6 +528,14 @@ def _run(session: Session) -> int:
     ended = None if session.command is None else session.command.status
     # A command that ended by itself passes its status on, unless the script failed.
     return ended if status == 0 and ended is not None else status
+
+
+def _max_sample_rate() -> int | None:
+    try:
+        with open("/proc/sys/kernel/perf_event_max_sample_rate", "rb") as rate:
+            return int(rate.read())
+    except (OSError, ValueError):
+        return None
 
 
 def _process_exists(pid: int) -> bool:
