@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -51,6 +51,9 @@ class Options:
     pid: int | None = None
     verbose: bool = False
     command: list[str] = field(default_factory=list)
+    folded: bool = False  # `-f folded`: print_hist prints stacks as folded lines
+    # `--flamegraph`: given the folded stacks of the stack-keyed tables when tracing ends
+    flamegraph: Callable[[dict[str, int]], None] | None = None
 
 
 def options_from(namespace: object, command: list[str]) -> Options:
@@ -59,7 +62,8 @@ def options_from(namespace: object, command: list[str]) -> Options:
                    duration=getattr(namespace, "duration", None),
                    pid=getattr(namespace, "pid", None),
                    verbose=bool(getattr(namespace, "verbose", False)),
-                   command=list(command))
+                   command=list(command),
+                   folded=getattr(namespace, "format", None) == "folded")
 
 
 class LiveEnv(RuntimeEnv):
@@ -129,6 +133,7 @@ class Session:
         self.command: TracedCommand | None = None
         self.obj = BPFObject.open(obj_bytes, "kllvm")
         self.env = LiveEnv(self.obj, manifest, out, source.name, argv)
+        self.env.folded = options.folded
         self.env.bind_cells(module)
 
     # -- setup
@@ -404,6 +409,22 @@ class Session:
             span = self.module.probes[program.probe].span
             sys.stderr.write(render(self.source, Diagnostic(span, message, "warning")))
 
+    def folded_stacks(self) -> dict[str, int]:
+        """The counts of the stack-keyed tables as folded stacks; under a root frame
+        named after its table when there are several."""
+        tables = [t for t in self.env.live_tables if t.stack_keys]
+        folded: dict[str, int] = {}
+        for table in tables:
+            try:
+                counts = fmt.fold(table.items())
+            except KtapRuntimeError:
+                continue  # values that are not counts
+            for stack, count in counts.items():
+                if len(tables) > 1:
+                    stack = f"{fmt.folded_frame(table.info.name)};{stack}"
+                folded[stack] = folded.get(stack, 0) + count
+        return folded
+
     def warn_cut(self, count: int, what: str, span: Span) -> None:
         strings = "1 string" if count == 1 else f"{count} strings"
         message = (f"{strings} longer than {self.manifest.strlen - 1} bytes had to be cut "
@@ -553,6 +574,8 @@ def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:
         session.warn_losses()
         return 1
     status = 0
+    if traced and session.options.flamegraph is not None:
+        session.options.flamegraph(session.folded_stacks())
     if session.env.trace_end is not None:
         session.out.flush()
         try:

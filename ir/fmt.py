@@ -318,6 +318,40 @@ def print_hist(
     return HIST_HEADER + b"".join(rows + more)
 
 
+# -------------------------------------------------------------------------- folded
+# The folded stacks that flamegraph.pl, inferno and speedscope read: one line per stack,
+# its frames outermost first joined by ';', a space, then its count.
+
+
+def folded_frame(frame: str) -> str:
+    """A frame as a flame graph names it: the function, without offset and size."""
+    name = frame.split("+0x", 1)[0] if not frame.startswith("[") else frame
+    return name.replace(";", ":") or "?"
+
+
+def folded_stack(stack: StackValue) -> str:
+    return ";".join(folded_frame(f) for f in reversed(stack.frames))
+
+
+def fold(entries: Iterable[tuple[object, object]]) -> dict[str, int]:
+    """A table's counts by folded stack (stacks that differ only in offsets add up; a
+    key that is no stack is one frame of its text). A value that is not a number is
+    print_hist's error."""
+    folded: dict[str, int] = {}
+    for key, value in entries:
+        count = _as_number(value, _HIST_NOT_NUMBER)
+        name = folded_stack(key) if isinstance(key, StackValue) else format_value(key).decode(
+            "utf-8", "surrogateescape").replace("\n", " ")
+        folded[name] = folded.get(name, 0) + count
+    return folded
+
+
+def print_folded(folded: dict[str, int]) -> bytes:
+    """Folded lines, most counted first."""
+    rows = sorted(folded.items(), key=lambda row: (-row[1], row[0]))
+    return b"".join(_encode(f"{stack} {count}\n") for stack, count in rows)
+
+
 # -------------------------------------------------------------------------- ansi
 # ktap's `ansi` library (lib_ansi.c). Arguments are numbered from 1.
 

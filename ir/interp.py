@@ -159,6 +159,7 @@ class RuntimeEnv:
     script: str = "(command line)"
     argv: list[str] = field(default_factory=list)
     resolve_symbol: fmt.SymbolResolver | None = None
+    folded: bool = False  # `-f folded`: print_hist prints stack-keyed tables as folded stacks
     probes: list[tuple[ops.ProbeDecl, Closure]] = field(default_factory=list)
     trace_end: Closure | None = None
     # Every table made, with its declaration, so that dropped updates can be reported.
@@ -259,7 +260,11 @@ def _printf(it: Interpreter, args: tuple[object, ...]) -> None:
 def _print_hist(it: Interpreter, args: tuple[object, ...]) -> None:
     table = _table_arg(args, 0)
     rows = fmt.DEFAULT_HIST_ROWS if _arg(args, 1) is None else _number_arg(args, 1)
-    it.env.out.write(fmt.print_hist(table.items(), rows))
+    items = list(table.items())
+    if it.env.folded and items and all(isinstance(k, StackValue) for k, _ in items):
+        it.env.out.write(fmt.print_folded(fmt.fold(items)))  # `-f folded`: every stack
+        return
+    it.env.out.write(fmt.print_hist(items, rows))
 
 
 @_builtin("print_trace_clock")

@@ -94,6 +94,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-d", "--duration", type=_duration, metavar="SECONDS",
                         help="stop tracing after SECONDS")
     parser.add_argument("-p", "--pid", type=_pid, help="trace only process PID")
+    parser.add_argument("-f", "--format", choices=("hist", "folded"), default="hist",
+                        help="how print_hist shows stack-keyed tables: ktap's histogram, "
+                             "or folded stacks (flamegraph.pl, inferno, speedscope)")
+    parser.add_argument("--flamegraph", metavar="FILE.svg",
+                        help="when tracing ends, write an SVG flame graph of the "
+                             "stack-keyed tables to FILE.svg")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show the full verifier log on rejections")
     _strlen_option(parser)

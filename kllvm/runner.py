@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from backend.layout import DEFAULT_STRLEN
 from backend.manifest import Manifest
@@ -19,7 +19,10 @@ from ir import ops
 from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
-from kllvm.output import script_output
+from kllvm.output import open_file, script_output
+
+if TYPE_CHECKING:
+    from backend.runtime import Options
 
 
 def report_runtime_error(source: Source, error: KtapRuntimeError) -> None:
@@ -53,7 +56,26 @@ def run_artifact(source: Source, args: list[str], command: list[str],
         if not options.quiet:
             out.write(artifact.banner(built).encode())
         return runtime.run(built.source, built.module, built.manifest, built.object, out,
-                           args, runtime.options_from(options, command))
+                           args, _run_options(options, command))
+
+
+def _run_options(options: argparse.Namespace, command: list[str]) -> Options:
+    from backend import runtime
+
+    run_options = runtime.options_from(options, command)
+    path = getattr(options, "flamegraph", None)
+    if path is not None:
+        run_options.flamegraph = lambda folded: write_flamegraph(path, folded)
+    return run_options
+
+
+def write_flamegraph(path: str, folded: dict[str, int]) -> None:
+    """`--flamegraph FILE`: the SVG of the run's stacks (backend.flamegraph)."""
+    from backend import flamegraph
+
+    samples = sum(folded.values())
+    with open_file(path, "flame graph") as svg:
+        svg.write(flamegraph.render(folded, f"kllvm: {samples} samples"))
 
 
 def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: bytes | None,
@@ -65,7 +87,9 @@ def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: by
     with script_output(options.output) as out:
         if obj is not None:
             return runtime.run(source, module, manifest, obj, out,
-                               args, runtime.options_from(options, command))
+                               args, _run_options(options, command))
+        if getattr(options, "flamegraph", None) is not None:
+            write_flamegraph(options.flamegraph, {})  # no probes: no stacks
         env = RuntimeEnv(out=out, script=source.name, argv=args)
         interpreter = Interpreter(module, env)
         try:

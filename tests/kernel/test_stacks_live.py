@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,30 @@ def test_profile_10us_prints_stacks(tmp_path: Path) -> None:
             assert all(KERNEL_FRAME.fullmatch(f[4:]) for f in frames), frames
             walked += 1
     assert walked > 10
+
+
+def test_folded_output_and_flame_graph_name_the_hot_function(
+        tmp_path: Path, hot: Path) -> None:
+    script = """var s = {}
+profile-1ms { s[ustack()] += 1 }
+trace_end { print_hist(s) }
+"""
+    svg = tmp_path / "cpu.svg"
+    status, out = run(tmp_path, script, "-f", "folded", "--flamegraph", str(svg),
+                      command=(str(hot), "300"))
+    assert status == 0
+    # `frame;frame;... count`, most counted first, as flamegraph.pl and inferno read it.
+    rows = [re.fullmatch(r"([^;\n]+(?:;[^;\n]+)*) (\d+)", line) for line in out.splitlines()]
+    assert rows and all(rows), out
+    counts = [(m[1], int(m[2])) for m in rows if m is not None]
+    assert [c for _, c in counts] == sorted((c for _, c in counts), reverse=True)
+    stack, top = counts[0]
+    assert stack.endswith("main;kllvm_hot_function")
+    total = sum(c for _, c in counts)
+    assert top >= 0.8 * total
+    # The SVG is well-formed and its box of the hot function has the same count.
+    root = ET.parse(svg).getroot()
+    titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    assert f"all ({total} samples, 100.00%)" in titles
+    hot_titles = [t for t in titles if t and t.startswith("kllvm_hot_function (")]
+    assert any(t.startswith(f"kllvm_hot_function ({top} samples") for t in hot_titles)
