@@ -403,7 +403,7 @@ class Session:
                 continue
             rate = _max_sample_rate()
             limit = f" (kernel.perf_event_max_sample_rate is now {rate})" if rate else ""
-            message = (f"the profile timer took {taken} samples in {seconds:.2f} s on "
+            message = (f"the profile timer took {taken} samples in {seconds:.3f} s on "
                        f"{cpus} CPUs, {100 * taken / asked:.0f}% of the {asked:.0f} its "
                        f"period asks for: the kernel throttled it{limit}")
             span = self.module.probes[program.probe].span

@@ -65,7 +65,7 @@ def test_built_artifacts_pass_their_checks() -> None:
         assert print_module(again.module) == print_module(artifact.module), name
         assert again.manifest.to_json() == artifact.manifest.to_json(), name
         assert again.object == artifact.object
-    assert count == 16
+    assert count == 17
 
 
 def test_an_object_that_crashes_libbpf_is_refused() -> None:
