@@ -25,7 +25,7 @@ from backend.providers.registry import ATTACHERS
 from backend.providers.tick import Timers
 from backend.ringbuf import RingBuffer
 from backend.slots import SLOTS_PER_CPU, CounterSlots
-from backend.stacks import Stacks
+from backend.stacks import KernelSymbols, Stacks
 from backend.tables import GlobalCell, MapTable
 from backend.tracefs import TracefsError, ensure_tracefs
 from frontend.diagnostics import Diagnostic, Source, Span, render
@@ -134,6 +134,8 @@ class Session:
         self.obj = BPFObject.open(obj_bytes, "kllvm")
         self.env = LiveEnv(self.obj, manifest, out, source.name, argv)
         self.env.folded = options.folded
+        self.env.resolve_symbol = self.kernel_symbol  # printf's %p, here and in trace_end
+        self._kernel_symbols: KernelSymbols | None = None
         self.env.bind_cells(module)
 
     # -- setup
@@ -244,7 +246,8 @@ class Session:
                 site = self.manifest.prints[ident]
                 args = self.manifest.decode(site.layouts, body)
                 try:
-                    self.out.write(fmt.ktap_printf(site.format.encode("latin-1"), args))
+                    self.out.write(fmt.ktap_printf(site.format.encode("latin-1"), args,
+                                                   self.env.resolve_symbol))
                 except KtapRuntimeError as e:
                     self.report(e)
             case mf.RECORD_EXIT:
@@ -259,6 +262,12 @@ class Session:
                     self.report(error)
             case _:
                 raise ValueError(f"unknown record kind {kind}")
+
+    def kernel_symbol(self, address: int) -> bytes:
+        if self._kernel_symbols is None:
+            self._kernel_symbols = (self.stacks.kernel() if self.stacks is not None
+                                    else KernelSymbols.read())
+        return self._kernel_symbols.resolve(address)
 
     def symbolised(self, values: list[object]) -> list[object]:
         """A record's stacks (backend.stacks), named while their processes live."""

@@ -86,9 +86,14 @@ class KernelSymbols:
         return f"{text} {module}" if module else text
 
     def function(self, address: int) -> str:
-        """The symbol alone (flame graphs' frames)."""
+        """The symbol alone (flame graphs' frames, printf's `%p`), or the address in hex
+        when it lies before the kernel's first symbol (a user address)."""
         i = bisect.bisect_right(self.addresses, address) - 1
         return self.names[i].partition(" ")[0] if i >= 0 else f"0x{address:x}"
+
+    def resolve(self, address: int) -> bytes:
+        """ktap's `%p`: the kernel's sprint_symbol_no_offset."""
+        return self.function(address).encode()
 
 
 class Stacks:

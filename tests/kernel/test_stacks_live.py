@@ -174,3 +174,23 @@ trace_end { print_hist(s) }
     assert f"all ({total} samples, 100.00%)" in titles
     hot_titles = [t for t in titles if t and t.startswith("kllvm_hot_function (")]
     assert any(t.startswith(f"kllvm_hot_function ({top} samples") for t in hot_titles)
+
+
+def test_printf_p_prints_kernel_symbols(tmp_path: Path) -> None:
+    # timer:timer_start's `function` (arg1) is the kernel function the timer will call;
+    # ktap's %p printed it as its symbol, without offset.
+    script = """var n = 0
+trace timer:timer_start { n += 1; if (n <= 20) { printf("%p|%d\\n", arg1, arg1) } }
+"""
+    status, out = run(tmp_path, script, "-d", "0.5")
+    assert status == 0
+    text: dict[int, set[str]] = {}
+    for line in Path("/proc/kallsyms").read_text().splitlines():
+        address, kind, name, *_ = line.split()
+        if kind in "tTwW":
+            text.setdefault(int(address, 16), set()).add(name)
+    rows = [line.split("|") for line in out.splitlines()]
+    assert rows
+    for symbol, address in rows:
+        # The address is the function's own entry: its symbol is exactly that name.
+        assert symbol in text.get(int(address) & (2**64 - 1), set()), (symbol, address)
