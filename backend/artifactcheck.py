@@ -98,7 +98,8 @@ def _layout(layout: str, strlen: int, *, record: bool) -> int:
         _require(re.fullmatch(r"argstr:[0-9]{1,5}", layout) is not None
                  and int(layout[7:]) <= argstr.MAX_RECORD, f"bad layout {layout[:40]!r}")
     else:
-        _require(lay.base(layout) in ("int", "bool", "str", "stack", "ustack") or layout == "nil",
+        _require(lay.base(layout) in ("int", "bool", "str", "stack", "ustack", "ip")
+                 or layout == "nil",
                  f"unknown layout {layout[:40]!r}")
     return lay.size_of(layout, strlen)
 

@@ -5,6 +5,7 @@ A *layout* is a short string, so that the manifest can carry it as JSON:
 * `int`, `bool`: 8 bytes, little-endian (bool is 0 or 1);
 * `str`: `strlen` bytes, NUL-padded (`strlen` is the module's string capacity);
 * `nil`: no bytes;
+* `ip`: 8 bytes, a kernel address (`ipof()`), decoded as `KernelIp`;
 * `stack`, `ustack`: 8 bytes, a `StackRef` packed by `pack_stack` (the stack map's id, or
   the helper's negative errno, the depth to show and, for user stacks, the process);
 * `opt:<inner>`: an 8-byte present flag, then the inner layout;
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from frontend.types import ArgstrT, BoolT, IntT, NilT, OptT, StackT, StrT, Type
+from frontend.types import ArgstrT, BoolT, IntT, IpT, NilT, OptT, StackT, StrT, Type
+from ir.values import KernelIp
 
 DEFAULT_STRLEN = 128
 MAX_STRLEN = 1024
@@ -91,6 +93,8 @@ def layout_of(t: Type) -> str:
             return "argstr"
         case StackT(user=user):
             return "ustack" if user else "stack"
+        case IpT():
+            return "ip"
     raise LayoutError(f"a value of type {t} cannot be kept in the kernel")
 
 
@@ -107,7 +111,7 @@ def size_of(layout: str, strlen: int) -> int:
         return 8 + size_of(base(layout), strlen)
     if (raw := argstr_size(layout)) is not None:
         return 8 + raw
-    return {"int": 8, "bool": 8, "str": strlen, "nil": 0, "stack": 8, "ustack": 8}[layout]
+    return {"int": 8, "bool": 8, "str": strlen, "nil": 0, "stack": 8, "ustack": 8, "ip": 8}[layout]
 
 
 def encode(layout: str, value: object, strlen: int) -> bytes:
@@ -131,6 +135,10 @@ def encode(layout: str, value: object, strlen: int) -> bytes:
             return value[: strlen - 1].ljust(strlen, b"\0")
         case "nil":
             return b""
+        case "ip":
+            if not isinstance(value, KernelIp):
+                raise TypeError(f"expected a kernel address, got {value!r}")
+            return (value.address & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
         case "stack" | "ustack":
             if not isinstance(value, StackRef):
                 raise TypeError(f"expected a stack, got {value!r}")
@@ -163,6 +171,8 @@ def decode(layout: str, data: bytes, strlen: int) -> object:
             return None
         case "stack" | "ustack":
             return unpack_stack(layout, int.from_bytes(data[:8], "little"))
+        case "ip":
+            return KernelIp(int.from_bytes(data[:8], "little"))
     raise ValueError(f"unknown layout {layout!r}")
 
 

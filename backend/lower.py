@@ -1257,6 +1257,12 @@ class ProgramLowering:
             word = b.or_(word, b.shl(tgid, i64(lay.STACK_PID_SHIFT)))
         return Val(op.name, word)
 
+    def ipof(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
+        """`ipof(addr)`: the number, marked a kernel address (named in user space)."""
+        if not args:
+            raise LowerError(op.span, "ipof() takes a kernel address: ipof(addr)")
+        return Val("ip", self.number(args[0], op.error, "wrong type of argument 1", True))
+
     def stack_args(self, op: ops.CallBuiltin) -> tuple[int, int]:
         """(depth, skip) of a stack call: constants. A negative depth (ktap's -1) or
         one past the map's frames means all of them."""
@@ -1307,6 +1313,9 @@ class ProgramLowering:
             if isinstance(arg, Static):
                 raise LowerError(op.span, f"cannot {op.name} a table or a function "
                                           "in a probe body")
+            if arg.kind == "ip" and op.name == "print":
+                raise LowerError(op.span, "print cannot show an ipof() value: "
+                                          "print its symbol with printf(\"%p\", ...)")
             vals.append(arg)
             if arg.kind == "argstr":
                 layouts.append(lay.argstr_layout(sum(self.argstr_sizes(op.span))))
@@ -1444,6 +1453,7 @@ BUILTIN_EMITTERS: dict[str, BuiltinEmitter] = {
     "exit": ProgramLowering.exit_,
     "stack": ProgramLowering.stack,
     "ustack": ProgramLowering.stack,
+    "ipof": ProgramLowering.ipof,
     **{name: _clock(unit) for name, unit in TIME_UNITS.items()},
 }
 _LOW32 = i64(0xFFFFFFFF)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from frontend.types import ANY, ARGSTR, INT, NIL, STACK, STR, USTACK, Type
+from frontend.types import ANY, ARGSTR, INT, IP, NIL, STACK, STR, USTACK, Type
 
 
 class Kind(Enum):
@@ -90,7 +90,8 @@ REGISTRY: tuple[Builtin, ...] = (
     _fn("stack", _K, STACK, event_only=True), _fn("ustack", _K, USTACK, event_only=True),
     # kernel context that kllvm does not compile yet
     _fn("kernel_string", _N, STR), _fn("user_string", _N, STR),
-    _fn("stringof", _N, STR), _fn("ipof", _N, INT), _fn("curr_taskinfo", _N, INT),
+    _fn("ipof", _K, IP),  # a kernel address that print_hist and %p name
+    _fn("stringof", _N, STR), _fn("curr_taskinfo", _N, INT),
     _fn("in_iowait", _N, INT), _fn("in_interrupt", _N, INT),
     _fn("net.ip_sock_saddr", _N, ANY), _fn("net.ip_sock_daddr", _N, ANY),
     _fn("net.format_ip_addr", _U, ANY),

@@ -57,6 +57,15 @@ class StackT(Type):
 
 
 @dataclass(frozen=True)
+class IpT(Type):
+    """What `ipof(addr)` returns: a kernel instruction address, which `print_hist` and
+    printf's `%p` show as its symbol; not a number (ktap: print refuses it)."""
+
+    def __str__(self) -> str:
+        return "ip"
+
+
+@dataclass(frozen=True)
 class ArgstrT(Type):
     """`argstr`: the event as text, formatted in user space from the raw record."""
 
@@ -110,6 +119,7 @@ STR = StrT()
 ANY = AnyT()
 STACK = StackT()
 USTACK = StackT(user=True)
+IP = IpT()
 ARGSTR = ArgstrT()
 
 

@@ -37,9 +37,10 @@ Decisions (see Part A and Part B §4.2–§4.5 of the language reference):
   as full 64-bit numbers.
 * `print_hist` keys: numbers, strings, and stacks (as ktap's key form: one
   `sym+off/size\\n` line per frame, hence usually longer than 32 bytes and printed
-  raw, the bar following the key directly as in ktap). Passing `symbolize` says the
-  keys are kernel addresses (`ipof` values): they print as symbol names cut to 28
-  characters plus `...` when longer than 32. Other keys print as `print` shows them.
+  raw, the bar following the key directly as in ktap). Kernel addresses (`ipof`
+  values, `KernelIp`) print as `symbolize` names them (in hex without it), cut to 28
+  characters plus `...` when longer than 32; passing `symbolize` also says that number
+  keys are such addresses. Other keys print as `print` shows them.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from ir.values import (
     ArgstrValue,
     BuiltinFunction,
     Closure,
+    KernelIp,
     KtapRuntimeError,
     KtapTable,
     StackValue,
@@ -215,7 +217,8 @@ def _convert(spec: _Spec, value: object, argn: int, resolve_symbol: SymbolResolv
     if conversion == "s":
         return _format_string(_string_arg(value, argn), spec)
     if conversion == "p":
-        return resolve_symbol(_number_arg(value, argn) & INT64_MASK)
+        address = value.address if isinstance(value, KernelIp) else _number_arg(value, argn)
+        return resolve_symbol(address & INT64_MASK)
     raise KtapRuntimeError(f"invalid option '%{conversion}' to 'format'")
 
 
@@ -278,6 +281,8 @@ def _hist_label(key: object, symbolize: SymbolResolver | None) -> int | bytes:
         return _symbol_label(key, symbolize) if symbolize else key
     if isinstance(key, StackValue):
         return _stack_key(key)
+    if isinstance(key, KernelIp):
+        return _symbol_label(key.address & INT64_MASK, symbolize or _hex_address)
     return format_value(key)
 
 

@@ -70,6 +70,7 @@ from ir.values import (
     Cell,
     Closure,
     ExitRequest,
+    KernelIp,
     KtapRuntimeError,
     KtapTable,
     StackValue,
@@ -264,7 +265,8 @@ def _print_hist(it: Interpreter, args: tuple[object, ...]) -> None:
     if it.env.folded and items and all(isinstance(k, StackValue) for k, _ in items):
         it.env.out.write(fmt.print_folded(fmt.fold(items)))  # `-f folded`: every stack
         return
-    it.env.out.write(fmt.print_hist(items, rows))
+    addresses = any(isinstance(k, KernelIp) for k, _ in items)  # ipof() keys: named
+    it.env.out.write(fmt.print_hist(items, rows, it.env.resolve_symbol if addresses else None))
 
 
 @_builtin("print_trace_clock")

@@ -12,7 +12,8 @@ from backend import layout as lay
 from backend import manifest as mf
 from backend.stacks import KernelSymbols, Stacks
 from frontend.diagnostics import CompileError, Source
-from ir.values import StackValue
+from ir import fmt
+from ir.values import KernelIp, StackValue
 from kllvm import driver
 
 
@@ -114,3 +115,16 @@ def test_stack_compile_errors(body: str, message: str) -> None:
     with pytest.raises(CompileError) as info:
         driver.compile_script(Source("s.kp", body))
     assert message in info.value.rendered
+
+
+def test_ipof_values_print_only_through_printf_p() -> None:
+    with pytest.raises(CompileError) as info:
+        driver.compile_script(Source("s.kp", "trace timer:timer_start { print(ipof(arg1)) }"))
+    assert "print cannot show an ipof() value" in info.value.rendered
+    assert lay.decode("ip", lay.encode("ip", KernelIp(0xffffffff81000180), 128), 128) == \
+        KernelIp(0xffffffff81000180)
+    names = {0xffffffff81000180: b"__schedule"}
+    assert fmt.ktap_printf(b"%p\n", [KernelIp(0xffffffff81000180)], names.__getitem__) == \
+        b"__schedule\n"
+    hist = fmt.print_hist([(KernelIp(0xffffffff81000180), 2)], 5, names.__getitem__)
+    assert b"                     __schedule |" in hist

@@ -194,3 +194,25 @@ trace timer:timer_start { n += 1; if (n <= 20) { printf("%p|%d\\n", arg1, arg1) 
     for symbol, address in rows:
         # The address is the function's own entry: its symbol is exactly that name.
         assert symbol in text.get(int(address) & (2**64 - 1), set()), (symbol, address)
+
+
+def test_ipof_keys_are_named_in_print_hist(tmp_path: Path) -> None:
+    script = """var s = {}
+var n = 0
+trace timer:timer_start { s[ipof(arg1)] += 1; n += 1 }
+trace_end { print_hist(s, 1000); print("total", n) }
+"""
+    status, out = run(tmp_path, script, "-d", "0.5")
+    assert status == 0
+    text, total = out.rsplit("total\t", 1)
+    header, *rows = text.splitlines()
+    assert header.startswith("                         value ---")
+    names = {line.split()[2] for line in Path("/proc/kallsyms").read_text().splitlines()}
+    counted = 0
+    for row in rows:
+        match = re.fullmatch(r" *(\S+) \|[@ ]{38}(\d+) *", row)
+        assert match is not None, row
+        # A timer's function is a kernel function: its name, never a number.
+        assert match[1] in names or (match[1].endswith("...") and len(match[1]) == 31), row
+        counted += int(match[2])
+    assert counted == int(total) > 0
