@@ -1,5 +1,5 @@
-"""Live: tick-N and profile-N in every unit ktap accepts (s, sec, ms, msec, us, usec),
-with exact counts, and a profile rate the kernel throttles reported, not hidden."""
+"""Live: tick-N and profile-N in every unit ktap accepts (s, sec, ms, msec, us, usec)
+and kllvm's hz, with exact counts, and a profile rate the kernel throttles reported, not hidden."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def run(tmp_path: Path, script: str, *options: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize(("interval", "seconds", "ticks"), [
     ("200ms", 0.2, 3), ("200msec", 0.2, 3), ("200000us", 0.2, 3), ("200000usec", 0.2, 3),
-    ("1s", 1.0, 2), ("1sec", 1.0, 2),
+    ("1s", 1.0, 2), ("1sec", 1.0, 2), ("5hz", 0.2, 3),
 ])
 def test_tick_in_every_unit(tmp_path: Path, interval: str, seconds: float,
                             ticks: int) -> None:
@@ -51,7 +51,7 @@ trace_end {{
 
 @pytest.mark.parametrize(("interval", "duration", "per_cpu"), [
     ("100ms", 0.35, 3), ("100msec", 0.35, 3), ("100000us", 0.35, 3),
-    ("100000usec", 0.35, 3), ("1s", 1.4, 1), ("1sec", 1.4, 1),
+    ("100000usec", 0.35, 3), ("1s", 1.4, 1), ("1sec", 1.4, 1), ("10hz", 0.35, 3),
 ])
 def test_profile_in_every_unit_fires_on_every_cpu(tmp_path: Path, interval: str,
                                                   duration: float, per_cpu: int) -> None:
