@@ -104,7 +104,8 @@ class LiveEnv(RuntimeEnv):
         info = None if op is None else self.kernel_globals.get(op.dest.name)
         if op is None or info is None:
             return super().make_cell(global_name, initial)
-        cell = GlobalCell(self.obj.global_section(".bss"), info, self.manifest.strlen)
+        cell = GlobalCell(self.obj.global_section(".bss"), info, self.manifest.strlen,
+                          self.stacks)
         cell.value = initial
         self.live_cells.append((op, cell))
         return cell

@@ -177,17 +177,22 @@ def _as_count(value: object) -> int:
 class GlobalCell:
     """A top-level variable that probes use: its value lives in the BPF global."""
 
-    def __init__(self, section: GlobalSection, info: GlobalInfo, strlen: int) -> None:
+    def __init__(self, section: GlobalSection, info: GlobalInfo, strlen: int,
+                 stacks: Stacks | None = None) -> None:
         self.section = section
         self.info = info
         self.strlen = strlen
+        self.stacks = stacks  # a stack a probe stored here is read back symbolised
         self.cut_strings = 0  # values cut to fit the kernel's strings
 
     @property
     def value(self) -> object:
         if self.info.present is not None and self.section.read_int(self.info.present) == 0:
             return None
-        return lay.decode(self.info.layout, self.section.read(self.info.symbol), self.strlen)
+        value = lay.decode(self.info.layout, self.section.read(self.info.symbol), self.strlen)
+        if isinstance(value, lay.StackRef) and self.stacks is not None:
+            return self.stacks.value(value)
+        return value
 
     @value.setter
     def value(self, value: object) -> None:

@@ -216,3 +216,15 @@ trace_end { print_hist(s, 1000); print("total", n) }
         assert match[1] in names or (match[1].endswith("...") and len(match[1]) == 31), row
         counted += int(match[2])
     assert counted == int(total) > 0
+
+
+def test_a_stack_kept_in_a_variable_prints_in_trace_end(tmp_path: Path) -> None:
+    script = """var last
+trace sched:sched_switch { last = stack(3) }
+trace_end { print(last) }
+"""
+    status, out = run(tmp_path, script, "-d", "0.2")
+    assert status == 0
+    header, *frames, blank = out.split("\n")[:5]
+    assert (header, blank, len(frames)) == ("<stack trace>", "", 3)
+    assert all(f.startswith(" => ") and KERNEL_FRAME.fullmatch(f[4:]) for f in frames)
