@@ -170,8 +170,8 @@ def _describe(t: Type) -> str:
             return "a table"
         case FuncT():
             return "a function"
-        case StackT():
-            return "a stack"
+        case StackT(user=user):
+            return "a user stack" if user else "a kernel stack"
         case OptT():
             return _describe(t.inner)
     return {"int": "a number", "str": "a string", "bool": "a boolean", "nil": "nil"}.get(

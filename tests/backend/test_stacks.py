@@ -110,6 +110,8 @@ def test_stack_values_losses_and_warnings(tmp_path: Path) -> None:
     ("profile-1ms { print(ustack(5, 256)) }",
      "1:21: error: ustack() can skip 0 to 255 frames, not 256"),
     ("tick-1s { print(stack()) }", "'stack()' is not available in a tick body"),
+    ("var s = {}\nprofile-1ms { s[stack()] += 1; s[ustack()] += 1 }",
+     "it is a kernel stack here and a user stack there"),
 ])
 def test_stack_compile_errors(body: str, message: str) -> None:
     with pytest.raises(CompileError) as info:
