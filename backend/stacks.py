@@ -29,6 +29,7 @@ import bisect
 import ctypes as ct
 import errno
 import os
+import resource
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -118,6 +119,11 @@ class Stacks:
         if not infos:
             return None
         pids = next((map_of[i.pids] for i in infos if i.pids is not None), None)
+        if pids is not None:
+            # bcc keeps each cached process's files open: allow what the hard limit does.
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            if soft != hard:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         return cls({i.user: map_of[i.map] for i in infos}, pids, bss)
 
     # -- while tracing
