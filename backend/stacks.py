@@ -109,6 +109,7 @@ class Stacks:
         self._caches: dict[int, list[Any]] = {}  # pid -> bcc.SymbolCaches, newest first
         self._seen: dict[int, float] = {}  # pid -> when kllvm first saw it
         self._maps: dict[int, bytes] = {}  # pid -> its memory maps when last cached
+        self._gone: set[int] = set()  # processes whose maps could not be read: exited
         self._frames: dict[tuple[bool, int], tuple[int, ...] | None] = {}
         self._values: dict[StackRef, StackValue] = {}
         self.unreadable = 0  # ids whose frames were gone from the map when read
@@ -137,7 +138,7 @@ class Stacks:
         for key in self.pids.keys():
             pid = int.from_bytes(key[:4], "little")
             seen = self._seen.setdefault(pid, now)
-            if now - seen < YOUNG_S or pid not in self._caches:
+            if pid not in self._gone and (now - seen < YOUNG_S or pid not in self._caches):
                 self._cache_if_changed(pid)
 
     def _cache_if_changed(self, pid: int) -> None:
@@ -145,7 +146,8 @@ class Stacks:
             with open(f"/proc/{pid}/maps", "rb") as maps:
                 text = maps.read()
         except OSError:
-            return  # gone: the caches it has are all it gets
+            self._gone.add(pid)  # the caches it has are all it gets
+            return
         if text and text != self._maps.get(pid):
             self._maps[pid] = text
             import bcc  # only scripts that take user stacks pay for importing it
