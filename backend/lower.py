@@ -1253,7 +1253,8 @@ class ProgramLowering:
         word = b.or_(b.and_(rc, _LOW32), i64(depth << lay.STACK_DEPTH_SHIFT))
         if user:
             tgid = b.lshr(self.pid_tgid, i64(32))
-            self.note_stack_pid(tgid)
+            with b.if_then(b.icmp_signed(">=", rc, i64(0))):  # a stack to name later
+                self.note_stack_pid(tgid)
             word = b.or_(word, b.shl(tgid, i64(lay.STACK_PID_SHIFT)))
         return Val(op.name, word)
 

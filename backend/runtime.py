@@ -34,7 +34,7 @@ from ir.interp import CellLike, Interpreter, RuntimeEnv
 from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 
 POLL_MS = 100
-RECORDS_PER_STOP_CHECK = 4096
+RECORDS_PER_STOP_CHECK = 256  # a clock read per 256 records: stops on time under a flood
 PRINTED_CACHE = 4096  # print records remembered with their text
 DETACH_THREADS = 256
 DETACH_NOTICE = 100  # more attachments than this: tell the user that stopping takes time
