@@ -47,7 +47,8 @@ MAX_REPORT = 8000
 U64_MAX = (1 << 64) - 1
 
 # Map types (linux/bpf.h).
-HASH, ARRAY, PERCPU_HASH, RINGBUF_TYPE = 1, 2, 5, 27
+HASH, ARRAY, PERCPU_HASH, STACK_TRACE, RINGBUF_TYPE = 1, 2, 5, 7, 27
+STACK_FRAMES = 127  # a stack map's value: PERF_MAX_STACK_DEPTH u64 addresses
 
 # `.bss` variables the runtime always reads or writes, and those it may.
 BSS_REQUIRED = (mf.STOP, mf.FATAL, mf.TARGET_PID, mf.LOST)
@@ -104,7 +105,8 @@ def _layout(layout: str, strlen: int, *, record: bool) -> int:
         _require(re.fullmatch(r"argstr:[0-9]{1,5}", layout) is not None
                  and int(layout[7:]) <= argstr.MAX_RECORD, f"bad layout {layout[:40]!r}")
     else:
-        _require(lay.base(layout) in ("int", "bool", "str") or layout == "nil",
+        _require(lay.base(layout) in ("int", "bool", "str", "stack", "ustack", "ip")
+                 or layout == "nil",
                  f"unknown layout {layout[:40]!r}")
     return lay.size_of(layout, strlen)
 
@@ -116,6 +118,7 @@ def check_manifest(manifest: mf.Manifest, module: ops.Module) -> None:
                  "events"):
         _count(getattr(manifest, what), what)
     _tables(manifest, module)
+    _stacks(manifest)
     symbols: set[str] = set()
     # The runtime backs these cells of the main chunk with the kernel's globals.
     cells = {op.dest.name for block in module.functions[module.main].blocks
@@ -180,6 +183,22 @@ def _tables(manifest: mf.Manifest, module: ops.Module) -> None:
     _require(sites == kernel, "its tables are not the IR's kernel tables")
 
 
+def _stacks(manifest: mf.Manifest) -> None:
+    kinds: set[bool] = set()
+    for info in manifest.stacks:
+        _require(info.user not in kinds, "two stack maps of one kind")
+        kinds.add(info.user)
+        _identifier(info.map, "map")
+        _require(1 <= info.entries <= MAX_CAPACITY, f"stack map of {info.entries} entries")
+        _require((info.pids is not None) == info.user,
+                 "a process map belongs to user stacks, and only to them")
+        if info.pids is not None:
+            _identifier(info.pids, "map")
+    names = [n for i in manifest.stacks for n in (i.map, i.pids) if n is not None]
+    names += [n for t in manifest.tables for n in (t.map, t.slots) if n is not None]
+    _require(len(names) == len(set(names)), "a map serves two purposes")
+
+
 def _programs(manifest: mf.Manifest, module: ops.Module) -> None:
     names: set[str] = set()
     points = 0
@@ -191,9 +210,15 @@ def _programs(manifest: mf.Manifest, module: ops.Module) -> None:
                  f"probe {program.probe} does not exist")
         _require(bool(program.attach), f"program {program.name} attaches nowhere")
         points += len(program.attach)
+        _require(program.samples is None
+                 or all(a.kind is mf.AttachKind.PERF for a in program.attach),
+                 f"program {program.name} counts samples but is no profile timer")
         _require(points <= MAX_ITEMS, "too many attach points")
         for point in program.attach:
             _attach_point(point)
+    timed = [p.samples for p in manifest.programs if p.samples is not None]
+    _require(sorted(timed) == list(range(len(timed))),
+             "profile sample counters are not numbered 0, 1, ...")
 
 
 def _attach_point(point: mf.AttachPoint) -> None:
@@ -325,6 +350,10 @@ def _object_maps(manifest: mf.Manifest, maps: dict[str, Map]) -> None:
         if table.slots is not None:
             slots = _map(maps, table.slots, ARRAY, 4, SLOT.size, SLOTS_PER_CPU)
             _require(bool(slots.flags & BPF_F_MMAPABLE), f"map {table.slots} is not mmapable")
+    for info in manifest.stacks:
+        _map(maps, info.map, STACK_TRACE, 4, 8 * STACK_FRAMES, info.entries)
+        if info.pids is not None:
+            _map(maps, info.pids, HASH, 4, 8, mf.STACK_PID_ENTRIES)
 
 
 def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> None:
@@ -344,6 +373,11 @@ def _object_bss(manifest: mf.Manifest, obj: BPFObject, maps: dict[str, Map]) -> 
         expected[info.symbol] = lay.size_of(info.layout, manifest.strlen)
         if info.present is not None:
             expected[info.present] = 8
+    if manifest.stacks:
+        expected[mf.STACK_LOST] = 8 * 2 * len(mf.STACK_LOSSES)
+    timed = sum(p.samples is not None for p in manifest.programs)
+    if timed:
+        expected[mf.SAMPLES] = 8 * timed
     for name in BSS_OPTIONAL:
         if name in variables:
             expected[name] = 8

@@ -13,3 +13,4 @@ BPF_F_REUSE_STACKID = 1 << 10
 BPF_F_CURRENT_CPU = 0xFFFFFFFF
 BPF_F_MMAPABLE = 1 << 10  # a map flag: user space may mmap an array map
 EEXIST = 17
+ENOMEM = 12

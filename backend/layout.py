@@ -5,6 +5,9 @@ A *layout* is a short string, so that the manifest can carry it as JSON:
 * `int`, `bool`: 8 bytes, little-endian (bool is 0 or 1);
 * `str`: `strlen` bytes, NUL-padded (`strlen` is the module's string capacity);
 * `nil`: no bytes;
+* `ip`: 8 bytes, a kernel address (`ipof()`), decoded as `KernelIp`;
+* `stack`, `ustack`: 8 bytes, a `StackRef` packed by `pack_stack` (the stack map's id, or
+  the helper's negative errno, the depth to show and, for user stacks, the process);
 * `opt:<inner>`: an 8-byte present flag, then the inner layout;
 * `argstr:<N>` (print records only): the event's index in the probe-name table (8 bytes),
   then N bytes of the raw tracepoint record after its common header (`backend.argstr`).
@@ -19,7 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from frontend.types import ArgstrT, BoolT, IntT, NilT, OptT, StrT, Type
+from frontend.types import ArgstrT, BoolT, IntT, IpT, NilT, OptT, StackT, StrT, Type
+from ir.values import KernelIp
 
 DEFAULT_STRLEN = 128
 MAX_STRLEN = 1024
@@ -36,6 +40,31 @@ class RawEvent:
 
     index: int
     data: bytes
+
+
+@dataclass(frozen=True)
+class StackRef:
+    """A decoded `stack`/`ustack` value: what the kernel kept of a stack trace. `id` is
+    the stack map's key, or bpf_get_stackid's negative errno when it kept none; `depth`
+    the frames to show; `pid` the process whose user stack it is (0 for kernel stacks)."""
+
+    user: bool
+    id: int
+    depth: int
+    pid: int
+
+
+# The packing of a stack value in 64 bits: id (as s32) | depth << 32 | pid << 40. A pid
+# takes at most 22 bits (PID_MAX_LIMIT is 4M), so it fits the 24 left.
+STACK_DEPTH_SHIFT = 32
+STACK_PID_SHIFT = 40
+
+
+def unpack_stack(layout: str, word: int) -> StackRef:
+    low = word & 0xFFFFFFFF
+    stack_id = low - (1 << 32) if low >= 1 << 31 else low
+    return StackRef(layout == "ustack", stack_id, (word >> STACK_DEPTH_SHIFT) & 0xFF,
+                    word >> STACK_PID_SHIFT)
 
 
 def argstr_layout(size: int) -> str:
@@ -62,6 +91,10 @@ def layout_of(t: Type) -> str:
             return "nil"
         case ArgstrT():
             return "argstr"
+        case StackT(user=user):
+            return "ustack" if user else "stack"
+        case IpT():
+            return "ip"
     raise LayoutError(f"a value of type {t} cannot be kept in the kernel")
 
 
@@ -78,7 +111,7 @@ def size_of(layout: str, strlen: int) -> int:
         return 8 + size_of(base(layout), strlen)
     if (raw := argstr_size(layout)) is not None:
         return 8 + raw
-    return {"int": 8, "bool": 8, "str": strlen, "nil": 0}[layout]
+    return {"int": 8, "bool": 8, "str": strlen, "nil": 0, "stack": 8, "ustack": 8, "ip": 8}[layout]
 
 
 def encode(layout: str, value: object, strlen: int) -> bytes:
@@ -102,6 +135,16 @@ def encode(layout: str, value: object, strlen: int) -> bytes:
             return value[: strlen - 1].ljust(strlen, b"\0")
         case "nil":
             return b""
+        case "ip":
+            if not isinstance(value, KernelIp):
+                raise TypeError(f"expected a kernel address, got {value!r}")
+            return (value.address & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
+        case "stack" | "ustack":
+            if not isinstance(value, StackRef):
+                raise TypeError(f"expected a stack, got {value!r}")
+            word = ((value.id & 0xFFFFFFFF) | (value.depth & 0xFF) << STACK_DEPTH_SHIFT
+                    | value.pid << STACK_PID_SHIFT)
+            return word.to_bytes(8, "little")
     raise ValueError(f"unknown layout {layout!r}")
 
 
@@ -126,6 +169,10 @@ def decode(layout: str, data: bytes, strlen: int) -> object:
             return data[:strlen].split(b"\0", 1)[0]
         case "nil":
             return None
+        case "stack" | "ustack":
+            return unpack_stack(layout, int.from_bytes(data[:8], "little"))
+        case "ip":
+            return KernelIp(int.from_bytes(data[:8], "little"))
     raise ValueError(f"unknown layout {layout!r}")
 
 

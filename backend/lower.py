@@ -30,7 +30,7 @@ from llvmlite import ir
 from backend import layout as lay
 from backend import manifest as mf
 from backend.argstr import HEADER, EventDesc, copy_sizes
-from backend.bpfabi import BPF_F_MMAPABLE, BPF_NOEXIST, EEXIST
+from backend.bpfabi import BPF_F_MMAPABLE, BPF_F_USER_STACK, BPF_NOEXIST, EEXIST, ENOMEM
 from backend.bpfbuilder import BPFMap, BPFModule, GlobalData, ProgramBuilder, Spill
 from backend.events import COMMON_PID, MemoryFetch, context_names, kernel_reach
 from backend.helpers import I8, I32, I64, VOIDP, Helper
@@ -53,6 +53,11 @@ MAX_ENTRIES = 2**32 - 1  # a map's max_entries is a u32
 # The largest value of a per-CPU map (the kernel's PCPU_MIN_UNIT_SIZE): the strings a
 # program makes are spread over as many entries of the scratch map as they need.
 SCRATCH_ENTRY_BYTES = 32 * 1024
+# Stack maps: ids of distinct stacks each (the kernel hashes a stack to one of as many
+# buckets; a taken bucket is a collision, counted and reported).
+STACK_MAP_ENTRIES = 16384
+STACK_MAX_DEPTH = 127  # the stack map's frames (PERF_MAX_STACK_DEPTH)
+STACK_MAX_SKIP = 255  # BPF_F_SKIP_FIELD_MASK
 TIME_UNITS = {"gettimeofday_ns": 1, "gettimeofday_us": 1_000, "gettimeofday_ms": 1_000_000,
               "gettimeofday_s": 1_000_000_000}
 
@@ -196,6 +201,30 @@ class ModuleLowering:
         size = (min(max(strings, 1), self.strings_per_entry) + spare) * self.strlen
         self.scratch = b.array_map(SCRATCH, ir.ArrayType(I8, size), entries, percpu=True)
         self.empty = self.literal(b"")
+        self._declare_stacks()
+
+    def _declare_stacks(self) -> None:
+        """A stack map for each kind of stack the module takes, and their loss counters."""
+        taken = {op.name for function in self.module.functions.values()
+                 for block in function.blocks for op in block.ops
+                 if isinstance(op, ops.CallBuiltin) and op.name in ("stack", "ustack")}
+        self.stack_maps: dict[bool, BPFMap] = {}
+        self.stack_pids: BPFMap | None = None
+        if not taken:
+            return
+        b = self.bpf
+        for user in (False, True):
+            if ("ustack" if user else "stack") not in taken:
+                continue
+            name = "kllvm_ustacks" if user else "kllvm_kstacks"
+            self.stack_maps[user] = b.stack_trace_map(name, STACK_MAP_ENTRIES)
+            pids = None
+            if user:
+                self.stack_pids = b.hash_map("kllvm_upids", I32, I64, mf.STACK_PID_ENTRIES)
+                pids = "kllvm_upids"
+            self.manifest.stacks.append(mf.StackMapInfo(user, name, STACK_MAP_ENTRIES, pids))
+        self.stack_lost = b.global_variable(
+            mf.STACK_LOST, ir.ArrayType(I64, 2 * len(mf.STACK_LOSSES)))
 
     def _variable_names(self) -> dict[int, str]:
         """The top-level variable each table was first stored in, for reports."""
@@ -362,10 +391,17 @@ class ModuleLowering:
         self.manifest.names = list(plan.names)
         table = names_table(list(plan.names) or [""], self.strlen)
         self.names_var = self.bpf.rodata("kllvm_names", table.type, table).var
+        # Profile programs count their samples, so that throttling by the kernel shows.
+        timed = [spec.name for spec in plan.programs
+                 if spec.probe.decl.kind is ops.ProbeKind.PROFILE]
+        self.sample_index = {name: i for i, name in enumerate(timed)}
+        if timed:
+            self.samples = self.bpf.global_variable(mf.SAMPLES, ir.ArrayType(I64, len(timed)))
         for spec in plan.programs:
             ProgramLowering(self, spec).lower()
             self.manifest.programs.append(mf.ProgramInfo(spec.name, spec.probe.decl.id,
-                                                         spec.attach))
+                                                         spec.attach,
+                                                         self.sample_index.get(spec.name)))
 
 
 _QUOTED = frozenset(b'"\\')  # printable, yet escaped in LLVM's c"..." strings
@@ -474,6 +510,10 @@ class ProgramLowering:
     def prologue(self) -> None:
         b = self.b
         self.return_if(b.icmp_unsigned("!=", b.load(self.m.stop.var), i64(0)))
+        sample = self.m.sample_index.get(self.spec.name)
+        if sample is not None:  # every sample, whichever process it interrupts
+            self.pb.atomic_add(b.gep(self.m.samples.var, [ir.Constant(I32, 0),
+                                                         ir.Constant(I32, sample)]), 1)
         target = b.load(self.m.target_pid.var)
         # One helper call per event: pid and tid reuse it.
         self.pid_tgid = self.pb.get_current_pid_tgid()
@@ -1239,6 +1279,69 @@ class ProgramLowering:
         self.b.position_at_end(self.pb.function.append_basic_block("after_exit"))
         return NIL
 
+    def stack(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
+        """`stack([depth [, skip]])`, `ustack(...)`: bpf_get_stackid into the module's
+        stack map, packed with the depth to show (and the process of a user stack) as
+        backend.layout's StackRef. An id the kernel could not give is counted by why."""
+        user = op.name == "ustack"
+        depth, skip = self.stack_args(op)
+        b = self.b
+        flags = skip | (BPF_F_USER_STACK if user else 0)
+        rc = self.pb.get_stackid(self.m.stack_maps[user], flags)
+        base = len(mf.STACK_LOSSES) if user else 0
+        known = [(-EEXIST, 0), (-ENOMEM, 1)]
+        for errno, index in known:
+            with b.if_then(b.icmp_signed("==", rc, i64(errno)), likely=False):
+                self.count_stack_loss(base + index)
+        other = b.icmp_signed("<", rc, i64(0))
+        for errno, _ in known:
+            other = b.and_(other, b.icmp_signed("!=", rc, i64(errno)))
+        with b.if_then(other, likely=False):
+            self.count_stack_loss(base + 2)
+        word = b.or_(b.and_(rc, _LOW32), i64(depth << lay.STACK_DEPTH_SHIFT))
+        if user:
+            tgid = b.lshr(self.pid_tgid, i64(32))
+            with b.if_then(b.icmp_signed(">=", rc, i64(0))):  # a stack to name later
+                self.note_stack_pid(tgid)
+            word = b.or_(word, b.shl(tgid, i64(lay.STACK_PID_SHIFT)))
+        return Val(op.name, word)
+
+    def ipof(self, op: ops.CallBuiltin, args: list[Val | Static]) -> Val:
+        """`ipof(addr)`: the number, marked a kernel address (named in user space)."""
+        if not args:
+            raise LowerError(op.span, "ipof() takes a kernel address: ipof(addr)")
+        return Val("ip", self.number(args[0], op.error, "wrong type of argument 1", True))
+
+    def stack_args(self, op: ops.CallBuiltin) -> tuple[int, int]:
+        """(depth, skip) of a stack call: constants. A negative depth (ktap's -1) or
+        one past the map's frames means all of them."""
+        values = []
+        for arg in op.args[:2]:
+            if not (isinstance(arg, ops.Const) and type(arg.value) is int):
+                raise LowerError(op.span, f"{op.name}() takes constant numbers: "
+                                          f"{op.name}(depth, skip)")
+            values.append(arg.value)
+        depth = values[0] if values else -1
+        skip = values[1] if len(values) > 1 else 0
+        if not 0 <= skip <= STACK_MAX_SKIP:
+            raise LowerError(op.span, f"{op.name}() can skip 0 to {STACK_MAX_SKIP} frames, "
+                                      f"not {skip}")
+        return (STACK_MAX_DEPTH if depth < 0 else min(depth, STACK_MAX_DEPTH)), skip
+
+    def count_stack_loss(self, index: int) -> None:
+        ptr = self.b.gep(self.m.stack_lost.var, [ir.Constant(I32, 0), ir.Constant(I32, index)])
+        self.pb.atomic_add(ptr, 1)
+
+    def note_stack_pid(self, tgid: ir.Value) -> None:
+        """Lists the process in the pid map (once): user space opens its symbols while
+        it lives, so that its stacks can still be named after it exits."""
+        pids = self.m.stack_pids
+        assert pids is not None
+        key = self.pb.spill(self.b.trunc(tgid, I32))
+        with self.b.if_then(self.pb.is_null(self.pb.map_lookup_elem(pids, key)),
+                            likely=False):
+            self.pb.map_update_elem(pids, key, self.pb.spill(i64(1), Spill.VALUE), BPF_NOEXIST)
+
     def wall_clock(self, unit_ns: int) -> ir.Value:
         """gettimeofday: the monotonic clock plus the runtime's realtime offset, so that
         deltas are exact; whole units by (unsigned) division, as the time is positive."""
@@ -1259,6 +1362,9 @@ class ProgramLowering:
             if isinstance(arg, Static):
                 raise LowerError(op.span, f"cannot {op.name} a table or a function "
                                           "in a probe body")
+            if arg.kind == "ip" and op.name == "print":
+                raise LowerError(op.span, "print cannot show an ipof() value: "
+                                          "print its symbol with printf(\"%p\", ...)")
             vals.append(arg)
             if arg.kind == "argstr":
                 layouts.append(lay.argstr_layout(sum(self.argstr_sizes(op.span))))
@@ -1550,6 +1656,9 @@ BUILTIN_EMITTERS: dict[str, BuiltinEmitter] = {
     "exit": ProgramLowering.exit_,
     "user_string": ProgramLowering.memory_string,
     "kernel_string": ProgramLowering.memory_string,
+    "stack": ProgramLowering.stack,
+    "ustack": ProgramLowering.stack,
+    "ipof": ProgramLowering.ipof,
     **{name: _clock(unit) for name, unit in TIME_UNITS.items()},
 }
 _LOW32 = i64(0xFFFFFFFF)

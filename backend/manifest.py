@@ -36,6 +36,12 @@ REALTIME_OFFSET = "kllvm_realtime"
 SELF_PID = "kllvm_self"  # kllvm's own pid: its events are not traced
 # Always 0, and never written: a number the verifier cannot know (`ProgramLowering.loop_tick`).
 ZERO = "kllvm_zero"
+# Stack ids bpf_get_stackid could not give, by (user, why): STACK_LOSSES[i] names slot i of
+# this .bss array (kernel slots, then user slots). Present when a probe takes stacks.
+SAMPLES = "kllvm_samples"  # one u64 per profile program: the samples it took
+STACK_LOST = "kllvm_stacklost"
+STACK_LOSSES = ("collision", "full", "none")  # -EEXIST, -ENOMEM, anything else (-EFAULT)
+STACK_PID_ENTRIES = 4096  # the processes whose user stacks user space symbolises
 
 
 # repr=False throughout: a generated __repr__ per class costs start-up time, and the
@@ -96,6 +102,19 @@ class ProgramInfo:
     name: str
     probe: int
     attach: list[AttachPoint] = field(default_factory=list)
+    samples: int | None = None  # a profile program's slot in SAMPLES
+
+
+@dataclass
+class StackMapInfo:
+    """The stack map of `stack()` (user=False) or `ustack()` (user=True); for user
+    stacks also the map in which probes list the processes whose stacks they took, so
+    that user space reads their memory maps while they live."""
+
+    user: bool
+    map: str
+    entries: int
+    pids: str | None = None
 
 
 @dataclass(repr=False)
@@ -139,6 +158,7 @@ class Manifest:
     faults: list[Fault] = field(default_factory=list)
     cuts: list[Cut] = field(default_factory=list)
     names: list[str] = field(default_factory=list)  # probename by cookie
+    stacks: list[StackMapInfo] = field(default_factory=list)
     # argstr: the format (backend.argstr.EventDesc.to_json) of each printed event, by
     # probename
     events: dict[str, list[Any]] = field(default_factory=dict)

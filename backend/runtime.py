@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -24,13 +24,14 @@ from backend.command import (
     TracedProcess,
     check_runnable,
 )
-from backend.layout import LayoutError
+from backend.layout import LayoutError, StackRef
 from backend.loader import BPFObject, GlobalSection, LoadError, Program, possible_cpus
 from backend.providers.base import Detach, MultiAttacher
 from backend.providers.registry import ATTACHERS
 from backend.providers.tick import Timers
 from backend.ringbuf import RingBuffer
 from backend.slots import SLOTS_PER_CPU, CounterSlots
+from backend.stacks import KernelSymbols, Stacks
 from backend.tables import GlobalCell, MapTable
 from backend.tracefs import TracefsError, ensure_tracefs
 from frontend.diagnostics import Diagnostic, Source, Span, render
@@ -40,7 +41,8 @@ from ir.records import Format, Records
 from ir.values import Closure, ExitRequest, KtapRuntimeError, KtapTable, full_table_message
 
 POLL_MS = 100
-RECORDS_PER_STOP_CHECK = 4096
+RECORDS_PER_STOP_CHECK = 256  # a clock read per 256 records: stops on time under a flood
+PRINTED_CACHE = 4096  # print records remembered with their text
 DETACH_THREADS = 256
 DETACH_NOTICE = 100  # more attachments than this: tell the user that stopping takes time
 REFUSED_LISTED = 10  # attach points the kernel refused that are named one by one
@@ -58,6 +60,9 @@ class Options:
     verbose: bool = False
     command: list[str] = field(default_factory=list)
     output_format: Format = Format.TEXT
+    folded: bool = False  # `-f folded`: print_hist prints stacks as folded lines
+    # `--flamegraph`: given the folded stacks of the stack-keyed tables when tracing ends
+    flamegraph: Callable[[dict[str, int]], None] | None = None
 
 
 def options_from(namespace: object, command: list[str]) -> Options:
@@ -67,7 +72,8 @@ def options_from(namespace: object, command: list[str]) -> Options:
                    pid=getattr(namespace, "pid", None),
                    verbose=bool(getattr(namespace, "verbose", False)),
                    command=list(command),
-                   output_format=Format(getattr(namespace, "format", Format.TEXT)))
+                   output_format=Format(getattr(namespace, "format", Format.TEXT)),
+                   folded=getattr(namespace, "format", None) == Format.FOLDED)
 
 
 class LiveEnv(RuntimeEnv):
@@ -84,6 +90,7 @@ class LiveEnv(RuntimeEnv):
         self.kernel_globals: dict[str, mf.GlobalInfo] = {g.cell: g for g in manifest.globals}
         self.live_tables: list[MapTable] = []
         self.live_cells: list[tuple[ops.MakeCell, GlobalCell]] = []
+        self.stacks: Stacks | None = None  # once loaded
         self._cell_ops: dict[str, ops.MakeCell] = {}
 
     def bind_cells(self, module: ops.Module) -> None:
@@ -98,7 +105,7 @@ class LiveEnv(RuntimeEnv):
         if info is None:
             return super().make_table(decl, capacity)
         slots = None if info.slots is None else CounterSlots(self.obj.mapped_array(info.slots))
-        table = MapTable(self.obj.map(info.map), info, self.manifest.strlen, slots)
+        table = MapTable(self.obj.map(info.map), info, self.manifest.strlen, slots, self.stacks)
         self.live_tables.append(table)
         return table
 
@@ -107,7 +114,8 @@ class LiveEnv(RuntimeEnv):
         info = None if op is None else self.kernel_globals.get(op.dest.name)
         if op is None or info is None:
             return super().make_cell(global_name, initial)
-        cell = GlobalCell(self.obj.global_section(".bss"), info, self.manifest.strlen)
+        cell = GlobalCell(self.obj.global_section(".bss"), info, self.manifest.strlen,
+                          self.stacks)
         cell.value = initial
         self.live_cells.append((op, cell))
         return cell
@@ -125,6 +133,8 @@ class Session:
         self.stop_requested = threading.Event()
         self.exit_seen = False
         self.records = 0
+        self.printed: dict[tuple[int, bytes], bytes] = {}
+        self.started = self.stopped = 0.0  # tracing's span, for profile timers' rates
         # Records that name no print site or fault of the manifest, or whose body does
         # not decode: only a damaged or crafted object sends them; counted, not trusted.
         self.malformed_records = 0
@@ -137,6 +147,9 @@ class Session:
         self.process: TracedProcess | None = None  # -p PID
         self.obj = BPFObject.open(obj_bytes, "kllvm")
         self.env = LiveEnv(self.obj, manifest, out, source.name, argv, options.output_format)
+        self.env.folded = options.folded
+        self.env.resolve_symbol = self.kernel_symbol  # printf's %p, here and in trace_end
+        self._kernel_symbols: KernelSymbols | None = None
         self.env.bind_cells(module)
         self.output = self.env.records  # output and diagnostics, as text or JSON
 
@@ -169,6 +182,9 @@ class Session:
             self.bss.write_int(mf.REALTIME_OFFSET, realtime_offset(), signed=True)
         if mf.SELF_PID in self.bss.variables:
             self.bss.write_int(mf.SELF_PID, os.getpid())
+        maps = {name: self.obj.map(name) for info in self.manifest.stacks
+                for name in (info.map, info.pids) if name is not None}
+        self.stacks = self.env.stacks = Stacks.of(self.manifest.stacks, maps, self.bss)
 
     def verifier_message(self, error: LoadError) -> str:
         """The rejection against the script line: the last source line the kernel's
@@ -272,12 +288,25 @@ class Session:
         match kind:
             case mf.RECORD_PRINT:
                 site = self.manifest.prints[ident]
-                self.output.print(self.manifest.decode(site.layouts, body))
+                if self.output.json:
+                    self.output.print(self.symbolised(self.manifest.decode(site.layouts, body)))
+                    return
+                # The same record prints the same text: a flood of `print(stack())` is
+                # mostly repeats, formatted once.
+                text = self.printed.get((ident, body))
+                if text is None:
+                    text = fmt.format_print(self.symbolised(
+                        self.manifest.decode(site.layouts, body)))
+                    if len(self.printed) >= PRINTED_CACHE:
+                        self.printed.clear()
+                    self.printed[(ident, body)] = text
+                self.output.text(text)
             case mf.RECORD_PRINTF:
                 site = self.manifest.prints[ident]
                 args = self.manifest.decode(site.layouts, body)
                 try:
-                    self.output.printf(fmt.ktap_printf(site.format.encode("latin-1"), args))
+                    self.output.printf(fmt.ktap_printf(site.format.encode("latin-1"), args,
+                                                       self.env.resolve_symbol))
                 except KtapRuntimeError as e:
                     # Formatting errors are fatal, as in the interpreter (Part B §5.6).
                     e.span = e.span or self.module.errors[site.site].span
@@ -297,6 +326,19 @@ class Session:
                     self.report(error)
             case _:
                 raise ValueError(f"unknown record kind {kind}")
+
+    def kernel_symbol(self, address: int) -> bytes:
+        if self._kernel_symbols is None:
+            self._kernel_symbols = (self.stacks.kernel() if self.stacks is not None
+                                    else KernelSymbols.read())
+        return self._kernel_symbols.resolve(address)
+
+    def symbolised(self, values: list[object]) -> list[object]:
+        """A record's stacks (backend.stacks), named while their processes live."""
+        if self.stacks is None:
+            return values
+        stacks = self.stacks
+        return [stacks.value(v) if isinstance(v, StackRef) else v for v in values]
 
     def report(self, error: KtapRuntimeError) -> None:
         """Prints a run-time error. A non-fatal one that happens on every event is
@@ -339,8 +381,14 @@ class Session:
                     if self.options.duration is not None else None)
         self.deadline = deadline
         timers = Timers(ticks, time.monotonic())
+        self.started = time.monotonic()
         while not self.should_stop(deadline):
-            ring.poll(timers.timeout_ms(time.monotonic(), POLL_MS))
+            now = time.monotonic()
+            # Wake at the deadline, not up to a poll later: timers fire until then.
+            limit = POLL_MS if deadline is None else min(POLL_MS, int((deadline - now) * 1000) + 1)
+            ring.poll(timers.timeout_ms(now, max(limit, 0)))
+            if self.stacks is not None:
+                self.stacks.watch()
             for closure in timers.due(time.monotonic()):
                 self.out.flush()
                 try:
@@ -352,6 +400,7 @@ class Session:
                         self.fatal = e  # reported once, by _finish
                     else:
                         self.report(e)
+        self.stopped = time.monotonic()
 
     def kernel_fatal(self) -> KtapRuntimeError | None:
         """A fatal kernel error whose record was lost still stops the run."""
@@ -422,6 +471,52 @@ class Session:
         if lost:
             self.output.message("warning", f"{lost} output records were lost (the ring "
                                 "buffer was full)", self.source.name)
+        if self.stacks is not None:
+            for message in self.stacks.warnings():
+                self.output.message("warning", message, self.source.name)
+        self.warn_throttled()
+
+    def warn_throttled(self) -> None:
+        """A profile timer that took far fewer samples than its period asks for: the
+        kernel throttles perf events above kernel.perf_event_max_sample_rate (which it
+        lowers itself when sampling takes too long)."""
+        seconds = self.stopped - self.started
+        if mf.SAMPLES not in self.bss.variables or seconds <= 0:
+            return
+        counts = self.bss.read(mf.SAMPLES)
+        cpus = os.cpu_count() or 1  # a perf event on each (backend.providers.profile)
+        for program in self.manifest.programs:
+            if program.samples is None:
+                continue
+            taken = int.from_bytes(counts[8 * program.samples:8 * program.samples + 8], "little")
+            period_ns = int(program.attach[0].target)
+            asked = seconds * 1e9 / period_ns * cpus
+            # Each CPU may lose a period at the start and one at the end.
+            if taken >= 0.9 * asked - 2 * cpus:
+                continue
+            rate = _max_sample_rate()
+            limit = f" (kernel.perf_event_max_sample_rate is now {rate})" if rate else ""
+            message = (f"the profile timer took {taken} samples in {seconds:.3f} s on "
+                       f"{cpus} CPUs, {100 * taken / asked:.0f}% of the {asked:.0f} its "
+                       f"period asks for: the kernel throttled it{limit}")
+            span = self.module.probes[program.probe].span
+            self.output.diagnostic(self.source, Diagnostic(span, message, "warning"))
+
+    def folded_stacks(self) -> dict[str, int]:
+        """The counts of the stack-keyed tables as folded stacks; under a root frame
+        named after its table when there are several."""
+        tables = [t for t in self.env.live_tables if t.stack_keys]
+        folded: dict[str, int] = {}
+        for table in tables:
+            try:
+                counts = fmt.fold(table.items())
+            except KtapRuntimeError:
+                continue  # values that are not counts
+            for stack, count in counts.items():
+                if len(tables) > 1:
+                    stack = f"{fmt.folded_frame(table.info.name)};{stack}"
+                folded[stack] = folded.get(stack, 0) + count
+        return folded
 
     def warn_cut(self, count: int, what: str, span: Span) -> None:
         strings = "1 string" if count == 1 else f"{count} strings"
@@ -606,6 +701,22 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _max_sample_rate() -> int | None:
+    try:
+        with open("/proc/sys/kernel/perf_event_max_sample_rate", "rb") as rate:
+            return int(rate.read())
+    except (OSError, ValueError):
+        return None
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:
     fatal = session.kernel_fatal() if traced else None
     if fatal is not None:
@@ -613,6 +724,8 @@ def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:
         session.warn_losses()
         return 1
     status = 0
+    if traced and session.options.flamegraph is not None:
+        session.options.flamegraph(session.folded_stacks())
     if session.env.trace_end is not None:
         session.out.flush()
         try:

@@ -10,7 +10,8 @@ from backend import layout as lay
 from backend.loader import GlobalSection, Map, possible_cpus
 from backend.manifest import GlobalInfo, TableInfo
 from backend.slots import CounterSlots
-from ir.values import KtapTable, wrap_int64
+from backend.stacks import Stacks
+from ir.values import KtapTable, StackValue, wrap_int64
 
 
 class MapTable(KtapTable):
@@ -19,11 +20,15 @@ class MapTable(KtapTable):
     counter slots (backend.slots) adds their counts to the map's values."""
 
     def __init__(self, bpf_map: Map, info: TableInfo, strlen: int,
-                 slots: CounterSlots | None = None) -> None:
+                 slots: CounterSlots | None = None, stacks: Stacks | None = None) -> None:
         self.map = bpf_map
         self.info = info
         self.strlen = strlen
         self.slots = slots
+        # Stack keys and values are ids in the kernel; user space sees them symbolised
+        # (StackValue), as ktap's stacks became strings when stored.
+        self.stacks = stacks
+        self.stack_keys = lay.base(info.key) in ("stack", "ustack")
         self.dropped_updates = 0
         self.cut_strings = 0  # keys and values cut to fit the kernel's strings
 
@@ -37,9 +42,22 @@ class MapTable(KtapTable):
             self.cut_strings += 1
         return lay.encode(self.info.key, key, self.strlen)
 
+    def _stack(self, value: object) -> object:
+        if isinstance(value, lay.StackRef) and self.stacks is not None:
+            return self.stacks.value(value)
+        return value
+
+    def _decode_key(self, raw: bytes) -> object:
+        return self._stack(lay.decode(self.info.key, raw, self.strlen))
+
+    def _raw_keys(self, key: object) -> list[bytes]:
+        """The kernel's keys of a symbolised stack: several ids may show as one stack
+        (their frames differ below the depth shown)."""
+        return [raw for raw in self.map.keys() if self._decode_key(raw) == key]
+
     def _decode(self, raw: bytes) -> object:
         if not self.map.percpu:
-            return lay.decode(self.info.value, raw, self.strlen)
+            return self._stack(lay.decode(self.info.value, raw, self.strlen))
         stride = self.map.cpu_stride
         total = sum(int.from_bytes(raw[i:i + 8], "little", signed=True)
                     for i in range(0, stride * possible_cpus(), stride))
@@ -55,6 +73,8 @@ class MapTable(KtapTable):
             self.map.cpu_stride * (possible_cpus() - 1))
 
     def get(self, key: object) -> object:
+        if self.stack_keys:
+            return self._merged(key)
         raw = self.map.lookup(self._key(key))
         value = None if raw is None else self._decode(raw)
         if self.slots is None or type(key) is not int:
@@ -70,7 +90,25 @@ class MapTable(KtapTable):
         if self.slots is not None and type(key) is int:
             self.slots.release(key)
 
+    def _merged(self, key: object) -> object:
+        if not isinstance(key, StackValue):
+            return None
+        values = [self._decode(raw) for k in self._raw_keys(key)
+                  if (raw := self.map.lookup(k)) is not None]
+        return _merge(values)
+
     def _set_map(self, key: object, value: object) -> None:
+        if self.stack_keys:
+            # Only the kernel makes stack ids: user space can delete them, not add any.
+            raws = self._raw_keys(key)
+            if value is not None and not raws:
+                raise TypeError("a stack key can only be stored by a probe")
+            for raw in raws:
+                if value is None or raw is not raws[0]:
+                    self.map.delete(raw)
+                else:
+                    self.map.update(raw, self._encode(value))
+            return
         if value is None:
             self.map.delete(self._key(key))
             return
@@ -95,6 +133,13 @@ class MapTable(KtapTable):
             self.slots.release_all()
 
     def items(self) -> Iterator[tuple[object, object]]:
+        if self.stack_keys:
+            merged: dict[object, list[object]] = {}
+            for raw_key, raw in self.map.items():
+                merged.setdefault(self._decode_key(raw_key), []).append(self._decode(raw))
+            for key, values in merged.items():
+                yield key, _merge(values)
+            return
         pending = {} if self.slots is None else self.slots.counts()
         for raw_key, raw in self.map.items():
             key = lay.decode(self.info.key, raw_key, self.strlen)
@@ -106,10 +151,19 @@ class MapTable(KtapTable):
         yield from pending.items()
 
     def __len__(self) -> int:
-        keys = {lay.decode(self.info.key, k, self.strlen) for k in self.map.keys()}
+        keys = {self._decode_key(k) for k in self.map.keys()}
         if self.slots is not None:
             keys |= self.slots.counts().keys()
         return len(keys)
+
+
+def _merge(values: list[object]) -> object:
+    """One value for the kernel entries that show as one stack: counts add up; other
+    values are those of the first entry (ktap kept the last write to the one string)."""
+    if not values:
+        return None
+    counts = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    return wrap_int64(sum(counts)) if len(counts) == len(values) else values[0]
 
 
 def _as_count(value: object) -> int:
@@ -123,17 +177,22 @@ def _as_count(value: object) -> int:
 class GlobalCell:
     """A top-level variable that probes use: its value lives in the BPF global."""
 
-    def __init__(self, section: GlobalSection, info: GlobalInfo, strlen: int) -> None:
+    def __init__(self, section: GlobalSection, info: GlobalInfo, strlen: int,
+                 stacks: Stacks | None = None) -> None:
         self.section = section
         self.info = info
         self.strlen = strlen
+        self.stacks = stacks  # a stack a probe stored here is read back symbolised
         self.cut_strings = 0  # values cut to fit the kernel's strings
 
     @property
     def value(self) -> object:
         if self.info.present is not None and self.section.read_int(self.info.present) == 0:
             return None
-        return lay.decode(self.info.layout, self.section.read(self.info.symbol), self.strlen)
+        value = lay.decode(self.info.layout, self.section.read(self.info.symbol), self.strlen)
+        if isinstance(value, lay.StackRef) and self.stacks is not None:
+            return self.stacks.value(value)
+        return value
 
     @value.setter
     def value(self, value: object) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from frontend.types import ANY, ARGSTR, INT, NIL, STACK, STR, Type
+from frontend.types import ANY, ARGSTR, INT, IP, NIL, STACK, STR, USTACK, Type
 
 
 class Kind(Enum):
@@ -54,7 +54,9 @@ class Builtin:
     result: Type | EventArg
     library: str | None = None
     event_only: bool = False  # needs an event: refused in tick bodies, which have none
-    registers_probe: bool = False  # ktap's function-style probe registration (unsupported)
+    # ktap's function-style probe registration: as a statement it is the probe statement it
+    # stands for (frontend.registration); as a value it is refused when called.
+    registers_probe: bool = False
 
     @property
     def member(self) -> str:
@@ -84,11 +86,13 @@ REGISTRY: tuple[Builtin, ...] = (
     _fn("num_cpus", _U, INT), _fn("arch", _U, STR), _fn("kernel_v", _U, STR),
     _fn("gettimeofday_ns", _B, INT), _fn("gettimeofday_us", _B, INT),
     _fn("gettimeofday_ms", _B, INT), _fn("gettimeofday_s", _B, INT),
-    # kernel context that kllvm does not compile yet
-    _fn("stack", _N, STACK, event_only=True),
+    # stacks: ids in BPF stack maps, symbolised in user space (backend.stacks)
+    _fn("stack", _K, STACK, event_only=True), _fn("ustack", _K, USTACK, event_only=True),
     # strings from memory: a NUL-terminated string at an address, cut to --strlen
     _fn("kernel_string", _K, STR, event_only=True), _fn("user_string", _K, STR, event_only=True),
-    _fn("stringof", _N, STR), _fn("ipof", _N, INT), _fn("curr_taskinfo", _N, INT),
+    _fn("ipof", _K, IP),  # a kernel address that print_hist and %p name
+    # kernel context that kllvm does not compile yet
+    _fn("stringof", _N, STR), _fn("curr_taskinfo", _N, INT),
     _fn("in_iowait", _N, INT), _fn("in_interrupt", _N, INT),
     _fn("net.ip_sock_saddr", _N, ANY), _fn("net.ip_sock_daddr", _N, ANY),
     _fn("net.format_ip_addr", _U, ANY),
@@ -96,8 +100,9 @@ REGISTRY: tuple[Builtin, ...] = (
     _fn("ansi.clear_screen", _U, ANY), _fn("ansi.set_color", _U, ANY),
     _fn("ansi.set_color2", _U, ANY), _fn("ansi.set_color3", _U, ANY),
     _fn("ansi.reset_color", _U, ANY), _fn("ansi.new_line", _U, ANY),
-    # ktap's function-style probe registration: kllvm has trace, tick and trace_end
+    # ktap's function-style probe registration (frontend.registration)
     _fn("kdebug.kprobe", _U, ANY, registers_probe=True),
+    _fn("kdebug.kretprobe", _U, ANY, registers_probe=True),
     _fn("kdebug.trace_by_id", _U, ANY, registers_probe=True),
     _fn("kdebug.trace_end", _U, ANY, registers_probe=True),
     _fn("kdebug.tracepoint", _U, ANY, registers_probe=True),

@@ -660,7 +660,8 @@ _NS_PER_UNIT = {
 }
 _INTERVAL = re.compile(r"([0-9]*)(.*)", re.DOTALL)
 _MAX_INTERVAL_NS = (1 << 63) - 1
-_UNITS_HINT = "write a decimal number directly followed by s, sec, ms, msec, us or usec, e.g. 10us"
+_UNITS_HINT = ("write a decimal number directly followed by s, sec, ms, msec, us, usec or "
+               "hz, e.g. 10us or 99hz")
 _NS_HINT = (
     "nanosecond intervals are not supported: ktap removed them because they could hang "
     "the system; use us, ms or s"
@@ -676,6 +677,11 @@ def _interval_ns(head: str) -> int:
         raise _Error(0, max(len(head), 1), _UNITS_HINT)
     if unit in ("ns", "nsec"):
         raise _Error(len(digits), len(head), _NS_HINT)
+    if unit == "hz":  # beyond ktap: a rate, N times a second (99hz keeps off the clock's beat)
+        rate = bounded_int(digits, 10)
+        if not 0 < rate <= _NS_PER_UNIT["s"]:
+            raise _Error(0, len(head), "the rate must be 1hz to 1000000000hz")
+        return _NS_PER_UNIT["s"] // rate
     if unit not in _NS_PER_UNIT:
         raise _Error(len(digits), max(len(head), len(digits) + 1), _UNITS_HINT)
     nanoseconds = bounded_int(digits, 10) * _NS_PER_UNIT[unit]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import singledispatchmethod
 
-from frontend import ast, builtins
+from frontend import ast, builtins, registration
 from frontend.diagnostics import DiagnosticSink, Span
 
 
@@ -83,6 +83,8 @@ class Resolution:
     params: dict[ast.FunctionExpr, list[Symbol]] = field(default_factory=dict)
     scopes: dict[ast.Node, FunctionScope] = field(default_factory=dict)  # body owner → scope
     uses: dict[Symbol, list[tuple[ast.Name, FunctionScope]]] = field(default_factory=dict)
+    # `kdebug.kprobe("f", function () {...})` and friends: the statement each stands for.
+    registrations: dict[ast.CallStmt, ast.Stmt] = field(default_factory=dict)
     main: FunctionScope | None = None
 
     def binding(self, name: ast.Name) -> Binding:
@@ -97,6 +99,7 @@ class _Resolver:
         self.function: FunctionScope | None = None
         self.loop_depth = 0
         self.counter = 0
+        self.called_as: dict[ast.Stmt, str] = {}  # a registration call's statement: its name
 
     # -- helpers
 
@@ -203,6 +206,15 @@ class _Resolver:
 
     @stmt.register
     def _(self, node: ast.CallStmt) -> None:
+        found = registration.called(node.call) if isinstance(node.call, ast.Call) else None
+        if found is not None and self.lookup(found[0].name) is None:
+            self.use(found[0])  # binds the library, as the call would
+            statement = registration.statement_for(found[1], node, self.sink)
+            if statement is not None:
+                self.result.registrations[node] = statement
+                self.called_as[statement] = found[1]
+                self.stmt(statement)
+            return
         self.expr(node.call)
 
     @stmt.register
@@ -280,12 +292,26 @@ class _Resolver:
 
     @stmt.register
     def _(self, node: ast.Trace) -> None:
+        self.registered_late(node, "trace")
         self.body_function(ScopeKind.TRACE, node, node.body, "probe")
 
     @stmt.register
     def _(self, node: ast.Timer) -> None:
+        self.registered_late(node, node.kind)
         kind = ScopeKind.PROFILE if node.kind == "profile" else ScopeKind.TICK
         self.body_function(kind, node, node.body, node.kind)
+
+    def registered_late(self, node: ast.Stmt, what: str) -> None:
+        """ktap arms probes only while the main chunk runs ("only can be called in
+        RUNNING state"): one written in trace_end or a tick body would never fire. (One
+        in a function is checked when it runs: ir.interp; in a probe body: ir.checks.)"""
+        assert self.function is not None
+        if self.function.kind in (ScopeKind.TRACE_END, ScopeKind.TICK):
+            where = "trace_end" if self.function.kind == ScopeKind.TRACE_END else "a tick body"
+            what = self.called_as.get(node, what)
+            self.sink.error(node.span, f"'{what}' cannot be registered in {where}",
+                            hints=("probes and timers are registered by the main chunk, "
+                                   "before tracing starts",))
 
     @stmt.register
     def _(self, node: ast.TraceEnd) -> None:

@@ -47,7 +47,22 @@ class AnyT(Type):
 
 @dataclass(frozen=True)
 class StackT(Type):
-    """The kernel stack trace that `stack()` returns, symbolised in user space."""
+    """The stack trace that `stack()` (kernel) or `ustack()` (user, of the current
+    process) returns: an id in a BPF stack map, symbolised in user space."""
+
+    user: bool = False
+
+    def __str__(self) -> str:
+        return "ustack" if self.user else "stack"
+
+
+@dataclass(frozen=True)
+class IpT(Type):
+    """What `ipof(addr)` returns: a kernel instruction address, which `print_hist` and
+    printf's `%p` show as its symbol; not a number (ktap: print refuses it)."""
+
+    def __str__(self) -> str:
+        return "ip"
 
 
 @dataclass(frozen=True)
@@ -103,6 +118,8 @@ NIL = NilT()
 STR = StrT()
 ANY = AnyT()
 STACK = StackT()
+USTACK = StackT(user=True)
+IP = IpT()
 ARGSTR = ArgstrT()
 
 

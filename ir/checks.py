@@ -28,7 +28,7 @@ from ir.infer import Conflict, Solution
 from ir.placement import kernel_functions, static_calls
 
 NO_EVENT_HINT = "tick bodies run in user space and have no event"
-TICK_HINTS = {"stack": "sample stacks with profile-N instead"}  # by event-only function
+TICK_HINTS = {name: "sample stacks with profile-N instead" for name in ("stack", "ustack")}
 ARGSTR_HINT = ("the event text is made in user space from the raw record: only "
                "print(argstr) and printf(\"%s\", argstr) can show it",)
 
@@ -170,8 +170,8 @@ def _describe(t: Type) -> str:
             return "a table"
         case FuncT():
             return "a function"
-        case StackT():
-            return "a stack"
+        case StackT(user=user):
+            return "a user stack" if user else "a kernel stack"
         case OptT():
             return _describe(t.inner)
     return {"int": "a number", "str": "a string", "bool": "a boolean", "nil": "nil"}.get(

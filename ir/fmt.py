@@ -37,9 +37,10 @@ Decisions (see Part A and Part B §4.2–§4.5 of the language reference):
   as full 64-bit numbers.
 * `print_hist` keys: numbers, strings, and stacks (as ktap's key form: one
   `sym+off/size\\n` line per frame, hence usually longer than 32 bytes and printed
-  raw, the bar following the key directly as in ktap). Passing `symbolize` says the
-  keys are kernel addresses (`ipof` values): they print as symbol names cut to 28
-  characters plus `...` when longer than 32. Other keys print as `print` shows them.
+  raw, the bar following the key directly as in ktap). Kernel addresses (`ipof`
+  values, `KernelIp`) print as `symbolize` names them (in hex without it), cut to 28
+  characters plus `...` when longer than 32; passing `symbolize` also says that number
+  keys are such addresses. Other keys print as `print` shows them.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from ir.values import (
     ArgstrValue,
     BuiltinFunction,
     Closure,
+    KernelIp,
     KtapRuntimeError,
     KtapTable,
     StackValue,
@@ -215,7 +217,8 @@ def _convert(spec: _Spec, value: object, argn: int, resolve_symbol: SymbolResolv
     if conversion == "s":
         return _format_string(_string_arg(value, argn), spec)
     if conversion == "p":
-        return resolve_symbol(_number_arg(value, argn) & INT64_MASK)
+        address = value.address if isinstance(value, KernelIp) else _number_arg(value, argn)
+        return resolve_symbol(address & INT64_MASK)
     raise KtapRuntimeError(f"invalid option '%{conversion}' to 'format'")
 
 
@@ -298,6 +301,8 @@ def _hist_label(key: object, symbolize: SymbolResolver | None) -> int | bytes:
         return _symbol_label(key, symbolize) if symbolize else key
     if isinstance(key, StackValue):
         return _stack_key(key)
+    if isinstance(key, KernelIp):
+        return _symbol_label(key.address & INT64_MASK, symbolize or _hex_address)
     return format_value(key)
 
 
@@ -353,6 +358,40 @@ def _hist_counts(
     total = sum(count for _, count in counts)
     shown = n if n >= 1 else DEFAULT_HIST_ROWS
     return counts[:shown], len(counts) > shown, total
+
+
+# -------------------------------------------------------------------------- folded
+# The folded stacks that flamegraph.pl, inferno and speedscope read: one line per stack,
+# its frames outermost first joined by ';', a space, then its count.
+
+
+def folded_frame(frame: str) -> str:
+    """A frame as a flame graph names it: the function, without offset and size."""
+    name = frame.split("+0x", 1)[0] if not frame.startswith("[") else frame
+    return name.replace(";", ":") or "?"
+
+
+def folded_stack(stack: StackValue) -> str:
+    return ";".join(folded_frame(f) for f in reversed(stack.frames))
+
+
+def fold(entries: Iterable[tuple[object, object]]) -> dict[str, int]:
+    """A table's counts by folded stack (stacks that differ only in offsets add up; a
+    key that is no stack is one frame of its text). A value that is not a number is
+    print_hist's error."""
+    folded: dict[str, int] = {}
+    for key, value in entries:
+        count = _as_number(value, _HIST_NOT_NUMBER)
+        name = folded_stack(key) if isinstance(key, StackValue) else format_value(key).decode(
+            "utf-8", "surrogateescape").replace("\n", " ")
+        folded[name] = folded.get(name, 0) + count
+    return folded
+
+
+def print_folded(folded: dict[str, int]) -> bytes:
+    """Folded lines, most counted first."""
+    rows = sorted(folded.items(), key=lambda row: (-row[1], row[0]))
+    return b"".join(_encode(f"{stack} {count}\n") for stack, count in rows)
 
 
 # -------------------------------------------------------------------------- ansi

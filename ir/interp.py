@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
-from frontend import builtins
+from frontend import builtins, registration
 from frontend.builtins import Kind, Runs
 from frontend.diagnostics import Span
 from ir import fmt, ops
@@ -73,6 +73,7 @@ from ir.values import (
     Cell,
     Closure,
     ExitRequest,
+    KernelIp,
     KtapRuntimeError,
     KtapTable,
     StackValue,
@@ -163,6 +164,7 @@ class RuntimeEnv:
     script: str = "(command line)"
     argv: list[str] = field(default_factory=list)
     resolve_symbol: fmt.SymbolResolver | None = None
+    folded: bool = False  # `-f folded`: print_hist prints stack-keyed tables as folded stacks
     probes: list[tuple[ops.ProbeDecl, Closure]] = field(default_factory=list)
     trace_end: Closure | None = None
     # Every table made, with its declaration, so that dropped updates can be reported.
@@ -266,7 +268,12 @@ def _printf(it: Interpreter, args: tuple[object, ...]) -> None:
 def _print_hist(it: Interpreter, args: tuple[object, ...]) -> None:
     table = _table_arg(args, 0)
     rows = fmt.DEFAULT_HIST_ROWS if _arg(args, 1) is None else _number_arg(args, 1)
-    it.env.records.hist(table.items(), rows)
+    items = list(table.items())
+    if it.env.folded and items and all(isinstance(k, StackValue) for k, _ in items):
+        it.env.records.text(fmt.print_folded(fmt.fold(items)))  # `-f folded`: every stack
+        return
+    addresses = any(isinstance(k, KernelIp) for k, _ in items)  # ipof() keys: named
+    it.env.records.hist(items, rows, it.env.resolve_symbol if addresses else None)
 
 
 @_builtin("print_trace_clock")
@@ -375,10 +382,14 @@ def _kernel_only(name: str) -> BuiltinImpl:
 
 
 def _unsupported(name: str) -> BuiltinImpl:
+    # Reached only when the function is not called as a statement with constant
+    # arguments (frontend.registration turns those into probe statements).
+    message = (f"'{name}' registers a probe only when called as a statement: "
+               f"{registration.usage(name)}" if name in registration.FUNCTIONS
+               else f"'{name}' is not supported: use trace, tick and trace_end statements")
+
     def fail(it: Interpreter, args: tuple[object, ...]) -> None:
-        raise KtapRuntimeError(
-            f"'{name}' is not supported: use trace, tick and trace_end statements"
-        )
+        raise KtapRuntimeError(message)
 
     return fail
 
@@ -781,7 +792,8 @@ class _Translator:
 
     def register_probe(self, op: ops.RegisterProbe) -> None:
         probe = self.constant(self.interp.module.probes[op.probe], "PROBE")
-        self.line(f"REGISTER_PROBE({probe}, {self.local(op.closure)})")
+        span = self.constant(op.span, "SPAN")
+        self.line(f"REGISTER_PROBE({probe}, {self.local(op.closure)}, {span})")
 
     def register_trace_end(self, op: ops.RegisterTraceEnd) -> None:
         self.line(f"SET_TRACE_END({self.local(op.closure)})")
@@ -893,6 +905,7 @@ class Interpreter:
         self.env = env if env is not None else RuntimeEnv()
         self._tables = {decl.site: decl for decl in module.tables}
         self._builtin_values: dict[str, object] = {}
+        self._in_main = False  # probes may be registered only while the main chunk runs
         self._functions: dict[str, CompiledFunction] = {}
         self.sources: dict[str, str] = {}  # the generated Python, for debugging
         shared = self._shared_namespace()
@@ -931,7 +944,7 @@ class Interpreter:
             "NEW_TABLE": self._new_table,
             "MAKE_CELL": env.make_cell,
             "CONTEXT": env.context,
-            "REGISTER_PROBE": env.register_probe,
+            "REGISTER_PROBE": self._register_probe,
             "SET_TRACE_END": env.set_trace_end,
             "ARITH": ARITH_NON_NUMBER,
             "COMPARE": COMPARE_NON_NUMBER,
@@ -950,10 +963,14 @@ class Interpreter:
 
     def run_main(self) -> None:
         """Runs the main chunk. Raises `KtapRuntimeError` or `ExitRequest`."""
-        inv = [0]
-        result = self._functions[self.module.main]((), 1, inv)
-        if type(result) is TailCall:
-            self._run_tail_calls(result, 1, inv)
+        self._in_main = True
+        try:
+            inv = [0]
+            result = self._functions[self.module.main]((), 1, inv)
+            if type(result) is TailCall:
+                self._run_tail_calls(result, 1, inv)
+        finally:
+            self._in_main = False
 
     def call(self, closure: object, args: Sequence[object] = ()) -> object:
         """Calls a ktap function value, e.g. a probe body, `trace_end` or `tick` closure,
@@ -976,6 +993,15 @@ class Interpreter:
             result = self._functions[closure.function_name](closure.cells, depth, inv,
                                                             *result.args)
         return result
+
+    def _register_probe(self, decl: ops.ProbeDecl, closure: Closure, span: Span) -> None:
+        # A probe statement in a function that trace_end or a tick body calls: ktap's
+        # "only can be called in RUNNING state" (the ones written in those bodies are
+        # compile errors, frontend.scope).
+        if not self._in_main:
+            raise KtapRuntimeError(f"'{decl.kind}' can only be registered while the main "
+                                   "chunk runs, not in trace_end or a tick body", span)
+        self.env.register_probe(decl, closure)
 
     def table_decl(self, site: int) -> ops.TableDecl:
         return self._tables[site]

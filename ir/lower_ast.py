@@ -210,6 +210,10 @@ class _FunctionLowerer:
 
     @stmt.register
     def _(self, node: ast.CallStmt) -> None:
+        statement = self.owner.resolution.registrations.get(node)
+        if statement is not None:  # `kdebug.kprobe(...)`: the trace statement it stands for
+            self.stmt(statement)
+            return
         self.expr(node.call)
 
     @stmt.register

@@ -23,6 +23,8 @@ from ir.values import ArgstrValue, StackValue
 class Format(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
+    # Text, but print_hist of a stack-keyed table prints folded stacks (flamegraph.pl).
+    FOLDED = "folded"
 
 
 def _text(data: bytes) -> str:

@@ -173,6 +173,13 @@ class StackValue:
 
 
 @dataclass(frozen=True)
+class KernelIp:
+    """An `ipof()` value read back from the kernel: print_hist shows its symbol."""
+
+    address: int
+
+
+@dataclass(frozen=True)
 class ArgstrValue:
     """The formatted event text of `argstr`."""
 

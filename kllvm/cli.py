@@ -169,6 +169,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-d", "--duration", type=_duration, metavar="SECONDS",
                         help="stop tracing after SECONDS")
     parser.add_argument("-p", "--pid", type=_pid, help="trace only process PID")
+    parser.add_argument("--flamegraph", metavar="FILE.svg",
+                        help="when tracing ends, write an SVG flame graph of the "
+                             "stack-keyed tables to FILE.svg")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="show the full verifier log on rejections")
     parser.add_argument("--no-cache", action="store_true",
@@ -181,7 +184,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
 def _format_option(parser: argparse.ArgumentParser, json_is: str) -> None:
     parser.add_argument("-f", "--format", choices=[f.value for f in Format],
                         default=Format.TEXT.value,
-                        help=f"output as text or as newline-delimited JSON: {json_is}")
+                        help=f"output as text, as newline-delimited JSON ({json_is}), or "
+                        "folded: text, with print_hist of stack-keyed tables as folded stacks "
+                        "(flamegraph.pl, inferno, speedscope)")
 
 
 def _split_command(argv: list[str]) -> tuple[list[str], list[str]]:

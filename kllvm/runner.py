@@ -19,10 +19,11 @@ from ir.interp import Interpreter, RuntimeEnv
 from ir.ops import TableDecl
 from ir.records import Format, Records
 from ir.values import ExitRequest, KtapRuntimeError, KtapTable, full_table_message
-from kllvm.output import script_output
+from kllvm.output import open_file, script_output
 
 if TYPE_CHECKING:
     from backend.artifact import Artifact
+    from backend.runtime import Options
 
 
 def report_runtime_error(records: Records, source: Source, error: KtapRuntimeError) -> None:
@@ -68,7 +69,26 @@ def run_built(built: Artifact, args: list[str], command: list[str],
             Records(out, Format(options.format)).notice(banner, "artifact",
                                                         text=banner.rstrip("\n"))
         return runtime.run(built.source, built.module, built.manifest, built.object, out,
-                           args, runtime.options_from(options, command))
+                           args, _run_options(options, command))
+
+
+def _run_options(options: argparse.Namespace, command: list[str]) -> Options:
+    from backend import runtime
+
+    run_options = runtime.options_from(options, command)
+    path = getattr(options, "flamegraph", None)
+    if path is not None:
+        run_options.flamegraph = lambda folded: write_flamegraph(path, folded)
+    return run_options
+
+
+def write_flamegraph(path: str, folded: dict[str, int]) -> None:
+    """`--flamegraph FILE`: the SVG of the run's stacks (backend.flamegraph)."""
+    from backend import flamegraph
+
+    samples = sum(folded.values())
+    with open_file(path, "flame graph") as svg:
+        svg.write(flamegraph.render(folded, f"kllvm: {samples} samples"))
 
 
 def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: bytes | None,
@@ -80,7 +100,9 @@ def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: by
     with script_output(options.output) as out:
         if obj is not None:
             return runtime.run(source, module, manifest, obj, out,
-                               args, runtime.options_from(options, command))
+                               args, _run_options(options, command))
+        if getattr(options, "flamegraph", None) is not None:
+            write_flamegraph(options.flamegraph, {})  # no probes: no stacks
         env = RuntimeEnv(out=out, script=source.name, argv=args,
                          output_format=Format(options.format))
         interpreter = Interpreter(module, env)

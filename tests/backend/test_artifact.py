@@ -37,6 +37,8 @@ SOURCES += [(f"extra{i}.kp", text) for i, text in enumerate([
     "var n = 0\ntrace probe:/bin/bash:readline { n += 1 }\n",
     "trace syscalls:sys_enter_getpid, syscalls:sys_enter_getppid { printf(\"%s %d\\n\", "
     "probename, tid); exit() }\n",
+    "var s = {}\nvar u = {}\nprofile-1ms { s[stack(-1, 2)] += 1; u[ustack()] += 1; "
+    "print(stack(3)) }\ntrace_end { print_hist(s) }\n",
 ])]
 
 
@@ -63,7 +65,7 @@ def test_built_artifacts_pass_their_checks() -> None:
         assert print_module(again.module) == print_module(artifact.module), name
         assert again.manifest.to_json() == artifact.manifest.to_json(), name
         assert again.object == artifact.object
-    assert count == 14
+    assert count == 17
 
 
 def test_an_object_that_crashes_libbpf_is_refused() -> None:

@@ -581,6 +581,8 @@ def interval(text: str) -> tuple[int | None, DiagnosticSink]:
         ("10usec", 10_000),
         ("010ms", 10_000_000),  # decimal, not octal
         ("60s", 60_000_000_000),
+        ("99hz", 10_101_010),  # beyond ktap: a rate, whole nanoseconds
+        ("1hz", 1_000_000_000),
     ],
 )
 def test_interval(text: str, nanoseconds: int) -> None:
@@ -617,6 +619,8 @@ def test_interval_ignores_text_after_the_first_space_with_a_warning() -> None:
         ("0000us", (6, 12), "greater than zero"),
         ("9223372037s", (6, 17), "shorter"),
         ("1s\tx", (7, 10), "directly followed by"),
+        ("0hz", (6, 9), "the rate must be"),
+        ("2000000000hz", (6, 18), "the rate must be"),
     ],
 )
 def test_bad_interval(text: str, span: tuple[int, int], hint_part: str) -> None:

@@ -11,6 +11,7 @@ import re
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -324,3 +325,42 @@ def test_kprobe_run_fails_clearly(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert (status, out) == (1, "")
     assert err == f"kllvm: error: cannot attach to do_sys_open: {NO_KPROBES}\n"
     assert no_child_left() and not marker.exists()
+
+
+# -- ktap's function-style registration (frontend.registration)
+
+KDEBUG_KPROBE = 'kdebug.kprobe("SyS_futex", function () { print(pid) })\n'
+
+
+def test_kdebug_kprobe_passes_the_verifier() -> None:
+    build = driver.compile_script(Source("k.kp", KDEBUG_KPROBE))
+    assert build.object is not None
+    assert [(a.kind, a.target, a.retprobe) for p in build.manifest.programs
+            for a in p.attach] == [("kprobe", "SyS_futex", False)]
+    obj = BPFObject.open(build.object, "k")
+    try:
+        obj.load()
+        assert [(p.section, p.fd > 0) for p in obj.programs()] == [("kprobe/SyS_futex", True)]
+    finally:
+        obj.close()
+
+
+@pytest.mark.skipif(KPROBE_PMU.exists(), reason="this kernel has kprobes")
+def test_kdebug_kprobe_run_fails_clearly(tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = run(tmp_path, KDEBUG_KPROBE, "true")
+    assert (status, out) == (1, "")
+    assert capsys.readouterr().err == f"kllvm: error: cannot attach to SyS_futex: {NO_KPROBES}\n"
+
+
+def test_kdebug_tracepoint_counts_exactly(tmp_path: Path) -> None:
+    getpids = HERE / "getpids.py"
+    script = ('var n = 0\nvar names = {}\n'
+              'kdebug.tracepoint("sys_enter_getpid", function () { n += 1 })\n'
+              'kdebug.tracepoint("syscalls:sys_enter_getppid", function () {\n'
+              '  names[probename] += 1\n})\n'
+              'trace_end { print(n); for (k, v in pairs(names)) { print(k, v) } }\n')
+    status, out = run(tmp_path, script, sys.executable, str(getpids), "7")
+    assert (status, out) == (0, "7\n")
+    status, out = run(tmp_path, script, sys.executable, str(getpids), "5", "110")
+    assert (status, out) == (0, "0\nsys_enter_getppid\t5\n")

@@ -353,3 +353,23 @@ def test_map_the_kernel_refuses_is_reported_at_its_table(
     assert "): Argument list too long (E2BIG)\nvar t = table.new(1000000000)\n" \
            "        ^~~~~~~~~~~~~~~~~~~~~\nhint: the kernel limits" in err
     assert "verifier" not in err
+
+
+def test_probes_are_registered_only_while_the_main_chunk_runs(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A trace statement in a function: registered when the main chunk calls it ...
+    script = """var n = 0
+function arm() {
+  trace syscalls:sys_enter_getpid { n += 1 }
+}
+arm()
+trace_end { print(n) }
+"""
+    assert run(tmp_path, script, calls=6) == (0, "6\n")
+    # ... and ktap's error, not a probe that never fires, when trace_end calls it.
+    script = script.replace("arm()\ntrace_end { print(n) }", "trace_end { arm() print(n) }")
+    assert run(tmp_path, script, calls=6) == (1, "")
+    assert capsys.readouterr().err == (
+        "{path}:3:3: error: 'trace' can only be registered while the main chunk runs, not in "
+        "trace_end or a tick body\n  trace syscalls:sys_enter_getpid {{ n += 1 }}\n"
+        "  ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n").format(path=tmp_path / "script.kp")
