@@ -36,7 +36,7 @@ def test_text_and_json_of_the_same_calls() -> None:
         records.hist([(b"k", 2), (3, 1)], 1)
         records.diagnostic(source, Diagnostic(Span(1, 5, 1, 6), "full", "warning"))
         records.message("warning", "2 output records were lost", "x.kp")
-        if form is Format.TEXT:
+        if form is not Format.JSON:  # folded is text but for stack-keyed print_hist
             assert out.getvalue().startswith(b"1\ta\n")
             assert out.getvalue().endswith(b"... |\n")
             assert err.getvalue() == ("x.kp:1:5: warning: full\nvar t = {}\n    ^\n"
