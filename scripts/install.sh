@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # gcc (and binutils' objdump): the live uprobe tests compile the program they probe.
-apt-get install -y -qq python3-venv python3-bpfcc libbpf1 bpftrace gcc >/dev/null
+apt-get install -y -qq python3-venv python3-bpfcc libbpf1 bpftrace gcc jq >/dev/null
 /usr/bin/python3 -m venv .venv
 # bcc is Debian's python3-bpfcc (the PyPI package of that name is unrelated): expose only
 # its pure-Python package to the venv, no other Debian package.
