@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         "cannot run, 130 after Ctrl-C outside tracing, 141 when the output's reader left.")
     run.add_argument("-e", dest="program", metavar="PROGRAM",
                      help="run a one-line PROGRAM instead of a script file")
+    run.add_argument("--interp", action="store_true",
+                     help="run the probe bodies in kllvm's interpreter in user space (a "
+                     "generic BPF program sends each event); tracepoints and syscalls only")
     run.add_argument("script", nargs="?",
                      help="a .kp script, an artifact written by 'kllvm build', or '-' "
                      "to read the script from standard input")
@@ -214,8 +217,17 @@ def _run(source: Source, args: list[str], command: list[str],
     from kllvm import runner
 
     if is_artifact(source.text):
+        if getattr(options, "interp", False):
+            raise SystemExit("kllvm: error: --interp runs a script, not a built artifact")
         return runner.run_artifact(source, args, command, options)
     tapset_path = _tapset_path(options)
+    if getattr(options, "interp", False):
+        from kllvm import interprun
+
+        guest, generic = interprun.compile_interp(source, options.strlen, tapset_path)
+        return runner.run_compiled(generic.compilation.source, generic.compilation.module,
+                                   generic.manifest, generic.object, args, command, options,
+                                   guest)
     entries = _open_cache(options)
     entry_key = None
     if entries is not None:

@@ -23,6 +23,7 @@ from kllvm.output import script_output
 
 if TYPE_CHECKING:
     from backend.artifact import Artifact
+    from backend.guest import GuestScript
 
 
 def report_runtime_error(records: Records, source: Source, error: KtapRuntimeError) -> None:
@@ -72,15 +73,19 @@ def run_built(built: Artifact, args: list[str], command: list[str],
 
 
 def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: bytes | None,
-                 args: list[str], command: list[str], options: argparse.Namespace) -> int:
+                 args: list[str], command: list[str], options: argparse.Namespace,
+                 guest: GuestScript | None = None) -> int:
     """Runs a script just compiled: live when it has probes (an object), else in the
-    interpreter alone."""
+    interpreter alone. With `guest` (--interp) the object is the generic program that
+    feeds the guest's probe bodies, which the interpreter runs."""
     from backend import runtime
 
     with script_output(options.output) as out:
         if obj is not None:
             return runtime.run(source, module, manifest, obj, out,
-                               args, runtime.options_from(options, command))
+                               args, runtime.options_from(options, command), guest)
+        if guest is not None:
+            source, module = guest.source, guest.module
         env = RuntimeEnv(out=out, script=source.name, argv=args,
                          output_format=Format(options.format))
         interpreter = Interpreter(module, env)
