@@ -16,6 +16,8 @@ from ir.interp import Interpreter, RuntimeEnv
 from ir.records import Format
 from ir.values import Closure, KtapRuntimeError, full_table_message
 
+TIME = "@time"  # the name under which the generic program sends gettimeofday_ns()
+
 
 @dataclass(frozen=True)
 class GuestScript:
@@ -37,6 +39,11 @@ class GuestEnv(RuntimeEnv):
         if name in self.event:
             return self.event[name]
         return super().context(name)
+
+    def wall_clock_ns(self) -> int:
+        """In a probe body, the event's time (the generic program reads the clock)."""
+        event_time = self.event.get(TIME)
+        return event_time if type(event_time) is int else super().wall_clock_ns()
 
 
 class Guest:

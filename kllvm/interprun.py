@@ -6,7 +6,9 @@ Imports the compiler: cli.py imports this module only for --interp.
 
 from __future__ import annotations
 
-from backend.guest import GuestScript
+from backend.guest import TIME, GuestScript
+from frontend import builtins
+from frontend.builtins import Runs
 from frontend.diagnostics import CompileError, Diagnostic, Source
 from frontend.eventdef import TracepointSpec
 from frontend.tapsetpath import SearchPath
@@ -18,38 +20,58 @@ UNSUPPORTED = ("is not supported on the interpreter path yet (--interp runs trac
                "syscall probes; run it without --interp)")
 
 
-def event_names(module: ops.Module, function: str) -> tuple[str, ...]:
-    """The event variables a probe body reads: its own and those of every function
-    whose closure it makes, transitively (their order is the record's)."""
-    names: list[str] = []
-    seen: set[str] = set()
+TIME_BUILTINS = frozenset({"gettimeofday_ns", "gettimeofday_us", "gettimeofday_ms",
+                           "gettimeofday_s"})
+
+
+def reachable(module: ops.Module, function: str) -> list[str]:
+    """A function and every function whose closure it makes, transitively."""
+    found: list[str] = []
     todo = [function]
     while todo:
         name = todo.pop()
-        if name in seen or name not in module.functions:
+        if name in found or name not in module.functions:
             continue
-        seen.add(name)
-        for block in module.functions[name].blocks:
-            for op in block.ops:
-                if isinstance(op, ops.Context) and op.name not in names:
-                    names.append(op.name)
-                elif isinstance(op, ops.MakeClosure):
-                    todo.append(op.function)
-    return tuple(names)
+        found.append(name)
+        todo.extend(op.function for block in module.functions[name].blocks
+                    for op in block.ops if isinstance(op, ops.MakeClosure))
+    return found
 
 
-def _callable_functions(module: ops.Module) -> list[str]:
-    """Functions a body may call by a global name rather than a closure it makes."""
-    return [name for name in module.functions if name != module.main]
+def _ops(module: ops.Module, functions: list[str]) -> list[ops.Op]:
+    return [op for name in functions for block in module.functions[name].blocks
+            for op in block.ops]
 
 
-def generic_source(source: Source, module: ops.Module) -> tuple[Source, dict[int, tuple[str, ...]]]:
+def event_names(module: ops.Module, functions: list[str]) -> tuple[str, ...]:
+    """The event variables these functions read, in the record's order; TIME when they
+    read the clock, which must be the event's, not the time user space handles it."""
+    names: list[str] = []
+    for op in _ops(module, functions):
+        if isinstance(op, ops.Context):
+            names.append(op.name)
+        elif isinstance(op, ops.CallBuiltin | ops.LoadBuiltin) and op.name in TIME_BUILTINS:
+            names.append(TIME)
+    return tuple(dict.fromkeys(names))
+
+
+def _kernel_only(module: ops.Module, functions: list[str]) -> list[Diagnostic]:
+    """Calls of built-ins only a BPF program has (stack(), kernel_string(), ...)."""
+    return [Diagnostic(module.errors[op.error].span,
+                       f"'{op.name}' in a probe body {UNSUPPORTED}")
+            for op in _ops(module, functions)
+            if isinstance(op, ops.CallBuiltin) and op.name in builtins.BY_NAME
+            and builtins.BY_NAME[op.name].runs in (Runs.KERNEL, Runs.NOT_YET)]
+
+
+def generic_source(source: Source, module: ops.Module,
+                   ) -> tuple[Source, dict[int, tuple[str, ...]]]:
     """The generic program's script: one probe per probe of the script, on its events."""
     lines: list[str] = []
     names: dict[int, tuple[str, ...]] = {}
     errors: list[Diagnostic] = []
-    every = event_names(module, module.main) + tuple(
-        n for f in _callable_functions(module) for n in event_names(module, f))
+    # A body may call a function through a global rather than a closure it makes.
+    others = [f for f in module.functions if f != module.main]
     for decl in module.probes:
         if decl.kind is ops.ProbeKind.TICK:
             continue
@@ -58,13 +80,16 @@ def generic_source(source: Source, module: ops.Module) -> tuple[Source, dict[int
                 or not all(isinstance(s, TracepointSpec) for s in eventdef.specs)):
             errors.append(Diagnostic(decl.span, f"this {decl.kind.value} probe {UNSUPPORTED}"))
             continue
-        own = event_names(module, decl.function)
-        # A function called through a global may read more: send what any function reads
-        # (argN only when the body itself reads it: other events may lack it).
-        extra = tuple(n for n in every if n not in own and not n.startswith("arg"))
-        names[decl.id] = own + tuple(dict.fromkeys(extra))
-        values = ", ".join([str(decl.id), *names[decl.id]])
-        lines.append(f"trace {eventdef_text(eventdef)} {{ print({values}) }}")
+        body = reachable(module, decl.function)
+        errors.extend(_kernel_only(module, body))
+        own = event_names(module, body)
+        # What any function reads, argN aside: another event may not have it.
+        extra = tuple(n for n in event_names(module, others)
+                      if n not in own and not n.startswith("arg"))
+        names[decl.id] = own + extra
+        values = [str(decl.id), *("gettimeofday_ns()" if n == TIME else n
+                                  for n in names[decl.id])]
+        lines.append(f"trace {eventdef_text(eventdef)} {{ print({', '.join(values)}) }}")
     if errors:
         raise CompileError.of(source, errors)
     return Source(f"{source.name} (generic program)", "\n".join(lines) + "\n"), names
