@@ -31,6 +31,7 @@ from backend.providers.base import Detach, MultiAttacher
 from backend.providers.registry import ATTACHERS
 from backend.providers.tick import Timers
 from backend.ringbuf import RingBuffer
+from backend.runstats import RunStats, program_runs
 from backend.slots import SLOTS_PER_CPU, CounterSlots
 from backend.tables import GlobalCell, MapTable
 from backend.tracefs import TracefsError, ensure_tracefs
@@ -59,6 +60,7 @@ class Options:
     verbose: bool = False
     command: list[str] = field(default_factory=list)
     output_format: Format = Format.TEXT
+    stats: RunStats | None = None  # kllvm bench: filled in at the end of the run
 
 
 def options_from(namespace: object, command: list[str]) -> Options:
@@ -406,6 +408,14 @@ class Session:
             link.destroy()
         self.links.clear()
 
+    def fill_stats(self, stats: RunStats) -> None:
+        for program in self.obj.programs():
+            runs, ns = program_runs(program.fd)
+            stats.events += runs
+            stats.kernel_ns += ns
+        stats.records = self.records
+        stats.lost = self.bss.read_int(mf.LOST)
+
     def warn_losses(self) -> None:
         drops_raw = self.bss.read(mf.DROPS)
         for table in self.manifest.tables:
@@ -620,6 +630,8 @@ def _run(session: Session) -> int:
         finally:
             ring.close()
         session.end_command()
+        if options.stats is not None:
+            session.fill_stats(options.stats)
     status = _finish(session, interpreter, traced=True)
     ended = None if session.command is None else session.command.status
     # A command that ended by itself passes its status on, unless the script failed.

@@ -19,7 +19,7 @@ from kllvm.output import OutputError
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
 
-COMMANDS = ("run", "build", "dump", "list")
+COMMANDS = ("run", "build", "dump", "list", "bench")
 # The options of `kllvm` itself; any other first argument starts `run`: `kllvm x.kp`,
 # `kllvm -d 1 x.kp`, `kllvm -e PROGRAM` and a `#!/usr/bin/env kllvm` script.
 TOP_LEVEL = ("-h", "--help", "--version")
@@ -91,6 +91,19 @@ def _parser() -> argparse.ArgumentParser:
                          help="show each event's fields: argN number, ktap type, C type "
                          "and name")
     _format_option(listing, "one JSON object per event")
+
+    bench = commands.add_parser(
+        "bench", help="measure the cost per event of the compiled and interpreter paths",
+        description="Run CMD with no probes, then traced by SCRIPT compiled to BPF, then "
+        "with SCRIPT's probe bodies in the interpreter (--interp), and print the events "
+        "seen, the events lost and the cost each path added per event: the workload's "
+        "extra CPU time plus kllvm's own. Without '-- CMD', trace the whole system for "
+        "-d SECONDS (default 1) and charge the time in the BPF programs instead.")
+    bench.add_argument("script", help="the .kp script")
+    bench.add_argument("-d", "--duration", type=_duration, metavar="SECONDS",
+                       help="without CMD: how long to trace on each path")
+    _format_option(bench, "one JSON object")
+    _strlen_option(bench)
     return parser
 
 
@@ -298,6 +311,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ListError as e:
                 report.message("error", str(e))
                 return 1
+        if options.command == "bench":
+            from kllvm import bench
+
+            try:
+                result = bench.bench(_read_source(options.script), command, options.duration,
+                                     options.strlen, _tapset_path(options))
+            except KeyboardInterrupt:
+                return 130
+            bench.write(result, Format(options.format), sys.stdout)
+            return 0
         if options.command == "dump":
             from kllvm import dumping
 
