@@ -25,7 +25,8 @@ TIME_BUILTINS = frozenset({"gettimeofday_ns", "gettimeofday_us", "gettimeofday_m
 
 
 def reachable(module: ops.Module, function: str) -> list[str]:
-    """A function and every function whose closure it makes, transitively."""
+    """A function and every function whose closure it makes, transitively (a probe
+    body makes none: this is for the functions it calls)."""
     found: list[str] = []
     todo = [function]
     while todo:
@@ -58,7 +59,8 @@ def event_names(module: ops.Module, functions: list[str]) -> tuple[str, ...]:
 def _kernel_only(module: ops.Module, functions: list[str]) -> list[Diagnostic]:
     """Calls of built-ins only a BPF program has (stack(), kernel_string(), ...)."""
     return [Diagnostic(module.errors[op.error].span,
-                       f"'{op.name}' in a probe body {UNSUPPORTED}")
+                       f"'{op.name}' needs the event's kernel context: it is not "
+                       "supported on the interpreter path yet (run it without --interp)")
             for op in _ops(module, functions)
             if isinstance(op, ops.CallBuiltin) and op.name in builtins.BY_NAME
             and builtins.BY_NAME[op.name].runs in (Runs.KERNEL, Runs.NOT_YET)]
@@ -70,8 +72,10 @@ def generic_source(source: Source, module: ops.Module,
     lines: list[str] = []
     names: dict[int, tuple[str, ...]] = {}
     errors: list[Diagnostic] = []
-    # A body may call a function through a global rather than a closure it makes.
-    others = [f for f in module.functions if f != module.main]
+    # A body calls the script's functions through globals: what any of them reads
+    # is sent too (the other probes' bodies aside).
+    bodies = {decl.function for decl in module.probes}
+    others = [f for f in module.functions if f != module.main and f not in bodies]
     for decl in module.probes:
         if decl.kind is ops.ProbeKind.TICK:
             continue
@@ -83,7 +87,7 @@ def generic_source(source: Source, module: ops.Module,
         body = reachable(module, decl.function)
         errors.extend(_kernel_only(module, body))
         own = event_names(module, body)
-        # What any function reads, argN aside: another event may not have it.
+        # argN only from the body: another event may not have it.
         extra = tuple(n for n in event_names(module, others)
                       if n not in own and not n.startswith("arg"))
         names[decl.id] = own + extra
