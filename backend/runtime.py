@@ -24,12 +24,14 @@ from backend.command import (
     TracedProcess,
     check_runnable,
 )
+from backend.guest import Guest, GuestScript
 from backend.layout import LayoutError, StackRef
 from backend.loader import BPFObject, GlobalSection, LoadError, Program, possible_cpus
 from backend.providers.base import Detach, MultiAttacher
 from backend.providers.registry import ATTACHERS
 from backend.providers.tick import Timers
 from backend.ringbuf import RingBuffer
+from backend.runstats import RunStats, program_runs
 from backend.slots import SLOTS_PER_CPU, CounterSlots
 from backend.stacks import KernelSymbols, Stacks
 from backend.tables import GlobalCell, MapTable
@@ -63,6 +65,7 @@ class Options:
     folded: bool = False  # `-f folded`: print_hist prints stacks as folded lines
     # `--flamegraph`: given the folded stacks of the stack-keyed tables when tracing ends
     flamegraph: Callable[[dict[str, int]], None] | None = None
+    stats: RunStats | None = None  # kllvm bench: filled in at the end of the run
 
 
 def options_from(namespace: object, command: list[str]) -> Options:
@@ -152,6 +155,9 @@ class Session:
         self._kernel_symbols: KernelSymbols | None = None
         self.env.bind_cells(module)
         self.output = self.env.records  # output and diagnostics, as text or JSON
+        # --interp: the script whose bodies the interpreter runs; the object is then the
+        # generic program that sends it the events (backend/guest.py).
+        self.guest: Guest | None = None
 
     # -- setup
 
@@ -286,6 +292,9 @@ class Session:
 
     def handle_record(self, kind: int, ident: int, body: bytes) -> None:
         match kind:
+            case mf.RECORD_PRINT if self.guest is not None:
+                site = self.manifest.prints[ident]
+                self.fire(self.guest, self.manifest.decode(site.layouts, body))
             case mf.RECORD_PRINT:
                 site = self.manifest.prints[ident]
                 if self.output.json:
@@ -339,6 +348,20 @@ class Session:
             return values
         stacks = self.stacks
         return [stacks.value(v) if isinstance(v, StackRef) else v for v in values]
+
+    def fire(self, guest: Guest, values: list[object]) -> None:
+        """Runs a probe body in the interpreter, its errors handled as the kernel's."""
+        if self.exit_seen or self.fatal is not None:
+            return  # as the kernel's stop flag silences the compiled probes
+        try:
+            guest.fire(values)
+        except ExitRequest:
+            self.exit_seen = True
+        except KtapRuntimeError as e:
+            if e.fatal:
+                self.fatal = e
+            else:
+                self.report(e)
 
     def report(self, error: KtapRuntimeError) -> None:
         """Prints a run-time error. A non-fatal one that happens on every event is
@@ -434,6 +457,14 @@ class Session:
             link.destroy()
         self.links.clear()
 
+    def fill_stats(self, stats: RunStats) -> None:
+        for program in self.obj.programs():
+            runs, ns = program_runs(program.fd)
+            stats.events += runs
+            stats.kernel_ns += ns
+        stats.records = self.records
+        stats.lost = self.bss.read_int(mf.LOST)
+
     def warn_losses(self) -> None:
         drops_raw = self.bss.read(mf.DROPS)
         for table in self.manifest.tables:
@@ -449,6 +480,8 @@ class Session:
             if user_table.dropped:
                 message = full_table_message(decl.name, user_table.capacity, user_table.dropped)
                 self.output.diagnostic(self.source, Diagnostic(decl.span, message, "warning"))
+        if self.guest is not None:
+            self.guest.warn_dropped()
         for table in self.manifest.tables:
             cut = sum(t.cut_strings for t in self.env.live_tables if t.info.site == table.site)
             if cut:
@@ -584,8 +617,9 @@ def has_tracing_privileges() -> bool:
 
 
 def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, out: BinaryIO,
-        argv: list[str], options: Options) -> int:
-    """Runs a script that has kernel probes; returns the exit status."""
+        argv: list[str], options: Options, guest: GuestScript | None = None) -> int:
+    """Runs a script that has kernel probes; returns the exit status. With `guest`, the
+    object is the generic program of the interpreter path and the guest's bodies run."""
     report = Records(out, options.output_format)
     if not has_tracing_privileges():
         report.message("error", "tracing needs root privileges (CAP_BPF and CAP_PERFMON): "
@@ -616,6 +650,10 @@ def run(source: Source, module: ops.Module, manifest: mf.Manifest, obj: bytes, o
             process.close()
         raise
     session.process = process
+    if guest is not None:
+        session.guest = Guest(guest.source, guest.module, guest.names, out, argv,
+                              options.output_format)
+        session.source = guest.source  # errors are the script's, at its lines
     try:
         return _run(session)
     except SessionError as e:
@@ -643,6 +681,16 @@ def _run(session: Session) -> int:
         session.report(e)
         if e.fatal:
             return 1
+    if session.guest is not None:
+        interpreter = session.guest.interpreter
+        try:
+            session.guest.run_main()
+        except ExitRequest:
+            return _finish(session, interpreter, traced=False)
+        except KtapRuntimeError as e:
+            session.report(e)
+            if e.fatal:
+                return 1
     options = session.options
     kernel = [(d, c) for d, c in env.probes if d.kind.runs_in_kernel]
     ticks = [(d, c) for d, c in env.probes if not d.kind.runs_in_kernel]
@@ -677,6 +725,8 @@ def _run(session: Session) -> int:
         finally:
             ring.close()
         session.end_command()
+        if options.stats is not None:
+            session.fill_stats(options.stats)
     status = _finish(session, interpreter, traced=True)
     ended = None if session.command is None else session.command.status
     # A command that ended by itself passes its status on, unless the script failed.
@@ -726,10 +776,11 @@ def _finish(session: Session, interpreter: Interpreter, traced: bool) -> int:
     status = 0
     if traced and session.options.flamegraph is not None:
         session.options.flamegraph(session.folded_stacks())
-    if session.env.trace_end is not None:
+    trace_end = session.env.trace_end if session.guest is None else session.guest.trace_end()
+    if trace_end is not None:
         session.out.flush()
         try:
-            interpreter.call(session.env.trace_end, [])
+            interpreter.call(trace_end, [])
         except ExitRequest:
             pass
         except KtapRuntimeError as e:

@@ -84,7 +84,8 @@ def _filter(node: Filter) -> str:
     raise TypeError(f"unknown filter {node!r}")
 
 
-def _eventdef(eventdef: EventDef) -> str:
+def eventdef_text(eventdef: EventDef) -> str:
+    """An eventdef as ktap source (the interpreter path recompiles it, kllvm/interprun.py)."""
     text = ", ".join(_spec(s) for s in eventdef.specs)
     return text if eventdef.filter is None else f"{text} /{_filter(eventdef.filter)}/"
 
@@ -201,7 +202,7 @@ def _global(decl: ops.GlobalDecl) -> str:
 def _probe(decl: ops.ProbeDecl) -> str:
     what = str(decl.kind)
     if decl.eventdef is not None:
-        what += f" {_eventdef(decl.eventdef)}"
+        what += f" {eventdef_text(decl.eventdef)}"
     if decl.interval_ns is not None:
         what += f" every {decl.interval_ns}ns"
     return f"  probe #{decl.id} {what} -> {decl.function} {_span(decl.span)}"

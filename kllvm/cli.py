@@ -19,7 +19,7 @@ from kllvm.output import OutputError
 EMIT_STAGES = ("ast", "types", "ir", "llvm", "asm")
 
 
-COMMANDS = ("run", "build", "dump", "list")
+COMMANDS = ("run", "build", "dump", "list", "bench")
 # The options of `kllvm` itself; any other first argument starts `run`: `kllvm x.kp`,
 # `kllvm -d 1 x.kp`, `kllvm -e PROGRAM` and a `#!/usr/bin/env kllvm` script.
 TOP_LEVEL = ("-h", "--help", "--version")
@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         "cannot run, 130 after Ctrl-C outside tracing, 141 when the output's reader left.")
     run.add_argument("-e", dest="program", metavar="PROGRAM",
                      help="run a one-line PROGRAM instead of a script file")
+    run.add_argument("--interp", action="store_true",
+                     help="run the probe bodies in kllvm's interpreter in user space (a "
+                     "generic BPF program sends each event); tracepoints and syscalls only")
     run.add_argument("script", nargs="?",
                      help="a .kp script, an artifact written by 'kllvm build', or '-' "
                      "to read the script from standard input")
@@ -88,6 +91,19 @@ def _parser() -> argparse.ArgumentParser:
                          help="show each event's fields: argN number, ktap type, C type "
                          "and name")
     _format_option(listing, "one JSON object per event")
+
+    bench = commands.add_parser(
+        "bench", help="measure the cost per event of the compiled and interpreter paths",
+        description="Run CMD with no probes, then traced by SCRIPT compiled to BPF, then "
+        "with SCRIPT's probe bodies in the interpreter (--interp), and print the events "
+        "seen, the events lost and the cost each path added per event: the workload's "
+        "extra CPU time plus kllvm's own. Without '-- CMD', trace the whole system for "
+        "-d SECONDS (default 1) and charge the time in the BPF programs instead.")
+    bench.add_argument("script", help="the .kp script")
+    bench.add_argument("-d", "--duration", type=_duration, metavar="SECONDS",
+                       help="without CMD: how long to trace on each path")
+    _format_option(bench, "one JSON object")
+    _strlen_option(bench)
     return parser
 
 
@@ -219,8 +235,17 @@ def _run(source: Source, args: list[str], command: list[str],
     from kllvm import runner
 
     if is_artifact(source.text):
+        if getattr(options, "interp", False):
+            raise SystemExit("kllvm: error: --interp runs a script, not a built artifact")
         return runner.run_artifact(source, args, command, options)
     tapset_path = _tapset_path(options)
+    if getattr(options, "interp", False):
+        from kllvm import interprun
+
+        guest, generic = interprun.compile_interp(source, options.strlen, tapset_path)
+        return runner.run_compiled(generic.compilation.source, generic.compilation.module,
+                                   generic.manifest, generic.object, args, command, options,
+                                   guest)
     entries = _open_cache(options)
     entry_key = None
     if entries is not None:
@@ -291,6 +316,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             except ListError as e:
                 report.message("error", str(e))
                 return 1
+        if options.command == "bench":
+            from kllvm import bench
+
+            try:
+                result = bench.bench(_read_source(options.script), command, options.duration,
+                                     options.strlen, _tapset_path(options))
+            except KeyboardInterrupt:
+                return 130
+            bench.write(result, Format(options.format), sys.stdout)
+            return 0
         if options.command == "dump":
             from kllvm import dumping
 

@@ -23,6 +23,7 @@ from kllvm.output import open_file, script_output
 
 if TYPE_CHECKING:
     from backend.artifact import Artifact
+    from backend.guest import GuestScript
     from backend.runtime import Options
 
 
@@ -92,17 +93,21 @@ def write_flamegraph(path: str, folded: dict[str, int]) -> None:
 
 
 def run_compiled(source: Source, module: ops.Module, manifest: Manifest, obj: bytes | None,
-                 args: list[str], command: list[str], options: argparse.Namespace) -> int:
+                 args: list[str], command: list[str], options: argparse.Namespace,
+                 guest: GuestScript | None = None) -> int:
     """Runs a script just compiled: live when it has probes (an object), else in the
-    interpreter alone."""
+    interpreter alone. With `guest` (--interp) the object is the generic program that
+    feeds the guest's probe bodies, which the interpreter runs."""
     from backend import runtime
 
     with script_output(options.output) as out:
         if obj is not None:
             return runtime.run(source, module, manifest, obj, out,
-                               args, _run_options(options, command))
+                               args, _run_options(options, command), guest)
         if getattr(options, "flamegraph", None) is not None:
             write_flamegraph(options.flamegraph, {})  # no probes: no stacks
+        if guest is not None:
+            source, module = guest.source, guest.module
         env = RuntimeEnv(out=out, script=source.name, argv=args,
                          output_format=Format(options.format))
         interpreter = Interpreter(module, env)

@@ -48,7 +48,7 @@ def test_a_mistyped_command_is_not_taken_for_a_silent_success() -> None:
     done = kllvm_cmd("lsit")
     assert done.returncode == 1
     assert done.stderr == (b"kllvm: error: cannot read 'lsit': No such file or directory "
-                           b"(nor is it a command: run, build, dump, list)\n")
+                           b"(nor is it a command: run, build, dump, list, bench)\n")
 
 
 def _with_venv_path() -> dict[str, str]:
