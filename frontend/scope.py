@@ -292,6 +292,12 @@ class _Resolver:
         self.body_function(ScopeKind.TRACE_END, node, node.body, "trace_end")
 
     def body_function(self, kind: str, node: ast.Stmt, body: ast.Block, base: str) -> None:
+        if kind != ScopeKind.TRACE_END and self.function is not None \
+                and self.function.kind == ScopeKind.TRACE_END:
+            # trace_end runs after every probe is detached (ktap: "timer.tick only can be
+            # called in RUNNING state"): a probe registered there would never fire.
+            self.sink.error(node.span, f"'{base}' cannot be registered in trace_end: "
+                            "tracing has already stopped")
         scope = self.enter_function(kind, node, self.unique(f"{base}@{node.span.line}"))
         self.run_function(scope, body, [])
 
