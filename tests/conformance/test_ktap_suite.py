@@ -32,8 +32,6 @@ EXPECTED_FAILURES: dict[str, str] = {
     **{f"kprobe.t:{n}": _KPROBES for n in range(1, 5)},
     "kretprobe.t:1": _KPROBES,
     "one-liner.t:5": _KPROBES,
-    "one-liner.t:3": "argstr of a syscall event is not the kernel's 'sys_close(fd: 3)' rendering",
-    "one-liner.t:4": "as one-liner.t:3",
     "syntax-err.t:1": "Part A §17: a compile error is 'file:line:col: error: ...' in kllvm's words "
                       "('unexpected end of file, expected expression'), exit 1, not ktap's "
                       "\"unexpected symbol near '<eof>'\" with exit 255",
