@@ -41,7 +41,8 @@ COMPILE_FAILURES: dict[str, str] = {
     "tracepoints/raw_tracepoint.kp": _KDEBUG,
     "network/tcp_ipaddr.kp": "calls a function value (ip_sock_saddr etc. of the net library) "
                              "from a probe body: only functions known at compile time can be",
-    "schedule/schedtimes.kp": "in_iowait() cannot run in BPF on this kernel",
+    "schedule/schedtimes.kp": "in_iowait() in a probe: kllvm would need the task_struct "
+                              "bit field's place from BTF, which it does not read",
     "syscalls/opensnoop.kp": "Part A §6: path[tid] holds strings and the number 0 in a probe body",
     "userspace/glibc_func_hist.kp": "names /lib64/libc.so.6, which this machine does not have "
                                     "(kllvm's error names /lib/x86_64-linux-gnu/libc.so.6)",

@@ -40,8 +40,8 @@ EXPECTED_FAILURES: dict[str, str] = {
     "timer.t:3": "Part A §17: as timer.t:2, for profile-1s",
     "table.t:1": "Part A §4: numbers are signed 64-bit, so the literal "
                  "22222222222222222222222222222222222222222 is a compile error",
-    "tracepoint.t:2": "kllvm has no -d (ktap's dry run with NULL perf callbacks, used to "
-                      "measure overhead; Part B §4.6)",
+    "tracepoint.t:2": "kllvm's -d takes a duration in seconds; ktap's -d was a dry run with "
+                      "NULL perf callbacks, used to measure overhead (Part B §4.6)",
     "tracepoint.t:3": "kdebug.tracepoint (function-style registration, Part B §3.4) is not "
                       "implemented; kllvm says so at compile time",
 }
