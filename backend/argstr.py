@@ -7,17 +7,14 @@ event's index in the probe-name table (the layout `argstr:<N>`); user space rend
 from the event's format (`events/<system>/<event>/format`), which the compiler stores
 in the manifest.
 
-Rendering (kllvm's choice; ktap printed the kernel's own text, which the kernel does not
-offer to BPF): `EVENT(field: value, field: value)`, e.g. `sys_enter_getpid()`,
-`sys_enter_close(fd: 3)`, `sys_enter_read(fd: 3, buf: 7ffd5c2e1a40, count: 400)`,
-`sys_exit_read(ret: 1024)`, `sched_process_exec(filename: /bin/ls, pid: 42, old_pid: 42)`:
-
-* the fields after the common header, in record order, except those whose name starts
-  with `__` (the kernel's own bookkeeping, such as the syscall number `__syscall_nr`);
-* a signed number in decimal; an unsigned number or a pointer in hex without `0x` (as
-  the kernel's syscall events printed them: `count: 400` is 1024 bytes);
-* `char name[N]` and `__data_loc char[] name` as the text up to the first NUL;
-* other arrays as `{a, b, c}` by the same number rules; any other field as hex bytes.
+Rendering is the kernel's own, what tracefs' `trace` file shows after the timestamp:
+* syscall events as the kernel's print_syscall_enter/exit write them (not their print fmt):
+  `sys_close(fd: 3)` (a value under 10 in decimal, others as 0x-hex), `sys_close -> 0x0`;
+* other events as `EVENT: ` and the event's print fmt applied to the record
+  (backend.printfmt): `sched_process_exec: filename=/bin/ls pid=42 old_pid=42`;
+* where the print fmt uses a construct printfmt does not evaluate, `EVENT: ` and
+  `name=value` for each field after the common header (numbers in decimal, strings as text,
+  other arrays as `{a, b}`, anything else as hex bytes).
 
 A record whose copy failed renders as zeros. Events with `__data_loc` fields also copy
 up to `DYNAMIC_BYTES` bytes after the fixed part, where the kernel keeps the data.
@@ -27,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import astuple, dataclass
 
+from backend import printfmt
 from backend.layout import RawEvent
 from backend.tracefs import EventFormat, Field
 from ir.values import ArgstrValue
@@ -43,18 +41,20 @@ class EventDesc:
     system: str
     event: str
     fields: list[Field]
+    print_fmt: str = ""
 
     def to_json(self) -> list[object]:
-        return [self.system, self.event, [list(astuple(f)) for f in self.fields]]
+        return [self.system, self.event, [list(astuple(f)) for f in self.fields],
+                self.print_fmt]
 
     @classmethod
     def from_json(cls, data: list) -> EventDesc:  # type: ignore[type-arg]
-        system, event, fields = data
-        return cls(system, event, [Field(*f) for f in fields])
+        system, event, fields, print_fmt = data
+        return cls(system, event, [Field(*f) for f in fields], print_fmt)
 
     @classmethod
     def of(cls, fmt: EventFormat) -> EventDesc:
-        return cls(fmt.system, fmt.event, list(fmt.event_fields))
+        return cls(fmt.system, fmt.event, list(fmt.event_fields), fmt.print_fmt)
 
     @property
     def fixed_size(self) -> int:
@@ -77,8 +77,7 @@ def copy_sizes(events: list[EventDesc]) -> tuple[int, int]:
 
 
 def _number(raw: bytes, signed: bool) -> bytes:
-    value = int.from_bytes(raw, "little", signed=signed)
-    return b"%d" % value if signed else b"%x" % value
+    return b"%d" % int.from_bytes(raw, "little", signed=signed)
 
 
 def _text(raw: bytes) -> bytes:
@@ -108,10 +107,45 @@ def render_field(f: Field, data: bytes) -> bytes:
     return raw.hex().encode()
 
 
+def _value(f: Field, data: bytes) -> int:
+    start = f.offset - HEADER
+    return int.from_bytes(data[start:start + f.size].ljust(f.size, b"\0"), "little",
+                          signed=f.signed)
+
+
+def _syscall(desc: EventDesc, data: bytes) -> bytes:
+    """The kernel's print_syscall_enter / print_syscall_exit (kernel/trace/trace_syscalls.c)."""
+    name = b"sys_" + desc.event.split("_", 2)[2].encode()
+    args = [f for f in desc.fields if f.name != "__syscall_nr"]
+    if desc.event.startswith("sys_exit_"):
+        ret = _value(args[0], data) & (1 << 64) - 1 if args else 0
+        return name + b" -> 0x%x" % ret
+    shown = []
+    for f in args:
+        value = _value(f, data) & (1 << 64) - 1
+        shown.append(f.name.encode() + (b": %d" % value if value < 10 else b": 0x%x" % value))
+    return name + b"(" + b", ".join(shown) + b")"
+
+
 def render(desc: EventDesc, data: bytes) -> bytes:
-    shown = [f for f in desc.fields if not f.name.startswith("__")]
-    body = b", ".join(f.name.encode() + b": " + render_field(f, data) for f in shown)
-    return desc.event.encode() + b"(" + body + b")"
+    if desc.system == "syscalls" and desc.event.startswith(("sys_enter_", "sys_exit_")):
+        return _syscall(desc, data)
+    fields = {f.name: f for f in desc.fields}
+
+    def lookup(name: str, text: bool) -> int | bytes:
+        f = fields.get(name)
+        if f is None:
+            raise printfmt.Unsupported(name)
+        if text or f.data_loc or f.is_char_array or f.is_array:
+            return render_field(f, data)
+        return _value(f, data)
+
+    try:
+        body = printfmt.render(desc.print_fmt, lookup)
+    except printfmt.Unsupported:
+        shown = [f for f in desc.fields if not f.name.startswith("__")]
+        body = b" ".join(f.name.encode() + b"=" + render_field(f, data) for f in shown)
+    return desc.event.encode() + b": " + body
 
 
 def resolve(values: list[object], names: list[str],

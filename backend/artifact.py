@@ -22,11 +22,12 @@ from frontend.diagnostics import Source
 from ir import ops
 
 MAGIC = "kllvm-artifact"
-VERSION = 5  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson);
+VERSION = 6  # 3: digest, typed manifest, the IR as a flat object table (backend.irjson);
 # 4: ProbeDecl.kind and AttachPoint.kind are enums (ir.ops.ProbeKind, manifest.AttachKind);
 # 5: spans name their file (Span.file: code from tapsets), the script part holds the
 # text of the tapsets linked in; the manifest's cut sites (manifest.Cut), stack maps
-# (Manifest.stacks) and stack types
+# (Manifest.stacks) and stack types;
+# 6: argstr event formats carry the event's print fmt (backend.argstr.EventDesc)
 PARTS = ("script", "manifest", "object", "module")
 MAX_SIZE = 256 << 20  # bytes of JSON; `trace *:*` makes under 1 MiB
 BANNER_NAMES = 4  # names shown per list in the banner before "..."

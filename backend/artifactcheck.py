@@ -241,11 +241,12 @@ def _global_layout(decl: ops.GlobalDecl) -> str:
 def _event(name: str, data: object) -> None:
     """An argstr event format (backend.argstr.EventDesc.to_json), bounded so that
     rendering a record stays within it."""
-    _require(type(data) is list and len(data) == 3, f"bad format of event {name[:40]!r}")
+    _require(type(data) is list and len(data) == 4, f"bad format of event {name[:40]!r}")
     assert isinstance(data, list)
-    system, event, fields = data
+    system, event, fields, print_fmt = data
     _require(type(system) is str and type(event) is str and type(fields) is list
-             and len(fields) <= 1024, f"bad format of event {name[:40]!r}")
+             and len(fields) <= 1024 and type(print_fmt) is str and len(print_fmt) <= 65536,
+             f"bad format of event {name[:40]!r}")
     names = list(mf.field_types(Field))
     for raw in fields:
         _require(type(raw) is list and len(raw) == len(names), f"bad field in {name[:40]!r}")

@@ -35,8 +35,12 @@ def test_render_fields_by_kind() -> None:
     loc = (len(name) << 16) | 32  # the data right after the fixed part
     record = struct.pack("<IiHH", loc, -5, 0, 0)
     record = record[:8] + b"ls\0\0\0\0\0\0" + struct.pack("<HH", 80, 443) + b"\0" * 4 + name
-    assert argstr.render(desc, record) == (
-        b"sched_process_exec(filename: /bin/ls, pid: -5, comm: ls, ports: {50, 1bb})")
+    # The print fmt, as the kernel's trace file shows it.
+    assert argstr.render(desc, record) == b"sched_process_exec: filename=/bin/ls pid=-5"
+    # A print fmt printfmt cannot evaluate falls back to name=value pairs.
+    odd = argstr.EventDesc(desc.system, desc.event, desc.fields, '"%d", strlen(REC->comm)')
+    assert argstr.render(odd, record) == (
+        b"sched_process_exec: filename=/bin/ls pid=-5 comm=ls ports={80, 443}")
     assert argstr.copy_sizes([desc]) == (24, argstr.DYNAMIC_BYTES)
 
 
@@ -50,6 +54,6 @@ def test_manifest_decodes_records_into_argstr_values() -> None:
     assert size_of(layouts[1], 16) == 32
     assert decode_many(layouts, body, 16) == [7, RawEvent(1, body[16:])]
     assert manifest.decode(layouts, body) == [
-        7, ArgstrValue(b"sched_process_exec(filename: , pid: 42, comm: , ports: {0, 0})")]
+        7, ArgstrValue(b"sched_process_exec: filename= pid=42")]
     again = Manifest.from_json(manifest.to_json())
     assert again.decode(layouts, body) == manifest.decode(layouts, body)

@@ -14,6 +14,7 @@ from frontend import builtins, registration
 from frontend.builtins import Builtin, Kind, Runs
 from frontend.diagnostics import CompileError, Source
 from ir import interp, ops
+from ir.checks import NOT_YET_WHY
 from kllvm.driver import compile_source
 
 PROBE = "trace syscalls:sys_enter_getpid"
@@ -124,7 +125,9 @@ def test_not_yet_compiled_kernel_builtins_are_refused_in_probe_bodies() -> None:
     for entry in FUNCTIONS:
         if entry.runs is Runs.NOT_YET:
             rendered = errors(f"{PROBE} {{ {callee(entry)}() }}")
-            assert f"error: '{entry.name}' is not available in a probe body yet\n" in rendered
+            why = NOT_YET_WHY.get(entry.name)
+            said = " yet" if why is None else f": {why}"
+            assert f"error: '{entry.name}' is not available in a probe body{said}\n" in rendered
             assert "hint:" not in rendered
 
 
