@@ -17,18 +17,13 @@ HERE = Path(__file__).parent / "ktap"
 KLLVM = [sys.executable, "-m", "kllvm"]
 
 _FFI = "FFI (ffi.cdef, ffi.C) is not implemented: Part A §20"
-_STACK = "stack() in a probe body is not implemented yet (Part A §16)"
 _KPROBES = "needs kprobes, which this kernel lacks (Part A §13)"
 _MIXED = "ftrace:function / sdt: events are not supported (the kernel has no kprobes either)"
 _ARGSTR = "argstr of a kprobe/uprobe (no tracepoint record) is not rendered yet"
-_KDEBUG = "kdebug.tracepoint (function-style registration, Part B §3.4) is not implemented"
 
 # Samples that do not compile, and why.
 COMPILE_FAILURES: dict[str, str] = {
     **{f"ffi/{n}.kp": _FFI for n in ("ffi_kmalloc", "printk", "sched_clock", "skb_cast")},
-    "basic/backtrace.kp": _STACK,
-    "mem/kmalloc-stack.kp": _STACK,
-    "profiling/stack_profile.kp": _STACK,
     "basic/event_trigger_ftrace.kp": _MIXED,
     "basic/ftrace.kp": _MIXED,
     "profiling/function_profiler.kp": _MIXED,
@@ -38,7 +33,6 @@ COMPILE_FAILURES: dict[str, str] = {
     "profiling/kprobe_all_kernel_functions.kp": _ARGSTR,
     "userspace/glibc_trace.kp": _ARGSTR,
     "userspace/pthread.kp": _ARGSTR,
-    "tracepoints/raw_tracepoint.kp": _KDEBUG,
     "network/tcp_ipaddr.kp": "calls a function value (ip_sock_saddr etc. of the net library) "
                              "from a probe body: only functions known at compile time can be",
     "schedule/schedtimes.kp": "in_iowait() in a probe: kllvm would need the task_struct "

@@ -42,8 +42,6 @@ EXPECTED_FAILURES: dict[str, str] = {
                  "22222222222222222222222222222222222222222 is a compile error",
     "tracepoint.t:2": "kllvm's -d takes a duration in seconds; ktap's -d was a dry run with "
                       "NULL perf callbacks, used to measure overhead (Part B §4.6)",
-    "tracepoint.t:3": "kdebug.tracepoint (function-style registration, Part B §3.4) is not "
-                      "implemented; kllvm says so at compile time",
 }
 
 # Part A §17: kllvm's fatal runtime errors go to stderr and exit 1, where ktap printed them on
