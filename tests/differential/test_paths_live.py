@@ -25,6 +25,10 @@ GETPPID = 110
 TIMING = {"readlat": "read latencies", "syslatency": "syscall latencies",
           "syscalls_trace": "pids and randomised addresses",
           "sched_transition": "the whole system's scheduling"}
+# Samples the interpreter path cannot take, and why; test_unsupported_samples_say_why checks
+# that --interp refuses each with a located error rather than running it differently.
+UNSUPPORTED = {"cpu_flamegraph": "a profile-N probe: the interpreter path takes tracepoints, "
+                                 "syscalls and tick-N only"}
 
 PROGRAMS = {
     "counts": """var n = 0
@@ -147,7 +151,8 @@ def run_together(script: Path, getpids: int) -> list[tuple[int, str, str]]:
                 process.wait()
 
 
-@pytest.mark.parametrize("sample", [p for p in probe_samples() if p.stem not in TIMING],
+@pytest.mark.parametrize("sample", [p for p in probe_samples()
+                                    if p.stem not in TIMING and p.stem not in UNSUPPORTED],
                          ids=lambda p: p.stem)
 def test_samples_agree(sample: Path) -> None:
     compiled, interpreted = run_together(sample, 5)
@@ -167,3 +172,13 @@ def test_timing_samples_run_on_both_paths(sample: Path) -> None:
 def test_every_program_gives_output() -> None:
     """The comparisons above would pass on two empty outputs: they do not."""
     assert all("trace_end" in text or "getppid" in text for text in PROGRAMS.values())
+
+
+@pytest.mark.parametrize("name", sorted(UNSUPPORTED))
+def test_unsupported_samples_say_why(name: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "kllvm", "run", "--interp", "-d", "0",
+                           str(SAMPLES / f"{name}.kp")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith(f"{SAMPLES / name}.kp:"), proc.stderr
+    assert "error:" in proc.stderr and "internal error" not in proc.stderr, proc.stderr
