@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
-from frontend import builtins, registration
+from frontend import builtins
 from frontend.builtins import Kind, Runs
 from frontend.diagnostics import Span
 from ir import fmt, ops
@@ -384,12 +384,15 @@ def _kernel_only(name: str) -> BuiltinImpl:
 def _unsupported(name: str) -> BuiltinImpl:
     # Reached only when the function is not called as a statement with constant
     # arguments (frontend.registration turns those into probe statements).
-    message = (f"'{name}' registers a probe only when called as a statement: "
-               f"{registration.usage(name)}" if name in registration.FUNCTIONS
-               else f"'{name}' is not supported: use trace, tick and trace_end statements")
-
     def fail(it: Interpreter, args: tuple[object, ...]) -> None:
-        raise KtapRuntimeError(message)
+        # Imported here: running an artifact should not load the frontend's AST for a
+        # message only a misuse prints.
+        from frontend import registration
+
+        raise KtapRuntimeError(
+            f"'{name}' registers a probe only when called as a statement: "
+            f"{registration.usage(name)}" if name in registration.FUNCTIONS
+            else f"'{name}' is not supported: use trace, tick and trace_end statements")
 
     return fail
 
